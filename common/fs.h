@@ -1,0 +1,48 @@
+// Filesystem helpers. Walks are fd-relative and never follow symlinks, so a
+// hostile tree cannot redirect them outside the directory they were given.
+// All functions are thread-safe (they share no state).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace strata {
+
+// mkdir -p: creates `path` and missing parents with `mode`; existing dirs are fine.
+absl::Status MakeDirs(const std::string& path, mode_t mode = 0755);
+
+// Removes `path` and everything below it without following symlinks.
+// A missing `path` is OK. Fails (and stops) on a mount point inside the tree.
+absl::Status RemoveTree(const std::string& path);
+
+// Names in directory `path`, without "." and "..", in no particular order.
+absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path);
+
+// What a tree occupies: bytes of blocks allocated and inodes, each inode counted
+// once however many hard links name it. The root directory itself counts.
+struct DiskUsage {
+  int64_t bytes = 0;
+  int64_t inodes = 0;
+};
+absl::StatusOr<DiskUsage> MeasureDiskUsage(const std::string& path);
+
+// lstat-based existence test.
+bool PathExists(const std::string& path);
+
+// syncfs(2) on the filesystem holding `path`: one call makes every write on it durable.
+absl::Status SyncFilesystem(const std::string& path);
+
+// Writes `contents` to `path` (replacing it), fsyncs it, and fsyncs its directory.
+absl::Status WriteFileDurably(const std::string& path, const std::string& contents,
+                              mode_t mode = 0644);
+
+// Reads a whole (small) file.
+absl::StatusOr<std::string> ReadFile(const std::string& path);
+
+}  // namespace strata

@@ -1,0 +1,32 @@
+// The one logging facade: one line per event on stderr, "level=... msg=... k=v ...".
+// Thread-safe (each line is written with a single write(2)).
+#pragma once
+
+#include <initializer_list>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <utility>
+
+namespace strata::log {
+
+enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+
+using Field = std::pair<absl::string_view, std::string>;
+
+void SetLevel(Level level);
+void Write(Level level, absl::string_view msg, std::initializer_list<Field> fields = {});
+
+inline void Info(absl::string_view msg, std::initializer_list<Field> f = {}) {
+  Write(Level::kInfo, msg, f);
+}
+inline void Warn(absl::string_view msg, std::initializer_list<Field> f = {}) {
+  Write(Level::kWarn, msg, f);
+}
+inline void Error(absl::string_view msg, std::initializer_list<Field> f = {}) {
+  Write(Level::kError, msg, f);
+}
+inline void Debug(absl::string_view msg, std::initializer_list<Field> f = {}) {
+  Write(Level::kDebug, msg, f);
+}
+
+}  // namespace strata::log

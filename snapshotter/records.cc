@@ -1,0 +1,65 @@
+#include "snapshotter/records.h"
+
+#include "absl/time/clock.h"
+
+namespace strata::snapshotter {
+
+std::string RecordKey(KeySpace space, absl::string_view key) {
+  std::string out(1, static_cast<char>(space));
+  out.append(key.data(), key.size());
+  return out;
+}
+
+std::string ChildPrefix(KeySpace space, absl::string_view parent) {
+  std::string out = RecordKey(space, parent);
+  out.push_back('\0');
+  return out;
+}
+
+std::string ChildKey(KeySpace space, absl::string_view parent, absl::string_view child) {
+  std::string out = ChildPrefix(space, parent);
+  out.append(child.data(), child.size());
+  return out;
+}
+
+Kind KindFromRecord(meta::v1::SnapshotKind kind) {
+  switch (kind) {
+    case meta::v1::SNAPSHOT_KIND_VIEW:
+      return Kind::kView;
+    case meta::v1::SNAPSHOT_KIND_ACTIVE:
+      return Kind::kActive;
+    case meta::v1::SNAPSHOT_KIND_COMMITTED:
+      return Kind::kCommitted;
+    default:
+      return Kind::kUnknown;
+  }
+}
+
+meta::v1::SnapshotKind KindToRecord(Kind kind) {
+  switch (kind) {
+    case Kind::kView:
+      return meta::v1::SNAPSHOT_KIND_VIEW;
+    case Kind::kActive:
+      return meta::v1::SNAPSHOT_KIND_ACTIVE;
+    case Kind::kCommitted:
+      return meta::v1::SNAPSHOT_KIND_COMMITTED;
+    case Kind::kUnknown:
+      break;
+  }
+  return meta::v1::SNAPSHOT_KIND_UNKNOWN;
+}
+
+Info InfoFromRecord(absl::string_view key, const SnapshotRecord& rec) {
+  Info info;
+  info.name = std::string(key);
+  info.parent = rec.parent();
+  info.kind = KindFromRecord(rec.kind());
+  info.labels = Labels(rec.labels().begin(), rec.labels().end());
+  info.created = absl::FromUnixNanos(rec.created_unix_nanos());
+  info.updated = absl::FromUnixNanos(rec.updated_unix_nanos());
+  return info;
+}
+
+int64_t NowNanos() { return absl::ToUnixNanos(absl::Now()); }
+
+}  // namespace strata::snapshotter

@@ -1,0 +1,27 @@
+// Encoding of snapshot records and their RocksDB keys. Internal to the snapshotter.
+#pragma once
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "snapshotter/types.h"
+#include "strata/meta/v1/records.pb.h"
+
+namespace strata::snapshotter {
+
+using meta::v1::SnapshotRecord;
+
+// snapshots family: <space><key>
+std::string RecordKey(KeySpace space, absl::string_view key);
+// children family: <space><parent>\0<child>; ChildPrefix is everything before <child>.
+std::string ChildKey(KeySpace space, absl::string_view parent, absl::string_view child);
+std::string ChildPrefix(KeySpace space, absl::string_view parent);
+// ids family: the highest directory id ever handed out.
+inline constexpr absl::string_view kSnapshotIdCounter = "snapshot";
+
+Kind KindFromRecord(meta::v1::SnapshotKind kind);
+meta::v1::SnapshotKind KindToRecord(Kind kind);
+Info InfoFromRecord(absl::string_view key, const SnapshotRecord& rec);
+int64_t NowNanos();
+
+}  // namespace strata::snapshotter

@@ -1,0 +1,450 @@
+#include "snapshotter/snapshotter.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "common/errno_status.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/status_util.h"
+#include "snapshotter/filter.h"
+#include "snapshotter/mount_specs.h"
+#include "snapshotter/records.h"
+#include "snapshotter/validation.h"
+
+namespace strata::snapshotter {
+namespace {
+
+using meta::Family;
+
+absl::StatusOr<SnapshotRecord> DecodeRecord(absl::string_view key, absl::string_view value) {
+  SnapshotRecord rec;
+  if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return absl::DataLossError(absl::StrCat("snapshot \"", key, "\": corrupt metadata record"));
+  }
+  return rec;
+}
+
+std::string Encode(const SnapshotRecord& rec) {
+  std::string out;
+  rec.SerializeToString(&out);
+  return out;
+}
+
+absl::Status NotFound(absl::string_view key) {
+  return absl::NotFoundError(absl::StrCat("snapshot \"", key, "\" does not exist"));
+}
+
+// Reads a record inside a write transaction (committed state).
+absl::StatusOr<std::optional<SnapshotRecord>> TxnRecord(meta::WriteTxn& txn, KeySpace space,
+                                                        absl::string_view key) {
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                          txn.Get(Family::kSnapshots, RecordKey(space, key)));
+  if (!raw) return std::nullopt;
+  STRATA_ASSIGN_OR_RETURN(SnapshotRecord rec, DecodeRecord(key, *raw));
+  return rec;
+}
+
+// Stages the id counter so ids stay unique across restarts.
+absl::Status BumpIdCounter(meta::WriteTxn& txn, uint64_t id) {
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                          txn.Get(Family::kIds, kSnapshotIdCounter));
+  if (!raw || meta::DecodeFixed64(*raw) < id) {
+    txn.Put(Family::kIds, kSnapshotIdCounter, meta::EncodeFixed64(id));
+  }
+  return absl::OkStatus();
+}
+
+// Applies an Update's field paths to `labels`.
+absl::Status ApplyLabelUpdate(const Info& info, const std::vector<std::string>& fieldpaths,
+                              Labels& labels) {
+  if (fieldpaths.empty()) {
+    labels = info.labels;
+    return absl::OkStatus();
+  }
+  for (const std::string& path : fieldpaths) {
+    if (path == "labels") {
+      labels = info.labels;
+    } else if (absl::StartsWith(path, "labels.")) {
+      std::string key = path.substr(sizeof("labels.") - 1);
+      auto it = info.labels.find(key);
+      if (it == info.labels.end()) {
+        labels.erase(key);
+      } else {
+        labels[key] = it->second;
+      }
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("snapshot \"", info.name, "\": field \"", path, "\" cannot be updated"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+Snapshotter::Snapshotter(meta::Db* db, Layout layout) : db_(db), layout_(std::move(layout)) {}
+
+absl::StatusOr<std::unique_ptr<Snapshotter>> Snapshotter::Open(meta::Db* db,
+                                                               const Options& options) {
+  if (options.root.empty()) return absl::InvalidArgumentError("snapshotter root is empty");
+  std::unique_ptr<Snapshotter> s(new Snapshotter(db, Layout(options.root)));
+  STRATA_RETURN_IF_ERROR(MakeDirs(s->layout_.SnapshotsDir(), 0700));
+  STRATA_RETURN_IF_ERROR(MakeDirs(s->layout_.TmpDir(), 0700));
+  STRATA_RETURN_IF_ERROR(s->Recover());
+  return s;
+}
+
+uint64_t Snapshotter::NextId() {
+  uint64_t id = next_id_.fetch_add(1);
+  absl::MutexLock l(&pending_mu_);
+  pending_ids_.insert(id);
+  return id;
+}
+
+void Snapshotter::FinishPending(uint64_t id) {
+  absl::MutexLock l(&pending_mu_);
+  pending_ids_.erase(id);
+}
+
+absl::StatusOr<SnapshotRecord> Snapshotter::GetRecord(KeySpace space,
+                                                      const std::string& key) const {
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                          db_->Get(Family::kSnapshots, RecordKey(space, key)));
+  if (!raw) return NotFound(key);
+  return DecodeRecord(key, *raw);
+}
+
+absl::Status Snapshotter::MakeSnapshotDir(uint64_t id, Kind kind,
+                                          std::optional<uint64_t> parent_id) {
+  std::string dir = layout_.SnapshotDir(id);
+  if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoToStatus(errno, absl::StrCat("mkdir ", dir));
+  std::string files = layout_.FilesDir(id);
+  if (::mkdir(files.c_str(), 0755) != 0) return ErrnoToStatus(errno, absl::StrCat("mkdir ", files));
+  if (kind == Kind::kActive) {
+    std::string work = layout_.WorkDir(id);
+    if (::mkdir(work.c_str(), 0700) != 0) return ErrnoToStatus(errno, absl::StrCat("mkdir ", work));
+  }
+  if (!parent_id) return absl::OkStatus();
+  // overlayfs takes the merged root's owner and mode from the upper dir, so
+  // the upper dir copies the parent layer's root.
+  struct stat st;
+  std::string parent_files = layout_.FilesDir(*parent_id);
+  if (::stat(parent_files.c_str(), &st) != 0) {
+    return ErrnoToStatus(errno, absl::StrCat("stat ", parent_files));
+  }
+  if (::chown(files.c_str(), st.st_uid, st.st_gid) != 0 ||
+      ::chmod(files.c_str(), st.st_mode & 07777) != 0) {
+    return ErrnoToStatus(errno, absl::StrCat("set owner and mode of ", files));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<MountSpec>> Snapshotter::Prepare(KeySpace space, const std::string& key,
+                                                            const std::string& parent,
+                                                            const Labels& labels) {
+  return Create(space, Kind::kActive, key, parent, labels);
+}
+
+absl::StatusOr<std::vector<MountSpec>> Snapshotter::View(KeySpace space, const std::string& key,
+                                                         const std::string& parent,
+                                                         const Labels& labels) {
+  return Create(space, Kind::kView, key, parent, labels);
+}
+
+absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind kind,
+                                                           const std::string& key,
+                                                           const std::string& parent,
+                                                           const Labels& labels) {
+  STRATA_RETURN_IF_ERROR(ValidateKey(key, "key"));
+  if (!parent.empty()) STRATA_RETURN_IF_ERROR(ValidateKey(parent, "parent"));
+  STRATA_RETURN_IF_ERROR(ValidateLabels(labels));
+  std::optional<uint64_t> parent_id;
+  if (!parent.empty()) {
+    absl::StatusOr<SnapshotRecord> p = GetRecord(space, parent);
+    if (absl::IsNotFound(p.status())) {
+      return absl::NotFoundError(absl::StrCat("parent snapshot \"", parent, "\" does not exist"));
+    }
+    STRATA_RETURN_IF_ERROR(p.status());
+    parent_id = p->id();
+  }
+
+  uint64_t id = NextId();
+  SnapshotRecord rec;
+  absl::Status status = [&]() -> absl::Status {
+    STRATA_RETURN_IF_ERROR(MakeSnapshotDir(id, kind, parent_id));
+    meta::WriteTxn txn(db_);
+    STRATA_ASSIGN_OR_RETURN(std::optional<SnapshotRecord> existing, TxnRecord(txn, space, key));
+    if (existing) {
+      return absl::AlreadyExistsError(absl::StrCat("snapshot \"", key, "\" already exists"));
+    }
+    if (!parent.empty()) {
+      STRATA_ASSIGN_OR_RETURN(std::optional<SnapshotRecord> p, TxnRecord(txn, space, parent));
+      if (!p) {
+        return absl::NotFoundError(absl::StrCat("parent snapshot \"", parent, "\" does not exist"));
+      }
+      if (p->kind() != meta::v1::SNAPSHOT_KIND_COMMITTED) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "parent snapshot \"", parent, "\" is ", KindName(KindFromRecord(p->kind())),
+            ", not committed"));
+      }
+      txn.Put(Family::kChildren, ChildKey(space, parent, key), "");
+    }
+    int64_t now = NowNanos();
+    rec.set_id(id);
+    rec.set_kind(KindToRecord(kind));
+    rec.set_parent(parent);
+    rec.mutable_labels()->insert(labels.begin(), labels.end());
+    rec.set_created_unix_nanos(now);
+    rec.set_updated_unix_nanos(now);
+    txn.Put(Family::kSnapshots, RecordKey(space, key), Encode(rec));
+    STRATA_RETURN_IF_ERROR(BumpIdCounter(txn, id));
+    return txn.Commit();
+  }();
+  if (!status.ok()) {
+    // Nothing points at the directory: remove it. If this fails too, Cleanup will.
+    absl::Status rm = RemoveTree(layout_.SnapshotDir(id));
+    if (!rm.ok()) log::Warn("remove failed snapshot dir", {{"err", rm.ToString()}});
+  }
+  FinishPending(id);
+  STRATA_RETURN_IF_ERROR(status);
+  return MountsFor(space, rec);
+}
+
+absl::StatusOr<std::vector<MountSpec>> Snapshotter::MountsFor(KeySpace space,
+                                                              const SnapshotRecord& rec) {
+  std::vector<uint64_t> parent_ids;
+  std::string parent = rec.parent();
+  while (!parent.empty()) {
+    absl::StatusOr<SnapshotRecord> p = GetRecord(space, parent);
+    if (!p.ok()) return Annotate(p.status(), "resolve parent chain");
+    parent_ids.push_back(p->id());
+    parent = p->parent();
+  }
+  return BuildMounts(layout_, KindFromRecord(rec.kind()), rec.id(), parent_ids);
+}
+
+absl::StatusOr<std::vector<MountSpec>> Snapshotter::Mounts(KeySpace space, const std::string& key) {
+  STRATA_RETURN_IF_ERROR(ValidateKey(key, "key"));
+  STRATA_ASSIGN_OR_RETURN(SnapshotRecord rec, GetRecord(space, key));
+  if (rec.kind() == meta::v1::SNAPSHOT_KIND_COMMITTED) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("snapshot \"", key, "\" is committed; only active and view snapshots mount"));
+  }
+  return MountsFor(space, rec);
+}
+
+absl::Status Snapshotter::Commit(KeySpace space, const std::string& name, const std::string& key,
+                                 const Labels& labels) {
+  STRATA_RETURN_IF_ERROR(ValidateKey(name, "name"));
+  STRATA_RETURN_IF_ERROR(ValidateKey(key, "key"));
+  STRATA_RETURN_IF_ERROR(ValidateLabels(labels));
+  STRATA_ASSIGN_OR_RETURN(SnapshotRecord active, GetRecord(space, key));
+  if (active.kind() != meta::v1::SNAPSHOT_KIND_ACTIVE) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "commit \"", key, "\": snapshot is ", KindName(KindFromRecord(active.kind())),
+        ", not active"));
+  }
+  // Measured before the transaction: a committed layer's usage never changes.
+  STRATA_ASSIGN_OR_RETURN(DiskUsage usage, MeasureDiskUsage(layout_.FilesDir(active.id())));
+
+  meta::WriteTxn txn(db_);
+  STRATA_ASSIGN_OR_RETURN(std::optional<SnapshotRecord> current, TxnRecord(txn, space, key));
+  if (!current || current->id() != active.id() ||
+      current->kind() != meta::v1::SNAPSHOT_KIND_ACTIVE) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("commit \"", key, "\": snapshot changed during commit"));
+  }
+  STRATA_ASSIGN_OR_RETURN(std::optional<SnapshotRecord> existing, TxnRecord(txn, space, name));
+  if (existing) {
+    return absl::AlreadyExistsError(absl::StrCat("snapshot \"", name, "\" already exists"));
+  }
+  SnapshotRecord committed;
+  int64_t now = NowNanos();
+  committed.set_id(current->id());
+  committed.set_kind(meta::v1::SNAPSHOT_KIND_COMMITTED);
+  committed.set_parent(current->parent());
+  committed.mutable_labels()->insert(labels.begin(), labels.end());
+  committed.set_created_unix_nanos(now);
+  committed.set_updated_unix_nanos(now);
+  committed.set_size_bytes(usage.bytes);
+  committed.set_inodes(usage.inodes);
+  txn.Delete(Family::kSnapshots, RecordKey(space, key));
+  txn.Put(Family::kSnapshots, RecordKey(space, name), Encode(committed));
+  if (!current->parent().empty()) {
+    txn.Delete(Family::kChildren, ChildKey(space, current->parent(), key));
+    txn.Put(Family::kChildren, ChildKey(space, current->parent(), name), "");
+  }
+  return txn.Commit();
+}
+
+absl::StatusOr<bool> Snapshotter::HasChildren(KeySpace space, const std::string& key) const {
+  bool found = false;
+  STRATA_RETURN_IF_ERROR(
+      db_->Scan(Family::kChildren, ChildPrefix(space, key), [&](absl::string_view, absl::string_view) {
+        found = true;
+        return false;
+      }));
+  return found;
+}
+
+absl::Status Snapshotter::Remove(KeySpace space, const std::string& key) {
+  STRATA_RETURN_IF_ERROR(ValidateKey(key, "key"));
+  uint64_t id;
+  {
+    meta::WriteTxn txn(db_);
+    STRATA_ASSIGN_OR_RETURN(std::optional<SnapshotRecord> rec, TxnRecord(txn, space, key));
+    if (!rec) return NotFound(key);
+    STRATA_ASSIGN_OR_RETURN(bool has_children, HasChildren(space, key));
+    if (has_children) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("remove \"", key, "\": snapshot has children"));
+    }
+    txn.Delete(Family::kSnapshots, RecordKey(space, key));
+    if (!rec->parent().empty()) txn.Delete(Family::kChildren, ChildKey(space, rec->parent(), key));
+    id = rec->id();
+    STRATA_RETURN_IF_ERROR(txn.Commit());
+  }
+  // Metadata first, directory after: a crash here leaves an orphan directory,
+  // which recovery and Cleanup remove.
+  absl::Status rm = RemoveTree(layout_.SnapshotDir(id));
+  if (!rm.ok()) log::Warn("remove snapshot dir", {{"key", key}, {"err", rm.ToString()}});
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Info> Snapshotter::Stat(KeySpace space, const std::string& key) {
+  STRATA_RETURN_IF_ERROR(ValidateKey(key, "key"));
+  STRATA_ASSIGN_OR_RETURN(SnapshotRecord rec, GetRecord(space, key));
+  return InfoFromRecord(key, rec);
+}
+
+absl::StatusOr<Info> Snapshotter::Update(KeySpace space, const Info& info,
+                                         const std::vector<std::string>& fieldpaths) {
+  STRATA_RETURN_IF_ERROR(ValidateKey(info.name, "name"));
+  STRATA_RETURN_IF_ERROR(ValidateLabels(info.labels));
+  meta::WriteTxn txn(db_);
+  STRATA_ASSIGN_OR_RETURN(std::optional<SnapshotRecord> rec, TxnRecord(txn, space, info.name));
+  if (!rec) return NotFound(info.name);
+  if (fieldpaths.empty()) {
+    // Without a mask every mutable field is replaced; an attempt to change an
+    // immutable one is an error rather than silently ignored.
+    bool kind_changes = info.kind != Kind::kUnknown && info.kind != KindFromRecord(rec->kind());
+    bool parent_changes = !info.parent.empty() && info.parent != rec->parent();
+    if (kind_changes || parent_changes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "snapshot \"", info.name, "\": ", kind_changes ? "kind" : "parent", " is immutable"));
+    }
+  }
+  Labels labels(rec->labels().begin(), rec->labels().end());
+  STRATA_RETURN_IF_ERROR(ApplyLabelUpdate(info, fieldpaths, labels));
+  STRATA_RETURN_IF_ERROR(ValidateLabels(labels));
+  rec->mutable_labels()->clear();
+  rec->mutable_labels()->insert(labels.begin(), labels.end());
+  rec->set_updated_unix_nanos(NowNanos());
+  txn.Put(Family::kSnapshots, RecordKey(space, info.name), Encode(*rec));
+  STRATA_RETURN_IF_ERROR(txn.Commit());
+  return InfoFromRecord(info.name, *rec);
+}
+
+absl::StatusOr<Usage> Snapshotter::GetUsage(KeySpace space, const std::string& key) {
+  STRATA_RETURN_IF_ERROR(ValidateKey(key, "key"));
+  STRATA_ASSIGN_OR_RETURN(SnapshotRecord rec, GetRecord(space, key));
+  if (rec.kind() == meta::v1::SNAPSHOT_KIND_COMMITTED) {
+    return Usage{rec.size_bytes(), rec.inodes()};
+  }
+  STRATA_ASSIGN_OR_RETURN(DiskUsage du, MeasureDiskUsage(layout_.FilesDir(rec.id())));
+  return Usage{du.bytes, du.inodes};
+}
+
+absl::Status Snapshotter::Walk(KeySpace space, const std::vector<std::string>& filters,
+                               const std::function<bool(const Info&)>& fn) {
+  STRATA_ASSIGN_OR_RETURN(Filter filter, Filter::ParseAll(filters));
+  absl::Status decode_error;
+  std::string prefix(1, static_cast<char>(space));
+  STRATA_RETURN_IF_ERROR(
+      db_->Scan(Family::kSnapshots, prefix, [&](absl::string_view k, absl::string_view v) {
+        absl::string_view key = k.substr(1);
+        absl::StatusOr<SnapshotRecord> rec = DecodeRecord(key, v);
+        if (!rec.ok()) {
+          decode_error = rec.status();
+          return false;
+        }
+        Info info = InfoFromRecord(key, *rec);
+        return !filter.Match(info) || fn(info);
+      }));
+  return decode_error;
+}
+
+absl::StatusOr<std::set<uint64_t>> Snapshotter::ReferencedIds() const {
+  std::set<uint64_t> ids;
+  absl::Status decode_error;
+  STRATA_RETURN_IF_ERROR(db_->Scan(Family::kSnapshots, "", [&](absl::string_view k, absl::string_view v) {
+    absl::StatusOr<SnapshotRecord> rec = DecodeRecord(k.substr(1), v);
+    if (!rec.ok()) {
+      decode_error = rec.status();
+      return false;
+    }
+    ids.insert(rec->id());
+    return true;
+  }));
+  STRATA_RETURN_IF_ERROR(decode_error);
+  return ids;
+}
+
+absl::Status Snapshotter::Cleanup() { return RemoveOrphanDirs().status(); }
+
+absl::StatusOr<int> Snapshotter::RemoveOrphanDirs() {
+  // Order matters against concurrent Prepare: list directories, then the
+  // pending ids, then the records. A directory made before the listing is
+  // either pending at the second step or recorded by the third.
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(layout_.SnapshotsDir()));
+  std::set<uint64_t> pending;
+  {
+    absl::MutexLock l(&pending_mu_);
+    pending = pending_ids_;
+  }
+  STRATA_ASSIGN_OR_RETURN(std::set<uint64_t> referenced, ReferencedIds());
+  int removed = 0;
+  for (const std::string& name : names) {
+    std::optional<uint64_t> id = Layout::ParseIdName(name);
+    if (id && (referenced.count(*id) || pending.count(*id))) continue;
+    STRATA_RETURN_IF_ERROR(RemoveTree(absl::StrCat(layout_.SnapshotsDir(), "/", name)));
+    ++removed;
+  }
+  if (removed > 0) log::Info("removed orphan snapshot dirs", {{"count", std::to_string(removed)}});
+  return removed;
+}
+
+absl::Status Snapshotter::Recover() {
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> tmp, ListDir(layout_.TmpDir()));
+  for (const std::string& name : tmp) {
+    STRATA_RETURN_IF_ERROR(RemoveTree(absl::StrCat(layout_.TmpDir(), "/", name)));
+  }
+  recovery_.tmp_entries_removed = static_cast<int>(tmp.size());
+  STRATA_ASSIGN_OR_RETURN(recovery_.orphan_dirs_removed, RemoveOrphanDirs());
+
+  uint64_t max_id = 0;
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> counter,
+                          db_->Get(Family::kIds, kSnapshotIdCounter));
+  if (counter) max_id = meta::DecodeFixed64(*counter);
+  absl::Status status = db_->Scan(Family::kSnapshots, "", [&](absl::string_view k, absl::string_view v) {
+    absl::StatusOr<SnapshotRecord> rec = DecodeRecord(k.substr(1), v);
+    if (!rec.ok()) return true;  // reported by fsck; one bad record must not stop start-up
+    if (rec->id() > max_id) max_id = rec->id();
+    if (!PathExists(layout_.FilesDir(rec->id()))) recovery_.records_missing_dir.emplace_back(k);
+    return true;
+  });
+  STRATA_RETURN_IF_ERROR(status);
+  next_id_.store(max_id + 1);
+  for (const std::string& key : recovery_.records_missing_dir) {
+    log::Error("snapshot record without its directory", {{"key", key.substr(1)}});
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace strata::snapshotter

@@ -1,0 +1,114 @@
+// The overlay snapshotter: containerd's overlayfs snapshotter semantics over a
+// metadata store (meta::Db) and directories named by numeric id.
+//
+// Ownership: metadata decides (keys, kinds, parents, labels, ids) in one
+// synced write per operation; the filesystem side only creates and removes
+// directories by id. Crash ordering: a snapshot's directory is made before its
+// record is written, and removed after its record is deleted, so a crash can
+// leave an orphan directory (removed by recovery and Cleanup) but never a
+// record without its directory.
+//
+// Thread-safe: any number of calls may run at once.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/mount.h"
+#include "meta/db.h"
+#include "snapshotter/layout.h"
+#include "snapshotter/types.h"
+
+namespace strata::meta::v1 {
+class SnapshotRecord;
+}
+
+namespace strata::snapshotter {
+
+class Snapshotter {
+ public:
+  struct Options {
+    // Store root; snapshots/ and tmp/ are made below it. Required.
+    std::string root;
+  };
+
+  // What start-up recovery found and did.
+  struct RecoveryReport {
+    int tmp_entries_removed = 0;
+    int orphan_dirs_removed = 0;
+    // Records whose directory is gone (power loss or tampering): kept and
+    // reported, never silently dropped; fsck decides.
+    std::vector<std::string> records_missing_dir;
+  };
+
+  // Opens the snapshotter over `db` (must outlive it) and runs start-up recovery.
+  static absl::StatusOr<std::unique_ptr<Snapshotter>> Open(meta::Db* db, const Options& options);
+
+  const RecoveryReport& recovery_report() const { return recovery_; }
+  const Layout& layout() const { return layout_; }
+
+  absl::StatusOr<std::vector<MountSpec>> Prepare(KeySpace space, const std::string& key,
+                                                 const std::string& parent, const Labels& labels);
+  absl::StatusOr<std::vector<MountSpec>> View(KeySpace space, const std::string& key,
+                                              const std::string& parent, const Labels& labels);
+  // FailedPrecondition for a committed snapshot (it is only a parent).
+  absl::StatusOr<std::vector<MountSpec>> Mounts(KeySpace space, const std::string& key);
+  // Active `key` becomes committed `name`; the labels are the committed snapshot's.
+  absl::Status Commit(KeySpace space, const std::string& name, const std::string& key,
+                      const Labels& labels);
+  // FailedPrecondition while the snapshot has children.
+  absl::Status Remove(KeySpace space, const std::string& key);
+  absl::StatusOr<Info> Stat(KeySpace space, const std::string& key);
+  // Only labels are mutable; `fieldpaths` are "labels" or "labels.<key>"; empty
+  // means every mutable field. Anything touching name, parent or kind:
+  // InvalidArgument.
+  absl::StatusOr<Info> Update(KeySpace space, const Info& info,
+                              const std::vector<std::string>& fieldpaths);
+  // Committed: recorded at commit. Active and view: measured now.
+  absl::StatusOr<Usage> GetUsage(KeySpace space, const std::string& key);
+  // Calls fn for each snapshot matching `filters` (containerd syntax, OR-ed) in
+  // key order, on a point-in-time view, holding no lock; fn returns false to stop.
+  absl::Status Walk(KeySpace space, const std::vector<std::string>& filters,
+                    const std::function<bool(const Info&)>& fn);
+  // Removes directories that no record points to, and staging leftovers.
+  absl::Status Cleanup();
+
+ private:
+  Snapshotter(meta::Db* db, Layout layout);
+
+  absl::StatusOr<std::vector<MountSpec>> Create(KeySpace space, Kind kind, const std::string& key,
+                                                const std::string& parent, const Labels& labels);
+  // Makes snapshots/<id>/{f,w}, with f owned and moded like the parent's root.
+  absl::Status MakeSnapshotDir(uint64_t id, Kind kind, std::optional<uint64_t> parent_id);
+  absl::StatusOr<meta::v1::SnapshotRecord> GetRecord(KeySpace space, const std::string& key) const;
+  absl::StatusOr<std::vector<MountSpec>> MountsFor(KeySpace space,
+                                                   const meta::v1::SnapshotRecord& rec);
+  absl::StatusOr<bool> HasChildren(KeySpace space, const std::string& key) const;
+  // Ids of every directory some record points to (all key spaces).
+  absl::StatusOr<std::set<uint64_t>> ReferencedIds() const;
+  absl::Status Recover();
+  // Returns how many orphan directories it removed.
+  absl::StatusOr<int> RemoveOrphanDirs();
+  uint64_t NextId();
+  void FinishPending(uint64_t id);
+
+  meta::Db* const db_;
+  const Layout layout_;
+  RecoveryReport recovery_;
+  std::atomic<uint64_t> next_id_{1};
+
+  // Ids whose directory exists but whose record may not be written yet;
+  // Cleanup must not take them for orphans.
+  absl::Mutex pending_mu_;
+  std::set<uint64_t> pending_ids_ ABSL_GUARDED_BY(pending_mu_);
+};
+
+}  // namespace strata::snapshotter
