@@ -1,0 +1,147 @@
+#include "api/containerd_snapshots_service.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/time/time.h"
+#include "api/grpc_status.h"
+
+namespace strata::api {
+namespace {
+
+namespace pb = containerd::services::snapshots::v1;
+using snapshotter::KeySpace;
+using snapshotter::Kind;
+
+constexpr KeySpace kSpace = KeySpace::kContainerd;
+// containerd's own server sends List results in batches of this many.
+constexpr int kListBatch = 100;
+
+snapshotter::Labels FromProto(const google::protobuf::Map<std::string, std::string>& m) {
+  return snapshotter::Labels(m.begin(), m.end());
+}
+
+void ToProto(const std::vector<MountSpec>& mounts,
+             google::protobuf::RepeatedPtrField<containerd::types::Mount>* out) {
+  for (const MountSpec& m : mounts) {
+    containerd::types::Mount* pm = out->Add();
+    pm->set_type(m.type);
+    pm->set_source(m.source);
+    pm->set_target(m.target);
+    for (const std::string& o : m.options) pm->add_options(o);
+  }
+}
+
+void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
+  int64_t nanos = absl::ToUnixNanos(t);
+  out->set_seconds(nanos / 1000000000);
+  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+void ToProto(const snapshotter::Info& info, pb::Info* out) {
+  out->set_name(info.name);
+  out->set_parent(info.parent);
+  out->set_kind(static_cast<pb::Kind>(static_cast<int>(info.kind)));
+  ToProto(info.created, out->mutable_created_at());
+  ToProto(info.updated, out->mutable_updated_at());
+  out->mutable_labels()->insert(info.labels.begin(), info.labels.end());
+}
+
+snapshotter::Info FromProto(const pb::Info& in) {
+  snapshotter::Info info;
+  info.name = in.name();
+  info.parent = in.parent();
+  info.kind = static_cast<Kind>(static_cast<int>(in.kind()));
+  info.labels = FromProto(in.labels());
+  return info;
+}
+
+template <typename Response>
+grpc::Status MountsResponse(const absl::StatusOr<std::vector<MountSpec>>& mounts, Response* resp) {
+  if (!mounts.ok()) return ToGrpc(mounts.status());
+  ToProto(*mounts, resp->mutable_mounts());
+  return grpc::Status::OK;
+}
+
+}  // namespace
+
+grpc::Status ContainerdSnapshotsService::Prepare(Ctx*, const pb::PrepareSnapshotRequest* req,
+                                                 pb::PrepareSnapshotResponse* resp) {
+  return MountsResponse(sn_->Prepare(kSpace, req->key(), req->parent(), FromProto(req->labels())),
+                        resp);
+}
+
+grpc::Status ContainerdSnapshotsService::View(Ctx*, const pb::ViewSnapshotRequest* req,
+                                              pb::ViewSnapshotResponse* resp) {
+  return MountsResponse(sn_->View(kSpace, req->key(), req->parent(), FromProto(req->labels())),
+                        resp);
+}
+
+grpc::Status ContainerdSnapshotsService::Mounts(Ctx*, const pb::MountsRequest* req,
+                                                pb::MountsResponse* resp) {
+  return MountsResponse(sn_->Mounts(kSpace, req->key()), resp);
+}
+
+grpc::Status ContainerdSnapshotsService::Commit(Ctx*, const pb::CommitSnapshotRequest* req,
+                                                google::protobuf::Empty*) {
+  return ToGrpc(sn_->Commit(kSpace, req->name(), req->key(), FromProto(req->labels())));
+}
+
+grpc::Status ContainerdSnapshotsService::Remove(Ctx*, const pb::RemoveSnapshotRequest* req,
+                                                google::protobuf::Empty*) {
+  return ToGrpc(sn_->Remove(kSpace, req->key()));
+}
+
+grpc::Status ContainerdSnapshotsService::Stat(Ctx*, const pb::StatSnapshotRequest* req,
+                                              pb::StatSnapshotResponse* resp) {
+  absl::StatusOr<snapshotter::Info> info = sn_->Stat(kSpace, req->key());
+  if (!info.ok()) return ToGrpc(info.status());
+  ToProto(*info, resp->mutable_info());
+  return grpc::Status::OK;
+}
+
+grpc::Status ContainerdSnapshotsService::Update(Ctx*, const pb::UpdateSnapshotRequest* req,
+                                                pb::UpdateSnapshotResponse* resp) {
+  std::vector<std::string> paths(req->update_mask().paths().begin(),
+                                 req->update_mask().paths().end());
+  absl::StatusOr<snapshotter::Info> info = sn_->Update(kSpace, FromProto(req->info()), paths);
+  if (!info.ok()) return ToGrpc(info.status());
+  ToProto(*info, resp->mutable_info());
+  return grpc::Status::OK;
+}
+
+grpc::Status ContainerdSnapshotsService::List(Ctx* ctx, const pb::ListSnapshotsRequest* req,
+                                              grpc::ServerWriter<pb::ListSnapshotsResponse>* w) {
+  std::vector<std::string> filters(req->filters().begin(), req->filters().end());
+  pb::ListSnapshotsResponse batch;
+  bool stream_ok = true;
+  absl::Status status = sn_->Walk(kSpace, filters, [&](const snapshotter::Info& info) {
+    ToProto(info, batch.add_info());
+    if (batch.info_size() >= kListBatch) {
+      stream_ok = !ctx->IsCancelled() && w->Write(batch);
+      batch.Clear();
+    }
+    return stream_ok;
+  });
+  if (!status.ok()) return ToGrpc(status);
+  if (!stream_ok) return grpc::Status(grpc::StatusCode::CANCELLED, "list: client went away");
+  if (batch.info_size() > 0 && !w->Write(batch)) {
+    return grpc::Status(grpc::StatusCode::CANCELLED, "list: client went away");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ContainerdSnapshotsService::Usage(Ctx*, const pb::UsageRequest* req,
+                                               pb::UsageResponse* resp) {
+  absl::StatusOr<snapshotter::Usage> usage = sn_->GetUsage(kSpace, req->key());
+  if (!usage.ok()) return ToGrpc(usage.status());
+  resp->set_size(usage->size);
+  resp->set_inodes(usage->inodes);
+  return grpc::Status::OK;
+}
+
+grpc::Status ContainerdSnapshotsService::Cleanup(Ctx*, const pb::CleanupRequest*,
+                                                 google::protobuf::Empty*) {
+  return ToGrpc(sn_->Cleanup());
+}
+
+}  // namespace strata::api

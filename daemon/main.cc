@@ -1,0 +1,59 @@
+// stratad: the strata daemon. Flags are a contract (DESIGN.md, last section).
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "common/log.h"
+#include "daemon/daemon.h"
+
+int main(int argc, char** argv) {
+  strata::daemon::DaemonOptions options;
+  std::string mode = "0660";
+  std::string log_level = "info";
+  CLI::App app{"stratad: container image layer store daemon"};
+  app.add_option("--root", options.root, "store root directory")->capture_default_str();
+  app.add_option("--socket", options.socket, "unix socket to serve on")->capture_default_str();
+  app.add_option("--socket-mode", mode, "socket permission bits (octal)")->capture_default_str();
+  app.add_option("--socket-group", options.socket_group, "group owning the socket");
+  app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    options.socket_mode = static_cast<mode_t>(std::stoul(mode, nullptr, 8));
+  } catch (...) {
+    std::fprintf(stderr, "stratad: error: --socket-mode %s is not an octal mode\n", mode.c_str());
+    return 2;
+  }
+  if (log_level == "debug") strata::log::SetLevel(strata::log::Level::kDebug);
+  if (log_level == "warn") strata::log::SetLevel(strata::log::Level::kWarn);
+  if (log_level == "error") strata::log::SetLevel(strata::log::Level::kError);
+
+  // Block the stop signals before any thread starts, so every thread inherits
+  // the mask and only sigwait below receives them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGTERM);
+  sigaddset(&stop, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto daemon = strata::daemon::Daemon::Start(options);
+  if (!daemon.ok()) {
+    std::fprintf(stderr, "stratad: error: %s\n", std::string(daemon.status().message()).c_str());
+    return 1;
+  }
+  std::printf("stratad: serving root=%s socket=%s\n", options.root.c_str(),
+              options.socket.c_str());
+  std::fflush(stdout);
+  strata::log::Info("serving", {{"root", options.root}, {"socket", options.socket}});
+
+  int sig = 0;
+  sigwait(&stop, &sig);
+  strata::log::Info("stopping", {{"signal", std::to_string(sig)}});
+  (*daemon)->Shutdown();
+  strata::log::Info("stopped");
+  return 0;
+}

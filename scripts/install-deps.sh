@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package strata builds, tests and benchmarks with.
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+PACKAGES=(
+  cmake g++ make pkg-config clang-format
+  libarchive-dev libssl-dev librocksdb-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev
+  protobuf-compiler libgtest-dev libgmock-dev googletest nlohmann-json3-dev libcli11-dev
+  libzstd-dev zlib1g-dev libisal-dev libbenchmark-dev
+  containerd runc util-linux python3
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${missing[@]}"
+fi

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds, and runs the whole test suite (needs root:
+# the tests mount overlayfs and run containerd).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+CMAKE_ARGS="-DSTRATA_WERROR=ON ${CMAKE_ARGS:-}" scripts/build.sh
+cd "${BUILD_DIR:-build}"
+ctest --output-on-failure -j "${TEST_JOBS:-2}" "$@"

@@ -1,0 +1,114 @@
+// End to end with Debian's containerd and runc: containerd uses stratad as its
+// proxy snapshotter for snapshot commands, image import and running a container.
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "common/fs.h"
+#include "tests/containerd_process.h"
+#include "tests/snapshots_client.h"
+#include "tests/stratad_process.h"
+#include "tests/test_util.h"
+
+namespace strata::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string SharedImages() {
+  const char* env = std::getenv("STRATA_SHARED_IMAGES");
+  return env ? env : std::string(STRATA_SOURCE_DIR) + "/../shared/images";
+}
+
+// Polls until no snapshot matches `filters` (up to 20 s).
+bool EventuallyNone(SnapshotsClient& client, const std::vector<std::string>& filters) {
+  for (int i = 0; i < 200; ++i) {
+    absl::StatusOr<std::vector<snapshots_pb::Info>> left = client.List(filters);
+    if (left.ok() && left->empty()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+class ContainerdE2ETest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK_AND_ASSIGN(stratad_, StratadProcess::Start(tmp_.Sub("strata"), tmp_.Sub("s.sock")));
+    ASSERT_OK_AND_ASSIGN(containerd_, ContainerdProcess::Start(tmp_.Sub("ctrd"), tmp_.Sub("s.sock")));
+  }
+
+  RunResult Ctr(const std::vector<std::string>& args) { return containerd_->Ctr(args); }
+
+  TempDir tmp_;
+  std::unique_ptr<StratadProcess> stratad_;
+  std::unique_ptr<ContainerdProcess> containerd_;
+};
+
+TEST_F(ContainerdE2ETest, CtrSnapshotsPrepareCommitListRemove) {
+  const std::vector<std::string> snap = {"snapshots", "--snapshotter", "strata"};
+  auto run = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = snap;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Ctr(args);
+  };
+  RunResult r = run({"prepare", "active-1"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run({"commit", "committed-1", "active-1"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run({"prepare", "child-1", "committed-1"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run({"ls"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("committed-1"));
+  EXPECT_THAT(r.output, HasSubstr("child-1"));
+  EXPECT_THAT(r.output, HasSubstr("Committed"));
+  EXPECT_THAT(r.output, HasSubstr("Active"));
+  // containerd refuses to remove a parent, through us.
+  r = run({"rm", "committed-1"});
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  r = run({"rm", "child-1"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run({"rm", "committed-1"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run({"ls"});
+  EXPECT_THAT(r.output, ::testing::Not(HasSubstr("committed-1")));
+
+  // The snapshots really lived in strata. containerd removes backend
+  // snapshots from its garbage collector, shortly after the metadata goes:
+  // it lists ours, removes what it no longer knows, then calls Cleanup.
+  SnapshotsClient client(stratad_->channel());
+  EXPECT_TRUE(EventuallyNone(client, {})) << "containerd's GC did not remove the snapshots";
+}
+
+TEST_F(ContainerdE2ETest, ImportBusyboxAndRunEchoHello) {
+  std::string image = SharedImages() + "/prebuilt/busybox.oci.tar";
+  ASSERT_TRUE(Exists(image)) << image;
+  RunResult r = Ctr({"images", "import", "--snapshotter", "strata", image});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  // The unpacked layer is a committed snapshot in strata, keyed by chainID.
+  SnapshotsClient client(stratad_->channel());
+  ASSERT_OK_AND_ASSIGN(auto snaps, client.List({"kind==committed"}));
+  bool found = false;
+  for (const auto& s : snaps) {
+    found |= absl::StrContains(
+        s.name(), "sha256:cf7989f5a0694c3e555330009f6e865dc47688ab9d3d64d8225d3fa8bcd64517");
+  }
+  EXPECT_TRUE(found) << "no committed snapshot for busybox's chainID";
+
+  r = Ctr({"run", "--snapshotter", "strata", "--runc-root", tmp_.Sub("runc"), "--fifo-dir",
+           tmp_.Sub("fifo"), "--rm", "docker.io/library/busybox:latest", "hello", "echo", "hello"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "hello\n");
+
+  // The container's snapshot goes after --rm (by containerd's GC); the image's layer stays.
+  EXPECT_TRUE(EventuallyNone(client, {"kind==active"}));
+  ASSERT_OK_AND_ASSIGN(auto layers, client.List({"kind==committed"}));
+  EXPECT_EQ(layers.size(), 1u);
+}
+
+}  // namespace
+}  // namespace strata::testing

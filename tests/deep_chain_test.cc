@@ -1,0 +1,118 @@
+// A chain of 500 committed layers, in a store that has already made and
+// removed 10,000 snapshots (so ids are no longer small), must mount and read
+// correctly through the kernel's overlayfs: every layer's file visible, every
+// whiteout honoured. The mount option string of 500 lowerdirs only fits one
+// page because directory names are short (snapshotter/layout.h).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/fs.h"
+#include "common/mount.h"
+#include "tests/snapshots_client.h"
+#include "tests/stratad_process.h"
+#include "tests/test_util.h"
+
+namespace strata::testing {
+namespace {
+
+constexpr int kChurn = 10000;
+constexpr int kDepth = 500;
+constexpr int kDeleteEvery = 50;  // layer i (i % 50 == 49) deletes layer i-20's file and dir
+
+std::string UpperDir(const std::vector<MountSpec>& mounts) {
+  const MountSpec& m = mounts.at(0);
+  if (m.type == "bind") return m.source;
+  for (const std::string& o : m.options) {
+    if (o.rfind("upperdir=", 0) == 0) return o.substr(9);
+  }
+  return "";
+}
+
+bool Deletes(int i) { return i % kDeleteEvery == kDeleteEvery - 1; }
+
+TEST(DeepChainTest, FiveHundredLayersInALongLivedStore) {
+  TempDir t;
+  ASSERT_OK_AND_ASSIGN(auto daemon, StratadProcess::Start(t.Sub("root"), t.Sub("s.sock")));
+
+  std::atomic<int> churn_errors{0};
+  std::vector<std::thread> threads;
+  for (int th = 0; th < 8; ++th) {
+    threads.emplace_back([&, th] {
+      SnapshotsClient c(daemon->channel());
+      for (int i = th; i < kChurn; i += 8) {
+        std::string key = absl::StrCat("churn-", i);
+        if (!c.Prepare(key, "").ok() || !c.Remove(key).ok()) churn_errors++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(churn_errors.load(), 0);
+
+  SnapshotsClient client(daemon->channel());
+  std::set<int> deleted;
+  std::string parent;
+  for (int i = 0; i < kDepth; ++i) {
+    std::string work = absl::StrCat("work-", i);
+    ASSERT_OK_AND_ASSIGN(auto mounts, client.Prepare(work, parent));
+    std::string root = UpperDir(mounts);
+    if (Deletes(i)) {
+      // Delete through the real overlay mount so the kernel writes the whiteouts.
+      root = t.Sub("mnt-work");
+      ASSERT_OK(MakeDirs(root));
+      ASSERT_OK(MountAll(mounts, root));
+      int victim = i - 20;
+      ASSERT_EQ(::unlink(absl::StrCat(root, "/f-", victim).c_str()), 0);
+      ASSERT_OK(RemoveTree(absl::StrCat(root, "/d-", victim)));
+      deleted.insert(victim);
+    }
+    WriteFileOrDie(absl::StrCat(root, "/f-", i), absl::StrCat("layer ", i));
+    ASSERT_EQ(::mkdir(absl::StrCat(root, "/d-", i).c_str(), 0755), 0);
+    WriteFileOrDie(absl::StrCat(root, "/d-", i, "/x"), "x");
+    if (Deletes(i)) {
+      ASSERT_OK(Unmount(root));
+    }
+    std::string name = absl::StrCat("layer-", i);
+    ASSERT_OK(client.Commit(name, work));
+    parent = name;
+  }
+
+  ASSERT_OK_AND_ASSIGN(auto view, client.View("top-view", parent));
+  ASSERT_EQ(view.at(0).type, "overlay");
+  // Proof the test exercises the long path: absolute lowerdirs overflow a page.
+  EXPECT_GT(MountData(view[0].options).size(), 4096u);
+  std::string v = t.Sub("mnt-view");
+  ASSERT_OK(MakeDirs(v));
+  ASSERT_OK(MountAll(view, v));
+  int visible = 0;
+  for (int i = 0; i < kDepth; ++i) {
+    std::string f = absl::StrCat(v, "/f-", i);
+    if (deleted.count(i)) {
+      EXPECT_FALSE(Exists(f)) << f;
+      EXPECT_FALSE(Exists(absl::StrCat(v, "/d-", i))) << i;
+    } else {
+      EXPECT_EQ(ReadFileOrDie(f), absl::StrCat("layer ", i));
+      EXPECT_TRUE(Exists(absl::StrCat(v, "/d-", i, "/x"))) << i;
+      ++visible;
+    }
+  }
+  EXPECT_EQ(visible, kDepth - static_cast<int>(deleted.size()));
+  ASSERT_OK(Unmount(v));
+
+  // A writable container on top of all 500.
+  ASSERT_OK_AND_ASSIGN(auto active, client.Prepare("container", parent));
+  std::string c = t.Sub("mnt-container");
+  ASSERT_OK(MakeDirs(c));
+  ASSERT_OK(MountAll(active, c));
+  WriteFileOrDie(c + "/f-0", "changed by container");
+  EXPECT_EQ(ReadFileOrDie(c + "/f-0"), "changed by container");
+  EXPECT_EQ(ReadFileOrDie(c + "/f-499"), "layer 499");
+  ASSERT_OK(Unmount(c));
+}
+
+}  // namespace
+}  // namespace strata::testing
