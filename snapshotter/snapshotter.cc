@@ -90,26 +90,20 @@ absl::Status ApplyLabelUpdate(const Info& info, const std::vector<std::string>& 
 
 Snapshotter::Snapshotter(meta::Db* db, Layout layout) : db_(db), layout_(std::move(layout)) {}
 
+Snapshotter::~Snapshotter() = default;
+
+void Snapshotter::WaitForBackgroundWork() { pool_->WaitForReaping(); }
+
 absl::StatusOr<std::unique_ptr<Snapshotter>> Snapshotter::Open(meta::Db* db,
                                                                const Options& options) {
   if (options.root.empty()) return absl::InvalidArgumentError("snapshotter root is empty");
   std::unique_ptr<Snapshotter> s(new Snapshotter(db, Layout(options.root)));
   STRATA_RETURN_IF_ERROR(MakeDirs(s->layout_.SnapshotsDir(), 0700));
   STRATA_RETURN_IF_ERROR(MakeDirs(s->layout_.TmpDir(), 0700));
-  STRATA_RETURN_IF_ERROR(s->Recover());
+  STRATA_ASSIGN_OR_RETURN(uint64_t max_id, s->Recover());
+  s->pool_ = std::make_unique<DirPool>(&s->layout_, max_id + 1,
+                                       DirPool::Options{options.ready_dirs});
   return s;
-}
-
-uint64_t Snapshotter::NextId() {
-  uint64_t id = next_id_.fetch_add(1);
-  absl::MutexLock l(&pending_mu_);
-  pending_ids_.insert(id);
-  return id;
-}
-
-void Snapshotter::FinishPending(uint64_t id) {
-  absl::MutexLock l(&pending_mu_);
-  pending_ids_.erase(id);
 }
 
 absl::StatusOr<SnapshotRecord> Snapshotter::GetRecord(KeySpace space,
@@ -120,27 +114,24 @@ absl::StatusOr<SnapshotRecord> Snapshotter::GetRecord(KeySpace space,
   return DecodeRecord(key, *raw);
 }
 
-absl::Status Snapshotter::MakeSnapshotDir(uint64_t id, Kind kind,
-                                          std::optional<uint64_t> parent_id) {
-  std::string dir = layout_.SnapshotDir(id);
-  if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoToStatus(errno, absl::StrCat("mkdir ", dir));
-  std::string files = layout_.FilesDir(id);
-  if (::mkdir(files.c_str(), 0755) != 0) return ErrnoToStatus(errno, absl::StrCat("mkdir ", files));
-  if (kind == Kind::kActive) {
-    std::string work = layout_.WorkDir(id);
-    if (::mkdir(work.c_str(), 0700) != 0) return ErrnoToStatus(errno, absl::StrCat("mkdir ", work));
-  }
-  if (!parent_id) return absl::OkStatus();
+absl::Status Snapshotter::CopyRootAttributes(uint64_t id, uint64_t parent_id) {
   // overlayfs takes the merged root's owner and mode from the upper dir, so
   // the upper dir copies the parent layer's root.
-  struct stat st;
-  std::string parent_files = layout_.FilesDir(*parent_id);
-  if (::stat(parent_files.c_str(), &st) != 0) {
+  struct stat parent_st;
+  std::string parent_files = layout_.FilesDir(parent_id);
+  if (::stat(parent_files.c_str(), &parent_st) != 0) {
     return ErrnoToStatus(errno, absl::StrCat("stat ", parent_files));
   }
-  if (::chown(files.c_str(), st.st_uid, st.st_gid) != 0 ||
-      ::chmod(files.c_str(), st.st_mode & 07777) != 0) {
-    return ErrnoToStatus(errno, absl::StrCat("set owner and mode of ", files));
+  std::string files = layout_.FilesDir(id);
+  struct stat st;
+  if (::stat(files.c_str(), &st) != 0) return ErrnoToStatus(errno, absl::StrCat("stat ", files));
+  if ((st.st_uid != parent_st.st_uid || st.st_gid != parent_st.st_gid) &&
+      ::chown(files.c_str(), parent_st.st_uid, parent_st.st_gid) != 0) {
+    return ErrnoToStatus(errno, absl::StrCat("chown ", files));
+  }
+  if ((st.st_mode & 07777) != (parent_st.st_mode & 07777) &&
+      ::chmod(files.c_str(), parent_st.st_mode & 07777) != 0) {
+    return ErrnoToStatus(errno, absl::StrCat("chmod ", files));
   }
   return absl::OkStatus();
 }
@@ -174,10 +165,10 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind 
     parent_id = p->id();
   }
 
-  uint64_t id = NextId();
+  STRATA_ASSIGN_OR_RETURN(uint64_t id, pool_->Acquire());
   SnapshotRecord rec;
   absl::Status status = [&]() -> absl::Status {
-    STRATA_RETURN_IF_ERROR(MakeSnapshotDir(id, kind, parent_id));
+    if (parent_id) STRATA_RETURN_IF_ERROR(CopyRootAttributes(id, *parent_id));
     meta::WriteTxn txn(db_);
     STRATA_ASSIGN_OR_RETURN(std::optional<SnapshotRecord> existing, TxnRecord(txn, space, key));
     if (existing) {
@@ -207,12 +198,10 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind 
     return txn.Commit();
   }();
   if (!status.ok()) {
-    // Nothing points at the directory: remove it. If this fails too, Cleanup will.
-    absl::Status rm = RemoveTree(layout_.SnapshotDir(id));
-    if (!rm.ok()) log::Warn("remove failed snapshot dir", {{"err", rm.ToString()}});
+    pool_->Discard(id);  // nothing points at the directory
+    return status;
   }
-  FinishPending(id);
-  STRATA_RETURN_IF_ERROR(status);
+  pool_->Recorded(id);
   return MountsFor(space, rec);
 }
 
@@ -310,10 +299,9 @@ absl::Status Snapshotter::Remove(KeySpace space, const std::string& key) {
     id = rec->id();
     STRATA_RETURN_IF_ERROR(txn.Commit());
   }
-  // Metadata first, directory after: a crash here leaves an orphan directory,
-  // which recovery and Cleanup remove.
-  absl::Status rm = RemoveTree(layout_.SnapshotDir(id));
-  if (!rm.ok()) log::Warn("remove snapshot dir", {{"key", key}, {"err", rm.ToString()}});
+  // Metadata first, directory after (in the background): a crash before the
+  // directory is gone leaves an orphan, which recovery and Cleanup remove.
+  pool_->Reap(id);
   return absl::OkStatus();
 }
 
@@ -404,10 +392,7 @@ absl::StatusOr<int> Snapshotter::RemoveOrphanDirs() {
   // either pending at the second step or recorded by the third.
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(layout_.SnapshotsDir()));
   std::set<uint64_t> pending;
-  {
-    absl::MutexLock l(&pending_mu_);
-    pending = pending_ids_;
-  }
+  if (pool_ != nullptr) pending = pool_->PendingIds();
   STRATA_ASSIGN_OR_RETURN(std::set<uint64_t> referenced, ReferencedIds());
   int removed = 0;
   for (const std::string& name : names) {
@@ -420,7 +405,7 @@ absl::StatusOr<int> Snapshotter::RemoveOrphanDirs() {
   return removed;
 }
 
-absl::Status Snapshotter::Recover() {
+absl::StatusOr<uint64_t> Snapshotter::Recover() {
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> tmp, ListDir(layout_.TmpDir()));
   for (const std::string& name : tmp) {
     STRATA_RETURN_IF_ERROR(RemoveTree(absl::StrCat(layout_.TmpDir(), "/", name)));
@@ -440,11 +425,10 @@ absl::Status Snapshotter::Recover() {
     return true;
   });
   STRATA_RETURN_IF_ERROR(status);
-  next_id_.store(max_id + 1);
   for (const std::string& key : recovery_.records_missing_dir) {
     log::Error("snapshot record without its directory", {{"key", key.substr(1)}});
   }
-  return absl::OkStatus();
+  return max_id;
 }
 
 }  // namespace strata::snapshotter

@@ -24,6 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/mount.h"
 #include "meta/db.h"
+#include "snapshotter/dir_pool.h"
 #include "snapshotter/layout.h"
 #include "snapshotter/types.h"
 
@@ -38,6 +39,8 @@ class Snapshotter {
   struct Options {
     // Store root; snapshots/ and tmp/ are made below it. Required.
     std::string root;
+    // Empty snapshot directories kept ready. Default: 16 (see dir_pool.h).
+    int ready_dirs = 16;
   };
 
   // What start-up recovery found and did.
@@ -51,6 +54,7 @@ class Snapshotter {
 
   // Opens the snapshotter over `db` (must outlive it) and runs start-up recovery.
   static absl::StatusOr<std::unique_ptr<Snapshotter>> Open(meta::Db* db, const Options& options);
+  ~Snapshotter();  // finishes background directory removal
 
   const RecoveryReport& recovery_report() const { return recovery_; }
   const Layout& layout() const { return layout_; }
@@ -80,35 +84,31 @@ class Snapshotter {
                     const std::function<bool(const Info&)>& fn);
   // Removes directories that no record points to, and staging leftovers.
   absl::Status Cleanup();
+  // Waits until directories of removed snapshots are gone (they go in the background).
+  void WaitForBackgroundWork();
 
  private:
   Snapshotter(meta::Db* db, Layout layout);
 
   absl::StatusOr<std::vector<MountSpec>> Create(KeySpace space, Kind kind, const std::string& key,
                                                 const std::string& parent, const Labels& labels);
-  // Makes snapshots/<id>/{f,w}, with f owned and moded like the parent's root.
-  absl::Status MakeSnapshotDir(uint64_t id, Kind kind, std::optional<uint64_t> parent_id);
+  // Gives f of a new child the owner and mode of its parent layer's root.
+  absl::Status CopyRootAttributes(uint64_t id, uint64_t parent_id);
   absl::StatusOr<meta::v1::SnapshotRecord> GetRecord(KeySpace space, const std::string& key) const;
   absl::StatusOr<std::vector<MountSpec>> MountsFor(KeySpace space,
                                                    const meta::v1::SnapshotRecord& rec);
   absl::StatusOr<bool> HasChildren(KeySpace space, const std::string& key) const;
   // Ids of every directory some record points to (all key spaces).
   absl::StatusOr<std::set<uint64_t>> ReferencedIds() const;
-  absl::Status Recover();
+  // Runs start-up recovery; returns the highest directory id ever used.
+  absl::StatusOr<uint64_t> Recover();
   // Returns how many orphan directories it removed.
   absl::StatusOr<int> RemoveOrphanDirs();
-  uint64_t NextId();
-  void FinishPending(uint64_t id);
 
   meta::Db* const db_;
   const Layout layout_;
   RecoveryReport recovery_;
-  std::atomic<uint64_t> next_id_{1};
-
-  // Ids whose directory exists but whose record may not be written yet;
-  // Cleanup must not take them for orphans.
-  absl::Mutex pending_mu_;
-  std::set<uint64_t> pending_ids_ ABSL_GUARDED_BY(pending_mu_);
+  std::unique_ptr<DirPool> pool_;  // null only during recovery
 };
 
 }  // namespace strata::snapshotter

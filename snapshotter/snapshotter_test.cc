@@ -3,6 +3,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "common/fs.h"
 #include "tests/test_util.h"
@@ -30,7 +33,8 @@ class SnapshotterTest : public ::testing::Test {
     auto db = meta::Db::Open({tmp_.Sub("meta")});
     ASSERT_OK(db);
     db_ = std::move(*db);
-    auto sn = Snapshotter::Open(db_.get(), {tmp_.Sub("root")});
+    // No pre-made directories: these tests count directories exactly.
+    auto sn = Snapshotter::Open(db_.get(), {tmp_.Sub("root"), ready_dirs_});
     ASSERT_OK(sn);
     sn_ = std::move(*sn);
   }
@@ -62,6 +66,14 @@ class SnapshotterTest : public ::testing::Test {
     return names;
   }
 
+  std::vector<std::string> SnapshotDirs() {
+    sn_->WaitForBackgroundWork();
+    auto names = ListDir(tmp_.Sub("root/snapshots"));
+    EXPECT_OK(names);
+    return names.ok() ? *names : std::vector<std::string>{};
+  }
+
+  int ready_dirs_ = 0;
   TempDir tmp_;
   std::unique_ptr<meta::Db> db_;
   std::unique_ptr<Snapshotter> sn_;
@@ -143,7 +155,7 @@ TEST_F(SnapshotterTest, BadInputIsRejectedAndChangesNothing) {
   ASSERT_OK(sn_->Prepare(kC, "active", "base", {}).status());
   ASSERT_OK(sn_->View(kC, "view", "base", {}).status());
   auto before = Names();
-  size_t dirs_before = ListDir(tmp_.Sub("root/snapshots"))->size();
+  size_t dirs_before = SnapshotDirs().size();
 
   EXPECT_THAT(sn_->Prepare(kC, "", "", {}), StatusIs(Code::kInvalidArgument));
   EXPECT_THAT(sn_->Prepare(kC, std::string(32769, 'k'), "", {}), StatusIs(Code::kInvalidArgument));
@@ -165,7 +177,7 @@ TEST_F(SnapshotterTest, BadInputIsRejectedAndChangesNothing) {
   EXPECT_THAT(sn_->GetUsage(kC, "missing"), StatusIs(Code::kNotFound));
 
   EXPECT_EQ(Names(), before);
-  EXPECT_EQ(ListDir(tmp_.Sub("root/snapshots"))->size(), dirs_before);
+  EXPECT_EQ(SnapshotDirs().size(), dirs_before);
   ASSERT_OK_AND_ASSIGN(Info active, sn_->Stat(kC, "active"));
   EXPECT_EQ(active.kind, Kind::kActive);
 }
@@ -177,7 +189,7 @@ TEST_F(SnapshotterTest, RemoveRefusedWhileChildrenExist) {
   ASSERT_OK(sn_->Remove(kC, "child"));
   ASSERT_OK(sn_->Remove(kC, "base"));
   EXPECT_TRUE(Names().empty());
-  EXPECT_TRUE(ListDir(tmp_.Sub("root/snapshots"))->empty());
+  EXPECT_TRUE(SnapshotDirs().empty());
 }
 
 TEST_F(SnapshotterTest, CommittedChildKeepsParentPinned) {
@@ -258,7 +270,7 @@ TEST_F(SnapshotterTest, RecoveryRemovesOrphansAndStagingKeepsRecords) {
   EXPECT_THAT(Names(), ElementsAre("base", "c"));
   // Ids keep growing past what existed: a new snapshot never reuses one.
   ASSERT_OK_AND_ASSIGN(auto mounts, sn_->Prepare(kC, "d", "", {}));
-  EXPECT_EQ(ListDir(tmp_.Sub("root/snapshots"))->size(), 3u);
+  EXPECT_EQ(SnapshotDirs().size(), 3u);
 }
 
 TEST_F(SnapshotterTest, RecoveryReportsRecordWithoutDirectory) {
@@ -274,7 +286,7 @@ TEST_F(SnapshotterTest, CleanupRemovesOnlyUnreferencedDirs) {
   ASSERT_OK(MakeDirs(tmp_.Sub("root/snapshots/zz/f")));
   ASSERT_OK(sn_->Cleanup());
   EXPECT_FALSE(Exists(tmp_.Sub("root/snapshots/zz")));
-  EXPECT_EQ(ListDir(tmp_.Sub("root/snapshots"))->size(), 1u);
+  EXPECT_EQ(SnapshotDirs().size(), 1u);
 }
 
 TEST_F(SnapshotterTest, UpperDirCopiesParentRootOwnerAndMode) {
@@ -288,6 +300,49 @@ TEST_F(SnapshotterTest, UpperDirCopiesParentRootOwnerAndMode) {
   EXPECT_EQ(st.st_mode & 07777, 0750u);
   EXPECT_EQ(st.st_uid, 1234u);
   EXPECT_EQ(st.st_gid, 5678u);
+}
+
+// With the default pool of pre-made directories: Cleanup never takes a pooled
+// directory for an orphan, recovery removes them, and removal happens behind.
+class PooledSnapshotterTest : public SnapshotterTest {
+ protected:
+  void SetUp() override {
+    ready_dirs_ = 8;
+    Reopen();
+  }
+};
+
+TEST_F(PooledSnapshotterTest, PooledDirsSurviveCleanupAndGoAtRecovery) {
+  ASSERT_OK(sn_->Prepare(kC, "a", "", {}).status());
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let the pool refill
+  size_t with_pool = SnapshotDirs().size();
+  EXPECT_GT(with_pool, 1u);
+  ASSERT_OK(sn_->Cleanup());
+  EXPECT_EQ(SnapshotDirs().size(), with_pool);
+  // Many prepares at once all get distinct, working directories.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([this, t] {
+      for (int i = 0; i < 25; ++i) {
+        auto m = sn_->Prepare(kC, absl::StrCat("p", t, "-", i), "", {});
+        EXPECT_OK(m);
+        if (m.ok()) WriteFileOrDie(UpperOf(*m) + "/mine", absl::StrCat(t, "-", i));
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) {
+    for (int i = 0; i < 25; ++i) {
+      ASSERT_OK_AND_ASSIGN(auto m, sn_->Mounts(kC, absl::StrCat("p", t, "-", i)));
+      EXPECT_EQ(::strata::testing::ReadFileOrDie(UpperOf(m) + "/mine"), absl::StrCat(t, "-", i));
+    }
+  }
+  // A clean close removes the pooled directories; exactly the recorded ones
+  // remain. (After a kill they are orphans: RecoveryRemovesOrphans... covers it.)
+  ASSERT_OK(sn_->Remove(kC, "a"));
+  ready_dirs_ = 0;
+  Reopen();
+  EXPECT_EQ(SnapshotDirs().size(), 100u);
 }
 
 }  // namespace

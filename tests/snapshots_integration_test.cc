@@ -287,6 +287,10 @@ TEST_F(SnapshotsIntegrationTest, RemoveDeletesTheDirectory) {
   std::string dir = (*mounts)[0].source;
   ASSERT_TRUE(Exists(dir));
   ASSERT_OK(client_->Remove("gone"));
+  // The directory goes in the background, right after the record.
+  for (int i = 0; i < 100 && Exists(dir); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   EXPECT_FALSE(Exists(dir));
   EXPECT_THAT(client_->Stat("gone"), StatusIs(Code::kNotFound));
 }

@@ -1,0 +1,73 @@
+// Snapshot directories made ahead of time and removed behind time.
+//
+// On ext4 a sync commits every metadata change made since the last one, so
+// three mkdirs before a metadata sync roughly double its cost (0.18 ms to
+// 0.36 ms measured here). The pool keeps a few empty snapshot directories
+// ready (made in batches by a background thread, so one journal commit covers
+// many), and removes deleted snapshots' directories in the background.
+//
+// Crash safety is unchanged: a pooled directory, or one half removed, has no
+// record, so start-up recovery removes it as an orphan. Ids handed out but
+// not yet recorded stay "pending" so Cleanup never takes them for orphans.
+//
+// Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "snapshotter/layout.h"
+
+namespace strata::snapshotter {
+
+class DirPool {
+ public:
+  struct Options {
+    // Directories kept ready; 0 makes every directory on demand. Default: 16.
+    int ready_target = 16;
+  };
+
+  // `first_id` is the first id to hand out. `layout` must outlive the pool.
+  DirPool(const Layout* layout, uint64_t first_id, Options options);
+  ~DirPool();  // stops the worker after finishing queued removals
+
+  // An empty snapshots/<id>/{f,w} (mode 0755 / 0700), its id pending.
+  absl::StatusOr<uint64_t> Acquire();
+  // The id is now recorded in metadata: no longer pending.
+  void Recorded(uint64_t id);
+  // The id was never recorded: its directory goes, and it is no longer pending.
+  void Discard(uint64_t id);
+  // Queues the directory of a removed snapshot for background removal.
+  void Reap(uint64_t id);
+
+  // Ids with a directory but no record yet (pooled or being set up).
+  std::set<uint64_t> PendingIds();
+  // Waits until every queued removal is done (tests, shutdown).
+  void WaitForReaping();
+
+ private:
+  absl::Status MakeDir(uint64_t id);
+  void Work();
+
+  const Layout* layout_;
+  const Options options_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;       // wakes the worker
+  std::condition_variable idle_cv_;  // wakes WaitForReaping
+  uint64_t next_id_;
+  std::deque<uint64_t> ready_;
+  std::set<uint64_t> pending_;
+  std::deque<uint64_t> to_reap_;
+  bool reaping_ = false;
+  bool stop_ = false;
+  std::thread worker_;
+};
+
+}  // namespace strata::snapshotter
