@@ -12,8 +12,7 @@ class ContainerdSnapshotsService final
     : public containerd::services::snapshots::v1::Snapshots::Service {
  public:
   // `snapshotter` must outlive the service.
-  explicit ContainerdSnapshotsService(snapshotter::Snapshotter* snapshotter)
-      : sn_(snapshotter) {}
+  explicit ContainerdSnapshotsService(snapshotter::Snapshotter* snapshotter) : sn_(snapshotter) {}
 
   using Ctx = grpc::ServerContext;
   grpc::Status Prepare(Ctx*, const containerd::services::snapshots::v1::PrepareSnapshotRequest*,

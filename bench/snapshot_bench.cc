@@ -73,7 +73,8 @@ Result Run(std::shared_ptr<grpc::Channel> channel, const std::string& snapshotte
           lat[c].push_back(us);
           op_lat[c][op_index++ % 4].push_back(us);
           if (!s.ok() && errors++ == 0) {
-            std::fprintf(stderr, "%s: first error: %s: %s\n", tag.c_str(), op, s.ToString().c_str());
+            std::fprintf(stderr, "%s: first error: %s: %s\n", tag.c_str(), op,
+                         s.ToString().c_str());
           }
         };
         timed("prepare", [&] { return client.Prepare(key, "", kRoot).status(); });

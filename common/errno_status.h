@@ -1,9 +1,8 @@
 // The one place where errno values become absl::Status codes.
 #pragma once
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace strata {
 

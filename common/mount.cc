@@ -34,15 +34,14 @@ ParsedOptions ParseOptions(const std::vector<std::string>& options) {
     bool clear;
     unsigned long bits;
   };
-  static const Flag kFlags[] = {
-      {"ro", false, MS_RDONLY},        {"rw", true, MS_RDONLY},
-      {"bind", false, MS_BIND},        {"rbind", false, MS_BIND | MS_REC},
-      {"nosuid", false, MS_NOSUID},    {"suid", true, MS_NOSUID},
-      {"nodev", false, MS_NODEV},      {"dev", true, MS_NODEV},
-      {"noexec", false, MS_NOEXEC},    {"exec", true, MS_NOEXEC},
-      {"sync", false, MS_SYNCHRONOUS}, {"async", true, MS_SYNCHRONOUS},
-      {"dirsync", false, MS_DIRSYNC},  {"noatime", false, MS_NOATIME},
-      {"relatime", false, MS_RELATIME}};
+  static const Flag kFlags[] = {{"ro", false, MS_RDONLY},        {"rw", true, MS_RDONLY},
+                                {"bind", false, MS_BIND},        {"rbind", false, MS_BIND | MS_REC},
+                                {"nosuid", false, MS_NOSUID},    {"suid", true, MS_NOSUID},
+                                {"nodev", false, MS_NODEV},      {"dev", true, MS_NODEV},
+                                {"noexec", false, MS_NOEXEC},    {"exec", true, MS_NOEXEC},
+                                {"sync", false, MS_SYNCHRONOUS}, {"async", true, MS_SYNCHRONOUS},
+                                {"dirsync", false, MS_DIRSYNC},  {"noatime", false, MS_NOATIME},
+                                {"relatime", false, MS_RELATIME}};
   ParsedOptions parsed;
   for (const std::string& opt : options) {
     const Flag* match = nullptr;
@@ -132,7 +131,8 @@ absl::Status MountOne(const MountSpec& spec, const std::string& target) {
     return MountInDirectory(dir, spec.source.c_str(), target.c_str(), type, flags, data);
   }
   if (::mount(spec.source.c_str(), target.c_str(), type, flags, data.c_str()) != 0) {
-    return ErrnoToStatus(errno, absl::StrCat("mount ", spec.type, " ", spec.source, " at ", target));
+    return ErrnoToStatus(errno,
+                         absl::StrCat("mount ", spec.type, " ", spec.source, " at ", target));
   }
   if (parsed.bind && parsed.readonly) {
     // A bind mount ignores MS_RDONLY on creation; it takes a remount to apply it.
@@ -169,7 +169,8 @@ absl::Status MountAll(const std::vector<MountSpec>& mounts, const std::string& t
 absl::Status Unmount(const std::string& target) {
   for (int attempt = 0;; ++attempt) {
     if (::umount2(target.c_str(), 0) == 0) return absl::OkStatus();
-    if (errno != EBUSY || attempt >= 50) return ErrnoToStatus(errno, absl::StrCat("unmount ", target));
+    if (errno != EBUSY || attempt >= 50)
+      return ErrnoToStatus(errno, absl::StrCat("unmount ", target));
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }

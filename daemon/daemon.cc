@@ -48,9 +48,10 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   STRATA_ASSIGN_OR_RETURN(d->snapshotter_,
                           snapshotter::Snapshotter::Open(d->db_.get(), {options.root}));
   const auto& report = d->snapshotter_->recovery_report();
-  log::Info("recovered", {{"tmp_removed", std::to_string(report.tmp_entries_removed)},
-                          {"orphan_dirs_removed", std::to_string(report.orphan_dirs_removed)},
-                          {"records_missing_dir", std::to_string(report.records_missing_dir.size())}});
+  log::Info("recovered",
+            {{"tmp_removed", std::to_string(report.tmp_entries_removed)},
+             {"orphan_dirs_removed", std::to_string(report.orphan_dirs_removed)},
+             {"records_missing_dir", std::to_string(report.records_missing_dir.size())}});
 
   STRATA_RETURN_IF_ERROR(PrepareSocketPath(options.socket));
   d->containerd_snapshots_ =

@@ -45,8 +45,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "stratad: error: %s\n", std::string(daemon.status().message()).c_str());
     return 1;
   }
-  std::printf("stratad: serving root=%s socket=%s\n", options.root.c_str(),
-              options.socket.c_str());
+  std::printf("stratad: serving root=%s socket=%s\n", options.root.c_str(), options.socket.c_str());
   std::fflush(stdout);
   strata::log::Info("serving", {{"root", options.root}, {"socket", options.socket}});
 

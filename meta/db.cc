@@ -15,7 +15,8 @@ namespace {
 
 const char* const kFamilyNames[] = {"snapshots", "children", "blobs",      "images",
                                     "layers",    "leases",   "lease_refs", "ids"};
-static_assert(sizeof(kFamilyNames) / sizeof(kFamilyNames[0]) == static_cast<size_t>(Family::kCount));
+static_assert(sizeof(kFamilyNames) / sizeof(kFamilyNames[0]) ==
+              static_cast<size_t>(Family::kCount));
 
 // The one place rocksdb::Status becomes absl::Status.
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
@@ -77,7 +78,8 @@ absl::StatusOr<std::unique_ptr<Db>> Db::Open(const Options& options) {
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(MakeOptions(), options.path, descriptors, &handles, &raw);
   STRATA_RETURN_IF_ERROR(FromRocks(s, absl::StrCat("open metadata ", options.path)));
-  return std::unique_ptr<Db>(new Db(options, std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+  return std::unique_ptr<Db>(
+      new Db(options, std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
 }
 
 Db::Db(Options options, std::unique_ptr<rocksdb::DB> db,
@@ -132,9 +134,8 @@ absl::Status Db::WaitDurable(uint64_t ticket) {
     if (!sync_error_.ok()) return sync_error_;
     if (synced_ >= ticket) return absl::OkStatus();
     if (!syncing_) break;
-    auto done = [this, ticket]() ABSL_SHARED_LOCKS_REQUIRED(sync_mu_) {
-      return !syncing_ || synced_ >= ticket;
-    };
+    auto done = [this, ticket]()
+                    ABSL_SHARED_LOCKS_REQUIRED(sync_mu_) { return !syncing_ || synced_ >= ticket; };
     sync_mu_.Await(absl::Condition(&done));
   }
   // This caller leads: one SyncWAL covers every batch applied up to now.

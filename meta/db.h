@@ -18,12 +18,12 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
 namespace rocksdb {
@@ -81,7 +81,8 @@ class Db {
 
   rocksdb::ColumnFamilyHandle* Handle(Family family) const;
   // REQUIRES: writer_mu_ held. Applies the batch unsynced; returns its ticket.
-  absl::StatusOr<uint64_t> Apply(rocksdb::WriteBatch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  absl::StatusOr<uint64_t> Apply(rocksdb::WriteBatch* batch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
   // Returns once the batch with `ticket` (and all before it) is durable.
   absl::Status WaitDurable(uint64_t ticket);
 

@@ -29,9 +29,9 @@ DirPool::~DirPool() {
 }
 
 absl::Status DirPool::MakeDir(uint64_t id) {
-  for (const auto& [path, mode] : {std::pair{layout_->SnapshotDir(id), 0700},
-                                   std::pair{layout_->FilesDir(id), 0755},
-                                   std::pair{layout_->WorkDir(id), 0700}}) {
+  for (const auto& [path, mode] :
+       {std::pair{layout_->SnapshotDir(id), 0700}, std::pair{layout_->FilesDir(id), 0755},
+        std::pair{layout_->WorkDir(id), 0700}}) {
     if (::mkdir(path.c_str(), static_cast<mode_t>(mode)) != 0) {
       return ErrnoToStatus(errno, absl::StrCat("mkdir ", path));
     }

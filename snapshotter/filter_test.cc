@@ -29,7 +29,8 @@ TEST(FilterTest, NoFilterOrEmptyMatchesAll) {
 }
 
 TEST(FilterTest, FieldsOfASnapshot) {
-  Info i = MakeInfo("ns/1/key", "ns/0/base", Kind::kCommitted, {{"containerd.io/snapshot.ref", "sha256:ab"}, {"x", "1"}});
+  Info i = MakeInfo("ns/1/key", "ns/0/base", Kind::kCommitted,
+                    {{"containerd.io/snapshot.ref", "sha256:ab"}, {"x", "1"}});
   EXPECT_TRUE(Matches({"name==ns/1/key"}, i));
   EXPECT_FALSE(Matches({"name==other"}, i));
   EXPECT_TRUE(Matches({"parent==ns/0/base"}, i));

@@ -2,8 +2,8 @@
 #pragma once
 
 #include <string>
-#include "absl/strings/string_view.h"
 
+#include "absl/strings/string_view.h"
 #include "snapshotter/types.h"
 #include "strata/meta/v1/records.pb.h"
 

@@ -6,8 +6,8 @@
 #include <cerrno>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
 #include "common/fs.h"
 #include "common/log.h"
@@ -101,8 +101,8 @@ absl::StatusOr<std::unique_ptr<Snapshotter>> Snapshotter::Open(meta::Db* db,
   STRATA_RETURN_IF_ERROR(MakeDirs(s->layout_.SnapshotsDir(), 0700));
   STRATA_RETURN_IF_ERROR(MakeDirs(s->layout_.TmpDir(), 0700));
   STRATA_ASSIGN_OR_RETURN(uint64_t max_id, s->Recover());
-  s->pool_ = std::make_unique<DirPool>(&s->layout_, max_id + 1,
-                                       DirPool::Options{options.ready_dirs});
+  s->pool_ =
+      std::make_unique<DirPool>(&s->layout_, max_id + 1, DirPool::Options{options.ready_dirs});
   return s;
 }
 
@@ -180,9 +180,9 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind 
         return absl::NotFoundError(absl::StrCat("parent snapshot \"", parent, "\" does not exist"));
       }
       if (p->kind() != meta::v1::SNAPSHOT_KIND_COMMITTED) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "parent snapshot \"", parent, "\" is ", KindName(KindFromRecord(p->kind())),
-            ", not committed"));
+        return absl::FailedPreconditionError(absl::StrCat("parent snapshot \"", parent, "\" is ",
+                                                          KindName(KindFromRecord(p->kind())),
+                                                          ", not committed"));
       }
       txn.Put(Family::kChildren, ChildKey(space, parent, key), "");
     }
@@ -235,9 +235,9 @@ absl::Status Snapshotter::Commit(KeySpace space, const std::string& name, const 
   STRATA_RETURN_IF_ERROR(ValidateLabels(labels));
   STRATA_ASSIGN_OR_RETURN(SnapshotRecord active, GetRecord(space, key));
   if (active.kind() != meta::v1::SNAPSHOT_KIND_ACTIVE) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "commit \"", key, "\": snapshot is ", KindName(KindFromRecord(active.kind())),
-        ", not active"));
+    return absl::FailedPreconditionError(absl::StrCat("commit \"", key, "\": snapshot is ",
+                                                      KindName(KindFromRecord(active.kind())),
+                                                      ", not active"));
   }
   // Measured before the transaction: a committed layer's usage never changes.
   STRATA_ASSIGN_OR_RETURN(DiskUsage usage, MeasureDiskUsage(layout_.FilesDir(active.id())));
@@ -274,11 +274,11 @@ absl::Status Snapshotter::Commit(KeySpace space, const std::string& name, const 
 
 absl::StatusOr<bool> Snapshotter::HasChildren(KeySpace space, const std::string& key) const {
   bool found = false;
-  STRATA_RETURN_IF_ERROR(
-      db_->Scan(Family::kChildren, ChildPrefix(space, key), [&](absl::string_view, absl::string_view) {
-        found = true;
-        return false;
-      }));
+  STRATA_RETURN_IF_ERROR(db_->Scan(Family::kChildren, ChildPrefix(space, key),
+                                   [&](absl::string_view, absl::string_view) {
+                                     found = true;
+                                     return false;
+                                   }));
   return found;
 }
 
@@ -371,15 +371,16 @@ absl::Status Snapshotter::Walk(KeySpace space, const std::vector<std::string>& f
 absl::StatusOr<std::set<uint64_t>> Snapshotter::ReferencedIds() const {
   std::set<uint64_t> ids;
   absl::Status decode_error;
-  STRATA_RETURN_IF_ERROR(db_->Scan(Family::kSnapshots, "", [&](absl::string_view k, absl::string_view v) {
-    absl::StatusOr<SnapshotRecord> rec = DecodeRecord(k.substr(1), v);
-    if (!rec.ok()) {
-      decode_error = rec.status();
-      return false;
-    }
-    ids.insert(rec->id());
-    return true;
-  }));
+  STRATA_RETURN_IF_ERROR(
+      db_->Scan(Family::kSnapshots, "", [&](absl::string_view k, absl::string_view v) {
+        absl::StatusOr<SnapshotRecord> rec = DecodeRecord(k.substr(1), v);
+        if (!rec.ok()) {
+          decode_error = rec.status();
+          return false;
+        }
+        ids.insert(rec->id());
+        return true;
+      }));
   STRATA_RETURN_IF_ERROR(decode_error);
   return ids;
 }
@@ -417,13 +418,14 @@ absl::StatusOr<uint64_t> Snapshotter::Recover() {
   STRATA_ASSIGN_OR_RETURN(std::optional<std::string> counter,
                           db_->Get(Family::kIds, kSnapshotIdCounter));
   if (counter) max_id = meta::DecodeFixed64(*counter);
-  absl::Status status = db_->Scan(Family::kSnapshots, "", [&](absl::string_view k, absl::string_view v) {
-    absl::StatusOr<SnapshotRecord> rec = DecodeRecord(k.substr(1), v);
-    if (!rec.ok()) return true;  // reported by fsck; one bad record must not stop start-up
-    if (rec->id() > max_id) max_id = rec->id();
-    if (!PathExists(layout_.FilesDir(rec->id()))) recovery_.records_missing_dir.emplace_back(k);
-    return true;
-  });
+  absl::Status status =
+      db_->Scan(Family::kSnapshots, "", [&](absl::string_view k, absl::string_view v) {
+        absl::StatusOr<SnapshotRecord> rec = DecodeRecord(k.substr(1), v);
+        if (!rec.ok()) return true;  // reported by fsck; one bad record must not stop start-up
+        if (rec->id() > max_id) max_id = rec->id();
+        if (!PathExists(layout_.FilesDir(rec->id()))) recovery_.records_missing_dir.emplace_back(k);
+        return true;
+      });
   STRATA_RETURN_IF_ERROR(status);
   for (const std::string& key : recovery_.records_missing_dir) {
     log::Error("snapshot record without its directory", {{"key", key.substr(1)}});

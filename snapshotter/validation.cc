@@ -21,8 +21,8 @@ const char* KindName(Kind kind) {
 absl::Status ValidateKey(absl::string_view key, absl::string_view what) {
   if (key.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " must not be empty"));
   if (key.size() > kMaxKeyBytes) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " is ", key.size(),
-                                                   " bytes, over the limit of ", kMaxKeyBytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is ", key.size(), " bytes, over the limit of ", kMaxKeyBytes));
   }
   if (key.find('\0') != absl::string_view::npos) {
     return absl::InvalidArgumentError(absl::StrCat(what, " must not contain a NUL byte"));
@@ -34,9 +34,9 @@ absl::Status ValidateLabels(const Labels& labels) {
   for (const auto& [k, v] : labels) {
     if (k.empty()) return absl::InvalidArgumentError("label key must not be empty");
     if (k.size() + v.size() > kMaxLabelBytes) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("label \"", k.substr(0, 64), "\": key and value are ", k.size() + v.size(),
-                       " bytes, over the limit of ", kMaxLabelBytes));
+      return absl::InvalidArgumentError(absl::StrCat("label \"", k.substr(0, 64),
+                                                     "\": key and value are ", k.size() + v.size(),
+                                                     " bytes, over the limit of ", kMaxLabelBytes));
     }
   }
   return absl::OkStatus();

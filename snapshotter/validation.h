@@ -1,9 +1,8 @@
 // Input rules for snapshot keys and labels, as containerd enforces them.
 #pragma once
 
-#include "absl/strings/string_view.h"
-
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "snapshotter/types.h"
 
 namespace strata::snapshotter {

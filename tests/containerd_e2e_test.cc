@@ -5,8 +5,8 @@
 #include <chrono>
 #include <thread>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "common/fs.h"
 #include "tests/containerd_process.h"
 #include "tests/snapshots_client.h"
@@ -37,7 +37,8 @@ class ContainerdE2ETest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_OK_AND_ASSIGN(stratad_, StratadProcess::Start(tmp_.Sub("strata"), tmp_.Sub("s.sock")));
-    ASSERT_OK_AND_ASSIGN(containerd_, ContainerdProcess::Start(tmp_.Sub("ctrd"), tmp_.Sub("s.sock")));
+    ASSERT_OK_AND_ASSIGN(containerd_,
+                         ContainerdProcess::Start(tmp_.Sub("ctrd"), tmp_.Sub("s.sock")));
   }
 
   RunResult Ctr(const std::vector<std::string>& args) { return containerd_->Ctr(args); }

@@ -21,11 +21,11 @@ absl::StatusOr<std::unique_ptr<ContainerdProcess>> ContainerdProcess::Start(
   p->socket_ = dir + "/containerd.sock";
   absl::Status s = MakeDirs(dir);
   if (!s.ok()) return s;
-  std::string config = absl::StrCat(
-      "version = 2\n", "root = \"", dir, "/root\"\n", "state = \"", dir, "/state\"\n",
-      "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n", "[grpc]\n  address = \"", p->socket_,
-      "\"\n", "[ttrpc]\n  address = \"", p->socket_, ".ttrpc\"\n", "[debug]\n  address = \"", dir,
-      "/debug.sock\"\n  level = \"info\"\n");
+  std::string config =
+      absl::StrCat("version = 2\n", "root = \"", dir, "/root\"\n", "state = \"", dir, "/state\"\n",
+                   "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n", "[grpc]\n  address = \"",
+                   p->socket_, "\"\n", "[ttrpc]\n  address = \"", p->socket_, ".ttrpc\"\n",
+                   "[debug]\n  address = \"", dir, "/debug.sock\"\n  level = \"info\"\n");
   if (!strata_socket.empty()) {
     absl::StrAppend(&config, "[proxy_plugins.strata]\n  type = \"snapshot\"\n  address = \"",
                     strata_socket, "\"\n");
@@ -38,8 +38,8 @@ absl::StatusOr<std::unique_ptr<ContainerdProcess>> ContainerdProcess::Start(
     if (p->Ctr({"version"}).exit_code == 0) return p;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
-  return absl::DeadlineExceededError(absl::StrCat(
-      "containerd did not come up: ", ReadFile(dir + "/containerd.log").value_or("")));
+  return absl::DeadlineExceededError(
+      absl::StrCat("containerd did not come up: ", ReadFile(dir + "/containerd.log").value_or("")));
 }
 
 RunResult ContainerdProcess::Ctr(const std::vector<std::string>& args,

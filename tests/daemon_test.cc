@@ -36,8 +36,9 @@ TEST(DaemonTest, SocketIsOwnerAndGroupOnlyInCreatedParents) {
 TEST(DaemonTest, SocketModeAndGroupAreConfigurable) {
   TempDir t;
   std::string sock = t.Sub("s.sock");
-  ASSERT_OK_AND_ASSIGN(auto d, StratadProcess::Start(t.Sub("root"), sock,
-                                                     {"--socket-mode", "0600", "--socket-group", "42"}));
+  ASSERT_OK_AND_ASSIGN(auto d,
+                       StratadProcess::Start(t.Sub("root"), sock,
+                                             {"--socket-mode", "0600", "--socket-group", "42"}));
   struct stat st;
   ASSERT_EQ(::stat(sock.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);

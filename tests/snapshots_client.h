@@ -2,12 +2,12 @@
 // and the benchmark. Each call returns absl::Status with the wire's code.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
+
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "common/mount.h"
@@ -35,7 +35,8 @@ class SnapshotsClient {
   absl::StatusOr<snapshots_pb::Info> Stat(const std::string& key);
   absl::StatusOr<snapshots_pb::Info> Update(const snapshots_pb::Info& info,
                                             const std::vector<std::string>& paths);
-  absl::StatusOr<std::vector<snapshots_pb::Info>> List(const std::vector<std::string>& filters = {});
+  absl::StatusOr<std::vector<snapshots_pb::Info>> List(
+      const std::vector<std::string>& filters = {});
   absl::StatusOr<snapshots_pb::UsageResponse> Usage(const std::string& key);
   absl::Status Cleanup();
 

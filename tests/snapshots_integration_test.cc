@@ -221,9 +221,8 @@ TEST_F(SnapshotsIntegrationTest, ErrorsCarryContainerdCodesOnTheWire) {
 }
 
 TEST_F(SnapshotsIntegrationTest, StatUpdateUsageAndListOverTheWire) {
-  CommitLayer("base", "", [](const std::string& r) {
-    WriteFileOrDie(r + "/big", std::string(1 << 20, 'b'));
-  });
+  CommitLayer("base", "",
+              [](const std::string& r) { WriteFileOrDie(r + "/big", std::string(1 << 20, 'b')); });
   ASSERT_OK(client_->Prepare("c", "base", {{"containerd.io/snapshot/x", "1"}}).status());
   ASSERT_OK_AND_ASSIGN(auto st, client_->Stat("c"));
   EXPECT_EQ(st.kind(), snapshots_pb::ACTIVE);

@@ -2,13 +2,12 @@
 // under a temp directory, a gRPC channel to it, and SIGTERM/SIGKILL control.
 #pragma once
 
+#include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 #include "tests/subprocess.h"

@@ -18,8 +18,10 @@ const absl::Status& GetStatus(const absl::StatusOr<T>& s) {
   return s.status();
 }
 
-#define ASSERT_OK(expr) ASSERT_TRUE(::strata::testing::GetStatus(expr).ok()) << ::strata::testing::GetStatus(expr)
-#define EXPECT_OK(expr) EXPECT_TRUE(::strata::testing::GetStatus(expr).ok()) << ::strata::testing::GetStatus(expr)
+#define ASSERT_OK(expr) \
+  ASSERT_TRUE(::strata::testing::GetStatus(expr).ok()) << ::strata::testing::GetStatus(expr)
+#define EXPECT_OK(expr) \
+  EXPECT_TRUE(::strata::testing::GetStatus(expr).ok()) << ::strata::testing::GetStatus(expr)
 #define ASSERT_OK_AND_ASSIGN(lhs, expr) \
   ASSERT_OK_AND_ASSIGN_IMPL(STRATA_TEST_CONCAT(statusor_, __LINE__), lhs, expr)
 #define STRATA_TEST_CONCAT_INNER(a, b) a##b
