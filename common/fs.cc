@@ -68,6 +68,7 @@ absl::Status RemoveChildren(int dir_fd, const std::string& where) {
     }
     if (is_dir) {
       UniqueFd child_fd(::openat(dir_fd, name.c_str(), kDirOpenFlags));
+      if (!child_fd.valid() && errno == ENOENT) continue;  // removed by someone else meanwhile
       if (!child_fd.valid()) return ErrnoToStatus(errno, absl::StrCat("open ", child));
       STRATA_RETURN_IF_ERROR(RemoveChildren(child_fd.get(), child));
     }
@@ -139,6 +140,7 @@ absl::Status RemoveTree(const std::string& path) {
   }
   if (S_ISDIR(st.st_mode)) {
     UniqueFd fd(::open(path.c_str(), kDirOpenFlags));
+    if (!fd.valid() && errno == ENOENT) return absl::OkStatus();
     if (!fd.valid()) return ErrnoToStatus(errno, absl::StrCat("open ", path));
     STRATA_RETURN_IF_ERROR(RemoveChildren(fd.get(), path));
     if (::rmdir(path.c_str()) != 0 && errno != ENOENT) {

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <thread>
+
 #include "tests/test_util.h"
 
 namespace strata {
@@ -33,6 +35,25 @@ TEST(FsTest, RemoveTreeDoesNotFollowSymlinks) {
   EXPECT_FALSE(Exists(t.Sub("tree")));
   EXPECT_TRUE(Exists(t.Sub("outside/keep")));
   EXPECT_OK(RemoveTree(t.Sub("tree")));  // missing is fine
+}
+
+// Two removers of one tree (Cleanup and the background reaper can race) both succeed.
+TEST(FsTest, ConcurrentRemoveTreeOfOneTreeSucceeds) {
+  TempDir t;
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_OK(MakeDirs(t.Sub("tree/d" + std::to_string(i) + "/sub")));
+      WriteFileOrDie(t.Sub("tree/d" + std::to_string(i) + "/sub/f"), "x");
+    }
+    absl::Status a, b;
+    std::thread ta([&] { a = RemoveTree(t.Sub("tree")); });
+    std::thread tb([&] { b = RemoveTree(t.Sub("tree")); });
+    ta.join();
+    tb.join();
+    EXPECT_OK(a);
+    EXPECT_OK(b);
+    EXPECT_FALSE(Exists(t.Sub("tree")));
+  }
 }
 
 TEST(FsTest, DiskUsageCountsHardLinkedInodeOnce) {
