@@ -16,6 +16,7 @@ namespace {
 using ::strata::testing::Exists;
 using ::strata::testing::StatusIs;
 using ::strata::testing::TempDir;
+using ::strata::testing::UpperDirOf;
 using ::strata::testing::WriteFileOrDie;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -39,21 +40,11 @@ class SnapshotterTest : public ::testing::Test {
     sn_ = std::move(*sn);
   }
 
-  // The upper (files) directory of an active snapshot, from its mounts.
-  std::string UpperOf(const std::vector<MountSpec>& mounts) {
-    const MountSpec& m = mounts.at(0);
-    if (m.type == "bind") return m.source;
-    for (const std::string& o : m.options) {
-      if (o.rfind("upperdir=", 0) == 0) return o.substr(9);
-    }
-    return "";
-  }
-
   // Prepare key, write a file into it, commit as name.
   void Layer(const std::string& name, const std::string& parent, const std::string& file) {
     auto mounts = sn_->Prepare(kC, name + "-active", parent, {});
     ASSERT_OK(mounts);
-    WriteFileOrDie(UpperOf(*mounts) + "/" + file, file);
+    WriteFileOrDie(UpperDirOf(*mounts) + "/" + file, file);
     ASSERT_OK(sn_->Commit(kC, name, name + "-active", {}));
   }
 
@@ -129,7 +120,7 @@ TEST_F(SnapshotterTest, ViewsAreReadOnly) {
 
 TEST_F(SnapshotterTest, CommitMovesKeyToNameWithCommitLabels) {
   ASSERT_OK_AND_ASSIGN(auto mounts, sn_->Prepare(kC, "a", "", {{"prepare", "1"}}));
-  WriteFileOrDie(UpperOf(mounts) + "/f", std::string(8192, 'x'));
+  WriteFileOrDie(UpperDirOf(mounts) + "/f", std::string(8192, 'x'));
   ASSERT_OK(sn_->Commit(kC, "layer", "a", {{"commit", "2"}}));
   EXPECT_THAT(sn_->Stat(kC, "a"), StatusIs(Code::kNotFound));
   ASSERT_OK_AND_ASSIGN(Info info, sn_->Stat(kC, "layer"));
@@ -144,7 +135,7 @@ TEST_F(SnapshotterTest, CommitMovesKeyToNameWithCommitLabels) {
 TEST_F(SnapshotterTest, ActiveUsageIsMeasuredNow) {
   ASSERT_OK_AND_ASSIGN(auto mounts, sn_->Prepare(kC, "a", "", {}));
   ASSERT_OK_AND_ASSIGN(Usage before, sn_->GetUsage(kC, "a"));
-  WriteFileOrDie(UpperOf(mounts) + "/f", std::string(100000, 'x'));
+  WriteFileOrDie(UpperDirOf(mounts) + "/f", std::string(100000, 'x'));
   ASSERT_OK_AND_ASSIGN(Usage after, sn_->GetUsage(kC, "a"));
   EXPECT_EQ(after.inodes, before.inodes + 1);
   EXPECT_GE(after.size - before.size, 100000);
@@ -296,7 +287,7 @@ TEST_F(SnapshotterTest, UpperDirCopiesParentRootOwnerAndMode) {
   ASSERT_OK(sn_->Commit(kC, "base", "a", {}));
   ASSERT_OK_AND_ASSIGN(auto child, sn_->Prepare(kC, "b", "base", {}));
   struct stat st;
-  ASSERT_EQ(::stat(UpperOf(child).c_str(), &st), 0);
+  ASSERT_EQ(::stat(UpperDirOf(child).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0750u);
   EXPECT_EQ(st.st_uid, 1234u);
   EXPECT_EQ(st.st_gid, 5678u);
@@ -326,7 +317,7 @@ TEST_F(PooledSnapshotterTest, PooledDirsSurviveCleanupAndGoAtRecovery) {
       for (int i = 0; i < 25; ++i) {
         auto m = sn_->Prepare(kC, absl::StrCat("p", t, "-", i), "", {});
         EXPECT_OK(m);
-        if (m.ok()) WriteFileOrDie(UpperOf(*m) + "/mine", absl::StrCat(t, "-", i));
+        if (m.ok()) WriteFileOrDie(UpperDirOf(*m) + "/mine", absl::StrCat(t, "-", i));
       }
     });
   }
@@ -334,7 +325,7 @@ TEST_F(PooledSnapshotterTest, PooledDirsSurviveCleanupAndGoAtRecovery) {
   for (int t = 0; t < 4; ++t) {
     for (int i = 0; i < 25; ++i) {
       ASSERT_OK_AND_ASSIGN(auto m, sn_->Mounts(kC, absl::StrCat("p", t, "-", i)));
-      EXPECT_EQ(::strata::testing::ReadFileOrDie(UpperOf(m) + "/mine"), absl::StrCat(t, "-", i));
+      EXPECT_EQ(::strata::testing::ReadFileOrDie(UpperDirOf(m) + "/mine"), absl::StrCat(t, "-", i));
     }
   }
   // A clean close removes the pooled directories; exactly the recorded ones

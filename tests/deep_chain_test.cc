@@ -24,15 +24,6 @@ constexpr int kChurn = 10000;
 constexpr int kDepth = 500;
 constexpr int kDeleteEvery = 50;  // layer i (i % 50 == 49) deletes layer i-20's file and dir
 
-std::string UpperDir(const std::vector<MountSpec>& mounts) {
-  const MountSpec& m = mounts.at(0);
-  if (m.type == "bind") return m.source;
-  for (const std::string& o : m.options) {
-    if (o.rfind("upperdir=", 0) == 0) return o.substr(9);
-  }
-  return "";
-}
-
 bool Deletes(int i) { return i % kDeleteEvery == kDeleteEvery - 1; }
 
 TEST(DeepChainTest, FiveHundredLayersInALongLivedStore) {
@@ -59,7 +50,7 @@ TEST(DeepChainTest, FiveHundredLayersInALongLivedStore) {
   for (int i = 0; i < kDepth; ++i) {
     std::string work = absl::StrCat("work-", i);
     ASSERT_OK_AND_ASSIGN(auto mounts, client.Prepare(work, parent));
-    std::string root = UpperDir(mounts);
+    std::string root = UpperDirOf(mounts);
     if (Deletes(i)) {
       // Delete through the real overlay mount so the kernel writes the whiteouts.
       root = t.Sub("mnt-work");

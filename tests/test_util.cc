@@ -48,6 +48,16 @@ std::string ReadFileOrDie(const std::string& path) {
 
 bool Exists(const std::string& path) { return PathExists(path); }
 
+std::string UpperDirOf(const std::vector<MountSpec>& mounts) {
+  if (mounts.empty()) return "";
+  const MountSpec& m = mounts[0];
+  if (m.type == "bind") return m.source;
+  for (const std::string& o : m.options) {
+    if (o.rfind("upperdir=", 0) == 0) return o.substr(sizeof("upperdir=") - 1);
+  }
+  return "";
+}
+
 std::string BinaryDir() { return STRATA_BINARY_DIR; }
 
 }  // namespace strata::testing

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/mount.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -56,6 +57,10 @@ class TempDir {
 void WriteFileOrDie(const std::string& path, const std::string& contents);
 std::string ReadFileOrDie(const std::string& path);
 bool Exists(const std::string& path);
+
+// The directory a snapshot's changes land in: the source of a bind mount, or
+// the upperdir of an overlay mount ("" for a read-only overlay).
+std::string UpperDirOf(const std::vector<MountSpec>& mounts);
 
 // Directory of the build's binaries (set by CMake).
 std::string BinaryDir();
