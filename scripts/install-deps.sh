@@ -3,7 +3,7 @@
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 PACKAGES=(
-  cmake g++ make pkg-config clang-format
+  cmake g++ make pkg-config clang clang-format
   libarchive-dev libssl-dev librocksdb-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev
   protobuf-compiler libgtest-dev libgmock-dev googletest nlohmann-json3-dev libcli11-dev
   libzstd-dev zlib1g-dev libisal-dev libbenchmark-dev

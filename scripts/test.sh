@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/check-format.sh
 CMAKE_ARGS="-DSTRATA_WERROR=ON ${CMAKE_ARGS:-}" scripts/build.sh
+scripts/check-thread-safety.sh
 cd "${BUILD_DIR:-build}"
 ctest --output-on-failure -j "${TEST_JOBS:-2}" "$@"

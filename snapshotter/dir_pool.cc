@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <chrono>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
@@ -19,12 +19,12 @@ DirPool::DirPool(const Layout* layout, uint64_t first_id, Options options)
 
 DirPool::~DirPool() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
   worker_.join();
   // Ready directories have no record: they go now rather than at next start-up.
+  absl::MutexLock l(&mu_);
   for (uint64_t id : ready_) (void)RemoveTree(layout_->SnapshotDir(id));
 }
 
@@ -46,11 +46,10 @@ absl::Status DirPool::MakeDir(uint64_t id) {
 absl::StatusOr<uint64_t> DirPool::Acquire() {
   uint64_t id;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     if (!ready_.empty()) {
       id = ready_.front();
-      ready_.pop_front();
-      cv_.notify_one();  // refill
+      ready_.pop_front();  // the worker refills once HasWork() sees the pool low
       return id;
     }
     id = next_id_++;
@@ -65,74 +64,86 @@ absl::StatusOr<uint64_t> DirPool::Acquire() {
 }
 
 void DirPool::Recorded(uint64_t id) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   pending_.erase(id);
 }
 
 void DirPool::Discard(uint64_t id) {
   absl::Status s = RemoveTree(layout_->SnapshotDir(id));
   if (!s.ok()) log::Warn("remove unrecorded snapshot dir", {{"err", s.ToString()}});
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   pending_.erase(id);
 }
 
 void DirPool::Reap(uint64_t id) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    to_reap_.push_back(id);
-  }
-  cv_.notify_one();
+  absl::MutexLock l(&mu_);
+  to_reap_.push_back(id);
 }
 
 std::set<uint64_t> DirPool::PendingIds() {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return pending_;
 }
 
 void DirPool::WaitForReaping() {
-  std::unique_lock<std::mutex> l(mu_);
-  idle_cv_.wait(l, [this] { return to_reap_.empty() && !reaping_; });
+  absl::MutexLock l(&mu_);
+  auto idle = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return to_reap_.empty() && !reaping_; };
+  mu_.Await(absl::Condition(&idle));
+}
+
+bool DirPool::HasWork() const {
+  return stop_ || !to_reap_.empty() || static_cast<int>(ready_.size()) < options_.ready_target / 2;
+}
+
+void DirPool::ReapQueued() {
+  std::deque<uint64_t> batch;
+  batch.swap(to_reap_);
+  reaping_ = true;
+  mu_.Unlock();
+  for (uint64_t id : batch) {
+    absl::Status s = RemoveTree(layout_->SnapshotDir(id));
+    // Left for Cleanup and start-up recovery, which remove orphans.
+    if (!s.ok()) log::Warn("remove snapshot dir", {{"err", s.ToString()}});
+  }
+  mu_.Lock();
+  reaping_ = false;
+}
+
+bool DirPool::Refill() {
+  // One batch, so one journal commit covers the whole batch.
+  while (!stop_ && static_cast<int>(ready_.size()) < options_.ready_target) {
+    uint64_t id = next_id_++;
+    pending_.insert(id);
+    mu_.Unlock();
+    absl::Status s = MakeDir(id);
+    mu_.Lock();
+    if (!s.ok()) {
+      pending_.erase(id);
+      log::Warn("pre-make snapshot dir", {{"err", s.ToString()}});
+      return false;
+    }
+    ready_.push_back(id);
+  }
+  return true;
 }
 
 void DirPool::Work() {
-  std::unique_lock<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   while (true) {
-    cv_.wait(l, [this] {
-      return stop_ || !to_reap_.empty() ||
-             static_cast<int>(ready_.size()) < options_.ready_target / 2;
-    });
+    auto has_work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return HasWork(); };
+    mu_.Await(absl::Condition(&has_work));
     if (!to_reap_.empty()) {
-      std::deque<uint64_t> batch;
-      batch.swap(to_reap_);
-      reaping_ = true;
-      l.unlock();
-      for (uint64_t id : batch) {
-        absl::Status s = RemoveTree(layout_->SnapshotDir(id));
-        // Left for Cleanup and start-up recovery, which remove orphans.
-        if (!s.ok()) log::Warn("remove snapshot dir", {{"err", s.ToString()}});
-      }
-      l.lock();
-      reaping_ = false;
-      idle_cv_.notify_all();
+      ReapQueued();
       continue;
     }
     if (stop_) return;
-    // Refill in one batch, so one journal commit covers the whole batch.
-    while (!stop_ && static_cast<int>(ready_.size()) < options_.ready_target) {
-      uint64_t id = next_id_++;
-      pending_.insert(id);
-      l.unlock();
-      absl::Status s = MakeDir(id);
-      l.lock();
-      if (!s.ok()) {
-        pending_.erase(id);
-        log::Warn("pre-make snapshot dir", {{"err", s.ToString()}});
-        // Back off (a full disk must not make this loop spin); Acquire still
-        // makes directories on demand meanwhile.
-        cv_.wait_for(l, std::chrono::seconds(1), [this] { return stop_ || !to_reap_.empty(); });
-        break;
-      }
-      ready_.push_back(id);
+    if (!Refill()) {
+      // Back off (a full disk must not make this loop spin); Acquire still
+      // makes directories on demand meanwhile.
+      auto stop_or_reap = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return stop_ || !to_reap_.empty();
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&stop_or_reap), absl::Seconds(1));
     }
   }
 }

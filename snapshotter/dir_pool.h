@@ -13,15 +13,14 @@
 // Thread-safe.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <functional>
-#include <mutex>
 #include <set>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "snapshotter/layout.h"
 
 namespace strata::snapshotter {
@@ -58,15 +57,19 @@ class DirPool {
   const Layout* layout_;
   const Options options_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;       // wakes the worker
-  std::condition_variable idle_cv_;  // wakes WaitForReaping
-  uint64_t next_id_;
-  std::deque<uint64_t> ready_;
-  std::set<uint64_t> pending_;
-  std::deque<uint64_t> to_reap_;
-  bool reaping_ = false;
-  bool stop_ = false;
+  // True when the worker has something to do.
+  bool HasWork() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Makes directories until the pool is full; false after a failure.
+  bool Refill() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReapQueued() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::Mutex mu_;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_);
+  std::deque<uint64_t> ready_ ABSL_GUARDED_BY(mu_);
+  std::set<uint64_t> pending_ ABSL_GUARDED_BY(mu_);
+  std::deque<uint64_t> to_reap_ ABSL_GUARDED_BY(mu_);
+  bool reaping_ ABSL_GUARDED_BY(mu_) = false;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread worker_;
 };
 
