@@ -1,0 +1,339 @@
+#include "layerstore/content_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/errno_status.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/status_util.h"
+#include "strata/meta/v1/records.pb.h"
+
+namespace strata::layerstore {
+namespace {
+
+using meta::Family;
+using meta::v1::BlobRecord;
+
+constexpr size_t kReadChunk = 1 << 20;
+
+absl::Status FsyncDir(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoToStatus(errno, absl::StrCat("open ", dir));
+  if (::fsync(fd.get()) != 0) return ErrnoToStatus(errno, absl::StrCat("fsync ", dir));
+  return absl::OkStatus();
+}
+
+BlobInfo ToInfo(const Digest& d, const BlobRecord& r) {
+  BlobInfo info;
+  info.digest = d;
+  info.size = r.size();
+  info.media_type = r.media_type();
+  info.labels = Labels(r.labels().begin(), r.labels().end());
+  info.created = absl::FromUnixNanos(r.created_unix_nanos());
+  info.updated = absl::FromUnixNanos(r.updated_unix_nanos());
+  return info;
+}
+
+absl::StatusOr<BlobRecord> Decode(const Digest& d, absl::string_view raw) {
+  BlobRecord r;
+  if (!r.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
+    return absl::DataLossError(absl::StrCat("blob ", d.str(), ": corrupt metadata record"));
+  }
+  return r;
+}
+
+// Hashes the first `n` bytes of `fd` (to resume an ingest's digest).
+absl::StatusOr<Sha256> HashPrefix(int fd, int64_t n) {
+  Sha256 h;
+  std::vector<char> buf(kReadChunk);
+  int64_t done = 0;
+  while (done < n) {
+    size_t want = static_cast<size_t>(std::min<int64_t>(n - done, buf.size()));
+    ssize_t got = ::pread(fd, buf.data(), want, done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return ErrnoToStatus(got < 0 ? errno : EIO, "read ingest to resume");
+    h.Update(buf.data(), static_cast<size_t>(got));
+    done += got;
+  }
+  return h;
+}
+
+}  // namespace
+
+Writer::Writer(ContentStore* store, std::string ref, std::string dir, UniqueFd fd, int64_t offset,
+               Sha256 hash)
+    : store_(store),
+      ref_(std::move(ref)),
+      dir_(std::move(dir)),
+      fd_(std::move(fd)),
+      offset_(offset),
+      hash_(std::move(hash)) {}
+
+Writer::~Writer() { store_->ReleaseRef(ref_); }
+
+absl::Status Writer::Truncate(int64_t offset) {
+  if (done_) return absl::FailedPreconditionError("ingest already committed");
+  if (offset < 0 || offset > offset_) {
+    return absl::OutOfRangeError(absl::StrCat("ingest \"", ref_, "\": offset ", offset,
+                                              " is past the ", offset_, " bytes received"));
+  }
+  if (offset == offset_) return absl::OkStatus();
+  if (::ftruncate(fd_.get(), offset) != 0) return ErrnoToStatus(errno, "truncate ingest");
+  STRATA_ASSIGN_OR_RETURN(hash_, HashPrefix(fd_.get(), offset));
+  offset_ = offset;
+  return absl::OkStatus();
+}
+
+absl::Status Writer::Write(const void* data, size_t n) {
+  if (done_) return absl::FailedPreconditionError("ingest already committed");
+  const char* p = static_cast<const char*>(data);
+  size_t left = n;
+  while (left > 0) {
+    ssize_t w = ::pwrite(fd_.get(), p, left, offset_);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return ErrnoToStatus(errno, absl::StrCat("write ingest \"", ref_, "\""));
+    hash_.Update(p, static_cast<size_t>(w));
+    p += w;
+    left -= static_cast<size_t>(w);
+    offset_ += w;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<BlobInfo> Writer::Commit(int64_t expected_size, const Digest& expected,
+                                        const Labels& labels, const std::string& media_type) {
+  if (done_) return absl::FailedPreconditionError("ingest already committed");
+  if (expected_size >= 0 && offset_ != expected_size) {
+    if (offset_ > expected_size) {
+      done_ = true;
+      (void)RemoveTree(dir_);
+    }
+    return absl::FailedPreconditionError(absl::StrCat("ingest \"", ref_, "\": size ", offset_,
+                                                      " does not match expected ", expected_size));
+  }
+  Digest actual = hash_.Finish();
+  done_ = true;
+  if (!expected.empty() && actual != expected) {
+    (void)RemoveTree(dir_);
+    return absl::DataLossError(absl::StrCat("ingest \"", ref_, "\": digest ", actual.str(),
+                                            " does not match expected ", expected.str()));
+  }
+  if (store_->Has(actual)) {
+    (void)RemoveTree(dir_);
+    return absl::AlreadyExistsError(absl::StrCat("blob ", actual.str(), " already exists"));
+  }
+  if (::fchmod(fd_.get(), 0444) != 0) return ErrnoToStatus(errno, "chmod ingest");
+  if (::fsync(fd_.get()) != 0) return ErrnoToStatus(errno, "fsync ingest");
+  std::string target = store_->BlobPath(actual);
+  if (::rename((dir_ + "/data").c_str(), target.c_str()) != 0) {
+    return ErrnoToStatus(errno, absl::StrCat("rename blob into place ", target));
+  }
+  STRATA_RETURN_IF_ERROR(FsyncDir(store_->blobs_dir_));
+  // Recorded after the rename: a crash in between leaves a blob file without
+  // a record, which start-up removes (this commit never returned success).
+  STRATA_ASSIGN_OR_RETURN(BlobInfo info, store_->Record(actual, offset_, labels, media_type));
+  (void)RemoveTree(dir_);
+  return info;
+}
+
+ContentStore::ContentStore(meta::Db* db, std::string root)
+    : db_(db), blobs_dir_(root + "/content/blobs/sha256"), ingest_dir_(root + "/content/ingest") {}
+
+absl::StatusOr<std::unique_ptr<ContentStore>> ContentStore::Open(meta::Db* db,
+                                                                 const std::string& root) {
+  std::unique_ptr<ContentStore> s(new ContentStore(db, root));
+  STRATA_RETURN_IF_ERROR(MakeDirs(s->blobs_dir_, 0700));
+  STRATA_RETURN_IF_ERROR(MakeDirs(s->ingest_dir_, 0700));
+  STRATA_RETURN_IF_ERROR(s->Recover());
+  return s;
+}
+
+absl::Status ContentStore::Recover() {
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(blobs_dir_));
+  for (const std::string& name : names) {
+    absl::StatusOr<Digest> d = Digest::Parse("sha256:" + name);
+    if (d.ok() && Has(*d)) continue;
+    STRATA_RETURN_IF_ERROR(RemoveTree(absl::StrCat(blobs_dir_, "/", name)));
+    ++orphan_blobs_removed_;
+  }
+  if (orphan_blobs_removed_ > 0) {
+    log::Info("removed blobs without records", {{"count", std::to_string(orphan_blobs_removed_)}});
+  }
+  return absl::OkStatus();
+}
+
+std::string ContentStore::BlobPath(const Digest& d) const { return blobs_dir_ + "/" + d.hex(); }
+
+std::string ContentStore::IngestDir(const std::string& ref) const {
+  return ingest_dir_ + "/" + Sha256Of(ref).hex().substr(0, 40);
+}
+
+bool ContentStore::Has(const Digest& d) const {
+  absl::StatusOr<std::optional<std::string>> raw = db_->Get(Family::kBlobs, d.hex());
+  return raw.ok() && raw->has_value();
+}
+
+absl::StatusOr<BlobInfo> ContentStore::Info(const Digest& d) const {
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, db_->Get(Family::kBlobs, d.hex()));
+  if (!raw) return absl::NotFoundError(absl::StrCat("blob ", d.str(), " not found"));
+  STRATA_ASSIGN_OR_RETURN(BlobRecord r, Decode(d, *raw));
+  return ToInfo(d, r);
+}
+
+absl::Status ContentStore::Walk(const std::function<bool(const BlobInfo&)>& fn) const {
+  absl::Status inner;
+  STRATA_RETURN_IF_ERROR(
+      db_->Scan(Family::kBlobs, "", [&](absl::string_view k, absl::string_view v) {
+        Digest d = Digest::FromHex(std::string(k));
+        absl::StatusOr<BlobRecord> r = Decode(d, v);
+        if (!r.ok()) {
+          inner = r.status();
+          return false;
+        }
+        return fn(ToInfo(d, *r));
+      }));
+  return inner;
+}
+
+absl::StatusOr<BlobInfo> ContentStore::Record(const Digest& d, int64_t size, const Labels& labels,
+                                              const std::string& media_type) {
+  BlobRecord r;
+  int64_t now = absl::ToUnixNanos(absl::Now());
+  r.set_size(size);
+  r.set_media_type(media_type);
+  r.mutable_labels()->insert(labels.begin(), labels.end());
+  r.set_created_unix_nanos(now);
+  r.set_updated_unix_nanos(now);
+  meta::WriteTxn txn(db_);
+  txn.Put(Family::kBlobs, d.hex(), r.SerializeAsString());
+  STRATA_RETURN_IF_ERROR(txn.Commit());
+  return ToInfo(d, r);
+}
+
+absl::Status ContentStore::Delete(const Digest& d) {
+  {
+    meta::WriteTxn txn(db_);
+    STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(Family::kBlobs, d.hex()));
+    if (!raw) return absl::NotFoundError(absl::StrCat("blob ", d.str(), " not found"));
+    txn.Delete(Family::kBlobs, d.hex());
+    STRATA_RETURN_IF_ERROR(txn.Commit());
+  }
+  // Record first, file after: a crash in between leaves a file start-up removes.
+  if (::unlink(BlobPath(d).c_str()) != 0 && errno != ENOENT) {
+    log::Warn("remove blob file", {{"digest", d.str()}, {"errno", std::to_string(errno)}});
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<BlobInfo> ContentStore::SetLabels(const Digest& d, const Labels& labels) {
+  meta::WriteTxn txn(db_);
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(Family::kBlobs, d.hex()));
+  if (!raw) return absl::NotFoundError(absl::StrCat("blob ", d.str(), " not found"));
+  STRATA_ASSIGN_OR_RETURN(BlobRecord r, Decode(d, *raw));
+  r.mutable_labels()->clear();
+  r.mutable_labels()->insert(labels.begin(), labels.end());
+  r.set_updated_unix_nanos(absl::ToUnixNanos(absl::Now()));
+  txn.Put(Family::kBlobs, d.hex(), r.SerializeAsString());
+  STRATA_RETURN_IF_ERROR(txn.Commit());
+  return ToInfo(d, r);
+}
+
+absl::StatusOr<UniqueFd> ContentStore::OpenBlob(const Digest& d) const {
+  if (!Has(d)) return absl::NotFoundError(absl::StrCat("blob ", d.str(), " not found"));
+  UniqueFd fd(::open(BlobPath(d).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoToStatus(errno, absl::StrCat("open blob ", d.str()));
+  return fd;
+}
+
+absl::StatusOr<std::string> ContentStore::ReadAt(const Digest& d, int64_t offset, size_t n) const {
+  STRATA_ASSIGN_OR_RETURN(UniqueFd fd, OpenBlob(d));
+  if (offset < 0) return absl::OutOfRangeError("negative read offset");
+  std::string out(n, '\0');
+  size_t done = 0;
+  while (done < n) {
+    ssize_t got = ::pread(fd.get(), out.data() + done, n - done, offset + done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return ErrnoToStatus(errno, absl::StrCat("read blob ", d.str()));
+    if (got == 0) break;
+    done += static_cast<size_t>(got);
+  }
+  out.resize(done);
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<Writer>> ContentStore::OpenWriter(const std::string& ref) {
+  if (ref.empty()) return absl::InvalidArgumentError("ingest ref must not be empty");
+  {
+    absl::MutexLock l(&mu_);
+    if (!open_refs_.insert(ref).second) {
+      return absl::UnavailableError(absl::StrCat("ingest \"", ref, "\" is being written"));
+    }
+  }
+  auto fail = [&](absl::Status s) {
+    ReleaseRef(ref);
+    return s;
+  };
+  std::string dir = IngestDir(ref);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return fail(ErrnoToStatus(errno, "create ingest"));
+  }
+  if (!PathExists(dir + "/ref")) {
+    absl::Status s = WriteFileDurably(dir + "/ref", ref, 0600);
+    if (!s.ok()) return fail(s);
+  }
+  UniqueFd fd(::open((dir + "/data").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid()) return fail(ErrnoToStatus(errno, "open ingest data"));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return fail(ErrnoToStatus(errno, "stat ingest"));
+  absl::StatusOr<Sha256> hash = HashPrefix(fd.get(), st.st_size);
+  if (!hash.ok()) return fail(hash.status());
+  return std::unique_ptr<Writer>(
+      new Writer(this, ref, dir, std::move(fd), st.st_size, std::move(*hash)));
+}
+
+void ContentStore::ReleaseRef(const std::string& ref) {
+  absl::MutexLock l(&mu_);
+  open_refs_.erase(ref);
+}
+
+absl::StatusOr<IngestStatus> ContentStore::Status(const std::string& ref) const {
+  std::string dir = IngestDir(ref);
+  struct stat st;
+  if (::stat((dir + "/data").c_str(), &st) != 0) {
+    return absl::NotFoundError(absl::StrCat("ingest \"", ref, "\" not found"));
+  }
+  return IngestStatus{ref, st.st_size, absl::FromTimeT(st.st_mtime)};
+}
+
+absl::Status ContentStore::ListIngests(const std::function<void(const IngestStatus&)>& fn) const {
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(ingest_dir_));
+  for (const std::string& name : names) {
+    absl::StatusOr<std::string> ref = ReadFile(absl::StrCat(ingest_dir_, "/", name, "/ref"));
+    if (!ref.ok()) continue;  // being created or removed
+    absl::StatusOr<IngestStatus> st = Status(*ref);
+    if (st.ok()) fn(*st);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ContentStore::Abort(const std::string& ref) {
+  {
+    absl::MutexLock l(&mu_);
+    if (open_refs_.count(ref)) {
+      return absl::UnavailableError(absl::StrCat("ingest \"", ref, "\" is being written"));
+    }
+  }
+  std::string dir = IngestDir(ref);
+  if (!PathExists(dir)) return absl::NotFoundError(absl::StrCat("ingest \"", ref, "\" not found"));
+  return RemoveTree(dir);
+}
+
+}  // namespace strata::layerstore

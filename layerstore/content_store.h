@@ -1,0 +1,134 @@
+// The content store: immutable blobs addressed by sha256, written through
+// resumable ingests.
+//
+//   content/blobs/sha256/<hex>      a committed blob (mode 0444)
+//   content/ingest/<h>/data         bytes received so far for one ref
+//   content/ingest/<h>/ref          the client's ref (h = sha256(ref), so no
+//                                   client string ever becomes a path)
+//
+// Crash ordering: an ingest is durable once Commit fsyncs it; the blob is
+// renamed into place, then recorded in metadata. A blob file without a record
+// (a crash between the two) is removed at start-up; the client never saw that
+// commit succeed. Delete removes the record first, the file after.
+//
+// Thread-safe. At most one Writer per ref at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/unique_fd.h"
+#include "layerstore/digest.h"
+#include "meta/db.h"
+
+namespace strata::layerstore {
+
+using Labels = std::map<std::string, std::string>;
+
+struct BlobInfo {
+  Digest digest;
+  int64_t size = 0;
+  std::string media_type;
+  Labels labels;
+  absl::Time created;
+  absl::Time updated;
+};
+
+struct IngestStatus {
+  std::string ref;
+  int64_t offset = 0;  // bytes received
+  absl::Time updated;
+};
+
+class ContentStore;
+
+// Appends to one ingest. Destroying it without Commit keeps the ingest for a
+// later resume (or Abort). Not thread-safe.
+class Writer {
+ public:
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  int64_t offset() const { return offset_; }
+  // Drops bytes after `offset` (resume from there). OutOfRange past the end.
+  absl::Status Truncate(int64_t offset);
+  absl::Status Write(const void* data, size_t n);
+  // Verifies and stores the blob. `expected_size` < 0 and an empty
+  // `expected` skip those checks. Size mismatch: FailedPrecondition (the
+  // ingest stays, for a client that has more to send). Digest mismatch:
+  // DataLoss (the ingest is removed: its bytes are wrong). AlreadyExists if
+  // the blob is already stored (the ingest is removed).
+  absl::StatusOr<BlobInfo> Commit(int64_t expected_size, const Digest& expected,
+                                  const Labels& labels = {}, const std::string& media_type = "");
+
+ private:
+  friend class ContentStore;
+  Writer(ContentStore* store, std::string ref, std::string dir, UniqueFd fd, int64_t offset,
+         Sha256 hash);
+
+  ContentStore* store_;
+  std::string ref_;
+  std::string dir_;
+  UniqueFd fd_;
+  int64_t offset_;
+  Sha256 hash_;
+  bool done_ = false;
+};
+
+class ContentStore {
+ public:
+  // `db` must outlive the store. `root` is the store root; content/ goes below.
+  static absl::StatusOr<std::unique_ptr<ContentStore>> Open(meta::Db* db, const std::string& root);
+
+  absl::StatusOr<BlobInfo> Info(const Digest& digest) const;
+  bool Has(const Digest& digest) const;
+  // Calls fn for every blob in digest order; fn returns false to stop.
+  absl::Status Walk(const std::function<bool(const BlobInfo&)>& fn) const;
+  absl::Status Delete(const Digest& digest);
+  // Replaces the blob's labels.
+  absl::StatusOr<BlobInfo> SetLabels(const Digest& digest, const Labels& labels);
+  // The committed blob's file, open for reading. NotFound if not stored.
+  absl::StatusOr<UniqueFd> OpenBlob(const Digest& digest) const;
+  // Reads up to `n` bytes at `offset`.
+  absl::StatusOr<std::string> ReadAt(const Digest& digest, int64_t offset, size_t n) const;
+
+  // Opens (creating or resuming) the ingest for `ref`. Unavailable while
+  // another Writer holds the same ref. InvalidArgument for an empty ref.
+  absl::StatusOr<std::unique_ptr<Writer>> OpenWriter(const std::string& ref);
+  absl::StatusOr<IngestStatus> Status(const std::string& ref) const;
+  absl::Status ListIngests(const std::function<void(const IngestStatus&)>& fn) const;
+  // Removes the ingest for `ref`. NotFound if there is none.
+  absl::Status Abort(const std::string& ref);
+
+  std::string BlobPath(const Digest& digest) const;
+  int orphan_blobs_removed() const { return orphan_blobs_removed_; }
+
+ private:
+  friend class Writer;
+  ContentStore(meta::Db* db, std::string root);
+  absl::Status Recover();
+  std::string IngestDir(const std::string& ref) const;
+  void ReleaseRef(const std::string& ref);
+  absl::StatusOr<BlobInfo> Record(const Digest& digest, int64_t size, const Labels& labels,
+                                  const std::string& media_type);
+
+  meta::Db* const db_;
+  const std::string blobs_dir_;
+  const std::string ingest_dir_;
+  int orphan_blobs_removed_ = 0;
+
+  absl::Mutex mu_;
+  std::set<std::string> open_refs_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace strata::layerstore
