@@ -154,6 +154,25 @@ absl::Status RemoveTree(const std::string& path) {
   return absl::OkStatus();
 }
 
+absl::Status RemoveTreeAt(int dir_fd, const std::string& name) {
+  struct stat st;
+  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return ErrnoToStatus(errno, absl::StrCat("stat ", name));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    UniqueFd fd(::openat(dir_fd, name.c_str(), kDirOpenFlags));
+    if (!fd.valid() && errno == ENOENT) return absl::OkStatus();
+    if (!fd.valid()) return ErrnoToStatus(errno, absl::StrCat("open ", name));
+    STRATA_RETURN_IF_ERROR(RemoveChildren(fd.get(), name));
+  }
+  if (::unlinkat(dir_fd, name.c_str(), S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) != 0 &&
+      errno != ENOENT) {
+    return ErrnoToStatus(errno, absl::StrCat("remove ", name));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), kDirOpenFlags));
   if (!fd.valid()) return ErrnoToStatus(errno, absl::StrCat("open ", path));

@@ -21,6 +21,10 @@ absl::Status MakeDirs(const std::string& path, mode_t mode = 0755);
 // A missing `path` is OK. Fails (and stops) on a mount point inside the tree.
 absl::Status RemoveTree(const std::string& path);
 
+// Removes `name` inside the open directory `dir_fd` (and everything below it,
+// without following symlinks). A missing name is OK.
+absl::Status RemoveTreeAt(int dir_fd, const std::string& name);
+
 // Names in directory `path`, without "." and "..", in no particular order.
 absl::StatusOr<std::vector<std::string>> ListDir(const std::string& path);
 

@@ -1,0 +1,72 @@
+// Pull-style byte streams for the import path: a blob file, a hashing tap,
+// and decompressors stacked on top of each other, so one pass over a layer
+// computes its digest, decompresses it and computes its diff_id.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "layerstore/digest.h"
+
+namespace strata::layerstore {
+
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Reads up to n bytes into buf; 0 means the end of the stream.
+  virtual absl::StatusOr<size_t> Read(char* buf, size_t n) = 0;
+};
+
+// Reads a file descriptor from its current position. Does not own the fd.
+class FdSource : public ByteSource {
+ public:
+  explicit FdSource(int fd) : fd_(fd) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override;
+
+ private:
+  int fd_;
+};
+
+// Reads from memory. The data must outlive the source.
+class MemorySource : public ByteSource {
+ public:
+  MemorySource(const char* data, size_t size) : data_(data), size_(size) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override;
+
+ private:
+  const char* data_;
+  size_t size_;
+  size_t pos_ = 0;
+};
+
+// Passes bytes through while hashing and counting them.
+class HashingSource : public ByteSource {
+ public:
+  explicit HashingSource(ByteSource* in) : in_(in) {}  // `in` must outlive this
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override;
+  int64_t bytes() const { return bytes_; }
+  Digest Finish() { return hash_.Finish(); }
+
+ private:
+  ByteSource* in_;
+  Sha256 hash_;
+  int64_t bytes_ = 0;
+};
+
+enum class Compression { kNone, kGzip, kZstd };
+// Which inflater decodes gzip. Default: ISA-L's igzip, measured faster than zlib
+// (bench/inflate_bench).
+enum class GzipDecoder { kIsal, kZlib };
+
+// A decompressing view of `in` (which must outlive it). Corrupt or truncated
+// input: DataLoss naming the format.
+absl::StatusOr<std::unique_ptr<ByteSource>> NewDecompressor(Compression c, ByteSource* in,
+                                                            GzipDecoder gzip = GzipDecoder::kIsal);
+
+// Reads `in` to its end, discarding the bytes (so hashing taps below see them all).
+absl::Status Drain(ByteSource* in);
+
+}  // namespace strata::layerstore
