@@ -155,6 +155,20 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind 
   STRATA_RETURN_IF_ERROR(ValidateKey(key, "key"));
   if (!parent.empty()) STRATA_RETURN_IF_ERROR(ValidateKey(parent, "parent"));
   STRATA_RETURN_IF_ERROR(ValidateLabels(labels));
+  if (kind == Kind::kActive && IsKnownLayerOn(space, labels, parent)) {
+    // containerd's remote-snapshotter protocol: the extraction snapshot's
+    // target layer is already unpacked here. Make it visible in this key
+    // space and say so; containerd then skips fetching and unpacking it.
+    const std::string& chain = labels.at("containerd.io/snapshot.ref");
+    STRATA_RETURN_IF_ERROR(AdoptLayerChain(space, chain));
+    return absl::AlreadyExistsError(absl::StrCat("target snapshot \"", chain, "\" already exists"));
+  }
+  if (!parent.empty() && absl::IsNotFound(GetRecord(space, parent).status()) &&
+      GetLayer(parent).ok()) {
+    // A parent named by chainID that is unpacked (through the other API):
+    // adopt its chain into this key space.
+    STRATA_RETURN_IF_ERROR(AdoptLayerChain(space, parent));
+  }
   std::optional<uint64_t> parent_id;
   if (!parent.empty()) {
     absl::StatusOr<SnapshotRecord> p = GetRecord(space, parent);
@@ -285,6 +299,7 @@ absl::StatusOr<bool> Snapshotter::HasChildren(KeySpace space, const std::string&
 absl::Status Snapshotter::Remove(KeySpace space, const std::string& key) {
   STRATA_RETURN_IF_ERROR(ValidateKey(key, "key"));
   uint64_t id;
+  bool reap = true;  // a layer's directory goes only with its last reference
   {
     meta::WriteTxn txn(db_);
     STRATA_ASSIGN_OR_RETURN(std::optional<SnapshotRecord> rec, TxnRecord(txn, space, key));
@@ -297,11 +312,14 @@ absl::Status Snapshotter::Remove(KeySpace space, const std::string& key) {
     txn.Delete(Family::kSnapshots, RecordKey(space, key));
     if (!rec->parent().empty()) txn.Delete(Family::kChildren, ChildKey(space, rec->parent(), key));
     id = rec->id();
+    if (!rec->layer_chain_id().empty()) {
+      STRATA_RETURN_IF_ERROR(StageLayerRelease(txn, rec->layer_chain_id(), &reap));
+    }
     STRATA_RETURN_IF_ERROR(txn.Commit());
   }
   // Metadata first, directory after (in the background): a crash before the
   // directory is gone leaves an orphan, which recovery and Cleanup remove.
-  pool_->Reap(id);
+  if (reap) pool_->Reap(id);
   return absl::OkStatus();
 }
 

@@ -87,6 +87,37 @@ class Snapshotter {
   // Waits until directories of removed snapshots are gone (they go in the background).
   void WaitForBackgroundWork();
 
+  // --- Unpacked layers: one directory per chainID, shared by every snapshot
+  // named after that chainID in either key space (DESIGN.md, "Two key spaces").
+
+  struct LayerInfo {
+    std::string chain_id;         // "sha256:<hex>"
+    std::string parent_chain_id;  // empty for a base layer
+    std::string diff_id;
+    std::string blob_digest;
+    std::string blob_media_type;
+    int64_t blob_size = 0;
+    int64_t unpacked_bytes = 0;
+    int64_t entries = 0;
+    uint64_t dir_id = 0;
+    int64_t refs = 0;
+    absl::Time created;
+  };
+
+  // A fresh directory to unpack a layer into: layout().FilesDir(id).
+  absl::StatusOr<uint64_t> NewLayerDirectory();
+  // Gives up a directory from NewLayerDirectory that was not committed.
+  void DiscardLayerDirectory(uint64_t id);
+  // Records an unpacked layer in `dir_id` and its committed snapshot named
+  // `layer.chain_id` in `space`, above the snapshot named after the parent
+  // chain (which must be recorded). AlreadyExists if the chain is already
+  // recorded: the caller discards its directory and uses the recorded one.
+  absl::Status CommitLayer(KeySpace space, const LayerInfo& layer, uint64_t dir_id);
+  absl::StatusOr<LayerInfo> GetLayer(const std::string& chain_id) const;
+  // Makes a recorded layer chain visible in `space`: committed snapshots named
+  // by chainID for every layer of the chain missing there.
+  absl::Status AdoptLayerChain(KeySpace space, const std::string& chain_id);
+
  private:
   Snapshotter(meta::Db* db, Layout layout);
 
@@ -100,6 +131,16 @@ class Snapshotter {
   absl::StatusOr<bool> HasChildren(KeySpace space, const std::string& key) const;
   // Ids of every directory some record points to (all key spaces).
   absl::StatusOr<std::set<uint64_t>> ReferencedIds() const;
+  // Stages in `txn` the snapshot records of `chain_id` and its parents that
+  // `space` lacks, each taking a reference on its layer.
+  absl::Status StageAdoption(meta::WriteTxn& txn, KeySpace space, const std::string& chain_id);
+  // For the remote-snapshotter protocol: true if `labels` name a recorded
+  // layer (containerd.io/snapshot.ref) that sits exactly on `parent`.
+  bool IsKnownLayerOn(KeySpace space, const Labels& labels, const std::string& parent);
+  // Stages the removal of a snapshot record's reference on its layer; sets
+  // *reap when that was the last reference.
+  absl::Status StageLayerRelease(meta::WriteTxn& txn, const std::string& chain_id, bool* reap);
+
   // Runs start-up recovery; returns the highest directory id ever used.
   absl::StatusOr<uint64_t> Recover();
   // Returns how many orphan directories it removed.

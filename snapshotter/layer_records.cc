@@ -1,0 +1,191 @@
+// The layer half of Snapshotter: unpacked layer directories keyed by chainID,
+// shared by snapshots in both key spaces, reference-counted.
+#include "absl/strings/str_cat.h"
+#include "common/fs.h"
+#include "common/status_util.h"
+#include "snapshotter/records.h"
+#include "snapshotter/snapshotter.h"
+#include "snapshotter/validation.h"
+
+namespace strata::snapshotter {
+namespace {
+
+using meta::Family;
+using meta::v1::LayerRecord;
+
+// The label containerd's unpacker puts on an extraction snapshot, naming the
+// chainID it will become; snapshots of layers carry it too, so containerd's
+// lookup (labels."containerd.io/snapshot.ref"==<chainID>) finds them.
+constexpr char kSnapshotRefLabel[] = "containerd.io/snapshot.ref";
+
+std::string LayerKey(absl::string_view chain_id) { return std::string(chain_id); }
+
+absl::StatusOr<std::optional<LayerRecord>> ReadLayer(meta::WriteTxn& txn,
+                                                     absl::string_view chain_id) {
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                          txn.Get(Family::kLayers, LayerKey(chain_id)));
+  if (!raw) return std::nullopt;
+  LayerRecord r;
+  if (!r.ParseFromString(*raw)) {
+    return absl::DataLossError(absl::StrCat("layer ", chain_id, ": corrupt metadata record"));
+  }
+  return r;
+}
+
+SnapshotRecord LayerSnapshot(const LayerRecord& layer, const std::string& chain_id, int64_t size,
+                             int64_t inodes) {
+  SnapshotRecord rec;
+  int64_t now = NowNanos();
+  rec.set_id(layer.dir_id());
+  rec.set_kind(meta::v1::SNAPSHOT_KIND_COMMITTED);
+  rec.set_parent(layer.parent_chain_id());
+  (*rec.mutable_labels())[kSnapshotRefLabel] = chain_id;
+  rec.set_created_unix_nanos(now);
+  rec.set_updated_unix_nanos(now);
+  rec.set_size_bytes(size);
+  rec.set_inodes(inodes);
+  rec.set_layer_chain_id(chain_id);
+  return rec;
+}
+
+Snapshotter::LayerInfo ToLayerInfo(const std::string& chain_id, const LayerRecord& r) {
+  Snapshotter::LayerInfo info;
+  info.chain_id = chain_id;
+  info.parent_chain_id = r.parent_chain_id();
+  info.diff_id = r.diff_id();
+  info.blob_digest = r.blob_digest();
+  info.blob_media_type = r.blob_media_type();
+  info.blob_size = r.blob_size();
+  info.unpacked_bytes = r.unpacked_bytes();
+  info.entries = r.entries();
+  info.dir_id = r.dir_id();
+  info.refs = r.refs();
+  info.created = absl::FromUnixNanos(r.created_unix_nanos());
+  return info;
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> Snapshotter::NewLayerDirectory() { return pool_->Acquire(); }
+
+void Snapshotter::DiscardLayerDirectory(uint64_t id) { pool_->Discard(id); }
+
+absl::StatusOr<Snapshotter::LayerInfo> Snapshotter::GetLayer(const std::string& chain_id) const {
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                          db_->Get(Family::kLayers, LayerKey(chain_id)));
+  if (!raw) return absl::NotFoundError(absl::StrCat("layer ", chain_id, " is not unpacked"));
+  LayerRecord r;
+  if (!r.ParseFromString(*raw)) {
+    return absl::DataLossError(absl::StrCat("layer ", chain_id, ": corrupt metadata record"));
+  }
+  return ToLayerInfo(chain_id, r);
+}
+
+absl::Status Snapshotter::CommitLayer(KeySpace space, const LayerInfo& layer, uint64_t dir_id) {
+  STRATA_RETURN_IF_ERROR(ValidateKey(layer.chain_id, "chain id"));
+  // A layer directory needs no overlay workdir; its usage is fixed from now on.
+  (void)RemoveTree(layout_.WorkDir(dir_id));
+  STRATA_ASSIGN_OR_RETURN(DiskUsage usage, MeasureDiskUsage(layout_.FilesDir(dir_id)));
+
+  meta::WriteTxn txn(db_);
+  STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> existing, ReadLayer(txn, layer.chain_id));
+  if (existing) {
+    return absl::AlreadyExistsError(absl::StrCat("layer ", layer.chain_id, " is already unpacked"));
+  }
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> taken,
+                          txn.Get(Family::kSnapshots, RecordKey(space, layer.chain_id)));
+  if (taken) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("snapshot \"", layer.chain_id, "\" exists and is not an unpacked layer"));
+  }
+  if (!layer.parent_chain_id.empty()) {
+    STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, layer.parent_chain_id));
+    txn.Put(Family::kChildren, ChildKey(space, layer.parent_chain_id, layer.chain_id), "");
+  }
+  LayerRecord r;
+  r.set_dir_id(dir_id);
+  r.set_diff_id(layer.diff_id);
+  r.set_parent_chain_id(layer.parent_chain_id);
+  r.set_blob_digest(layer.blob_digest);
+  r.set_blob_media_type(layer.blob_media_type);
+  r.set_blob_size(layer.blob_size);
+  r.set_unpacked_bytes(layer.unpacked_bytes);
+  r.set_entries(layer.entries);
+  r.set_created_unix_nanos(NowNanos());
+  r.set_refs(1);
+  txn.Put(Family::kLayers, LayerKey(layer.chain_id), r.SerializeAsString());
+  txn.Put(Family::kSnapshots, RecordKey(space, layer.chain_id),
+          LayerSnapshot(r, layer.chain_id, usage.bytes, usage.inodes).SerializeAsString());
+  STRATA_RETURN_IF_ERROR(txn.Commit());
+  pool_->Recorded(dir_id);
+  return absl::OkStatus();
+}
+
+absl::Status Snapshotter::StageAdoption(meta::WriteTxn& txn, KeySpace space,
+                                        const std::string& chain_id) {
+  // Records staged in this transaction are not visible to txn.Get, so the
+  // walk stops at the first layer `space` already has and stages the rest.
+  std::vector<std::pair<std::string, LayerRecord>> missing;
+  for (std::string c = chain_id; !c.empty();) {
+    STRATA_ASSIGN_OR_RETURN(std::optional<std::string> present,
+                            txn.Get(Family::kSnapshots, RecordKey(space, c)));
+    if (present) {
+      SnapshotRecord rec;
+      if (!rec.ParseFromString(*present) || rec.layer_chain_id() != c) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("snapshot \"", c, "\" exists and is not an unpacked layer"));
+      }
+      break;
+    }
+    STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> layer, ReadLayer(txn, c));
+    if (!layer) return absl::NotFoundError(absl::StrCat("layer ", c, " is not unpacked"));
+    missing.emplace_back(c, *layer);
+    c = layer->parent_chain_id();
+  }
+  for (auto& [c, layer] : missing) {
+    STRATA_ASSIGN_OR_RETURN(DiskUsage usage, MeasureDiskUsage(layout_.FilesDir(layer.dir_id())));
+    txn.Put(Family::kSnapshots, RecordKey(space, c),
+            LayerSnapshot(layer, c, usage.bytes, usage.inodes).SerializeAsString());
+    if (!layer.parent_chain_id().empty()) {
+      txn.Put(Family::kChildren, ChildKey(space, layer.parent_chain_id(), c), "");
+    }
+    layer.set_refs(layer.refs() + 1);
+    txn.Put(Family::kLayers, LayerKey(c), layer.SerializeAsString());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Snapshotter::AdoptLayerChain(KeySpace space, const std::string& chain_id) {
+  meta::WriteTxn txn(db_);
+  STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, chain_id));
+  return txn.Commit();
+}
+
+bool Snapshotter::IsKnownLayerOn(KeySpace space, const Labels& labels, const std::string& parent) {
+  auto it = labels.find(kSnapshotRefLabel);
+  if (it == labels.end()) return false;
+  absl::StatusOr<LayerInfo> layer = GetLayer(it->second);
+  if (!layer.ok()) return false;
+  if (parent.empty()) return layer->parent_chain_id.empty();
+  // The parent must be that very chain: a snapshot of this store's layer
+  // whose chainID is the layer's parent chain.
+  absl::StatusOr<SnapshotRecord> p = GetRecord(space, parent);
+  return p.ok() && !p->layer_chain_id().empty() && p->layer_chain_id() == layer->parent_chain_id;
+}
+
+absl::Status Snapshotter::StageLayerRelease(meta::WriteTxn& txn, const std::string& chain_id,
+                                            bool* reap) {
+  STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> layer, ReadLayer(txn, chain_id));
+  *reap = false;
+  if (!layer) return absl::OkStatus();  // already gone; nothing to release
+  if (layer->refs() <= 1) {
+    txn.Delete(Family::kLayers, LayerKey(chain_id));
+    *reap = true;
+    return absl::OkStatus();
+  }
+  layer->set_refs(layer->refs() - 1);
+  txn.Put(Family::kLayers, LayerKey(chain_id), layer->SerializeAsString());
+  return absl::OkStatus();
+}
+
+}  // namespace strata::snapshotter
