@@ -120,6 +120,7 @@ absl::StatusOr<BlobInfo> Writer::Commit(int64_t expected_size, const Digest& exp
                                                       " does not match expected ", expected_size));
   }
   Digest actual = hash_.Finish();
+  digest_ = actual;
   done_ = true;
   if (!expected.empty() && actual != expected) {
     (void)RemoveTree(dir_);

@@ -60,6 +60,8 @@ class Writer {
   Writer& operator=(const Writer&) = delete;
 
   int64_t offset() const { return offset_; }
+  // The digest of what was written; set by Commit (also when it fails).
+  const Digest& digest() const { return digest_; }
   // Drops bytes after `offset` (resume from there). OutOfRange past the end.
   absl::Status Truncate(int64_t offset);
   absl::Status Write(const void* data, size_t n);
@@ -82,6 +84,7 @@ class Writer {
   UniqueFd fd_;
   int64_t offset_;
   Sha256 hash_;
+  Digest digest_;
   bool done_ = false;
 };
 

@@ -23,6 +23,7 @@
 #include "common/fs.h"
 #include "common/status_util.h"
 #include "common/unique_fd.h"
+#include "layerstore/libarchive_source.h"
 
 namespace strata::layerstore {
 namespace {
@@ -61,38 +62,6 @@ absl::StatusOr<std::vector<std::string>> SplitEntryPath(const std::string& raw) 
   }
   return comps;
 }
-
-// Feeds libarchive from a ByteSource, counting the stream against its limit.
-struct ReadContext {
-  ByteSource* src = nullptr;
-  std::vector<char> buf = std::vector<char>(256 * 1024);
-  int64_t total = 0;
-  int64_t max = 0;
-  absl::Status error;
-};
-
-la_ssize_t ReadCallback(struct archive* a, void* opaque, const void** out) {
-  auto* ctx = static_cast<ReadContext*>(opaque);
-  absl::StatusOr<size_t> n = ctx->src->Read(ctx->buf.data(), ctx->buf.size());
-  if (!n.ok()) {
-    ctx->error = n.status();
-    archive_set_error(a, EIO, "%s", std::string(n.status().message()).c_str());
-    return -1;
-  }
-  ctx->total += static_cast<int64_t>(*n);
-  if (ctx->total > ctx->max) {
-    ctx->error = absl::ResourceExhaustedError(
-        absl::StrCat("tar stream exceeds the limit of ", ctx->max, " bytes"));
-    archive_set_error(a, EFBIG, "stream limit");
-    return -1;
-  }
-  *out = ctx->buf.data();
-  return static_cast<la_ssize_t>(*n);
-}
-
-struct ArchiveDeleter {
-  void operator()(struct archive* a) const { archive_read_free(a); }
-};
 
 class Extractor {
  public:
@@ -486,27 +455,16 @@ absl::StatusOr<ExtractResult> ExtractLayer(ByteSource* tar, const std::string& r
                                            const ExtractLimits& limits) {
   UniqueFd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!root_fd.valid()) return ErrnoToStatus(errno, "open layer root " + root);
-  std::unique_ptr<struct archive, ArchiveDeleter> a(archive_read_new());
-  archive_read_support_format_tar(a.get());
-  archive_read_support_format_gnutar(a.get());
-  ReadContext ctx;
+  ArchiveReadContext ctx;
   ctx.src = tar;
   ctx.max = limits.max_stream_bytes;
-  if (archive_read_open(a.get(), &ctx, nullptr, ReadCallback, nullptr) != ARCHIVE_OK) {
-    if (!ctx.error.ok()) return ctx.error;
-    return absl::InvalidArgumentError(
-        absl::StrCat("not a tar stream: ", archive_error_string(a.get())));
-  }
+  STRATA_ASSIGN_OR_RETURN(ArchiveReader a, OpenTarReader(&ctx));
   Extractor x(root_fd.get(), a.get(), limits);
   while (true) {
     struct archive_entry* e;
     int rc = archive_read_next_header(a.get(), &e);
     if (rc == ARCHIVE_EOF) break;
-    if (rc < ARCHIVE_WARN) {
-      if (!ctx.error.ok()) return ctx.error;
-      return absl::InvalidArgumentError(
-          absl::StrCat("malformed tar: ", archive_error_string(a.get())));
-    }
+    if (rc < ARCHIVE_WARN) return ArchiveError(a.get(), ctx, "malformed tar");
     const char* name = archive_entry_pathname(e);
     absl::Status s = x.Entry(e);
     if (!ctx.error.ok()) return ctx.error;

@@ -8,6 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/fs.h"
 #include "common/status_util.h"
 
 namespace strata::meta {
@@ -69,6 +70,7 @@ uint64_t DecodeFixed64(absl::string_view s) {
 }
 
 absl::StatusOr<std::unique_ptr<Db>> Db::Open(const Options& options) {
+  STRATA_RETURN_IF_ERROR(MakeDirs(options.path, 0700));
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (const char* name : kFamilyNames) {

@@ -1,0 +1,110 @@
+#include "layerstore/image_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status_util.h"
+#include "strata/meta/v1/records.pb.h"
+
+namespace strata::layerstore {
+namespace {
+
+using meta::Family;
+using meta::v1::ImageRecord;
+
+// JSON documents (manifests, configs, indexes) are small; a bigger one is hostile.
+constexpr int64_t kMaxJsonBlob = 16 << 20;
+
+absl::StatusOr<ImageInfo> Decode(const std::string& name, absl::string_view raw) {
+  ImageRecord r;
+  if (!r.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
+    return absl::DataLossError(absl::StrCat("image \"", name, "\": corrupt metadata record"));
+  }
+  ImageInfo info;
+  info.name = name;
+  info.target.media_type = r.target_media_type();
+  STRATA_ASSIGN_OR_RETURN(info.target.digest, Digest::Parse(r.target_digest()));
+  info.target.size = r.target_size();
+  STRATA_ASSIGN_OR_RETURN(info.manifest, Digest::Parse(r.manifest_digest()));
+  info.labels = Labels(r.labels().begin(), r.labels().end());
+  info.created = absl::FromUnixNanos(r.created_unix_nanos());
+  info.updated = absl::FromUnixNanos(r.updated_unix_nanos());
+  return info;
+}
+
+}  // namespace
+
+absl::Status ImageStore::Put(const ImageInfo& info) {
+  if (info.name.empty()) return absl::InvalidArgumentError("image name must not be empty");
+  ImageRecord r;
+  int64_t now = absl::ToUnixNanos(absl::Now());
+  r.set_target_digest(info.target.digest.str());
+  r.set_target_media_type(info.target.media_type);
+  r.set_target_size(info.target.size);
+  r.set_manifest_digest(info.manifest.str());
+  r.mutable_labels()->insert(info.labels.begin(), info.labels.end());
+  r.set_updated_unix_nanos(now);
+  meta::WriteTxn txn(db_);
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> old, txn.Get(Family::kImages, info.name));
+  ImageRecord prev;
+  r.set_created_unix_nanos(old && prev.ParseFromString(*old) ? prev.created_unix_nanos() : now);
+  txn.Put(Family::kImages, info.name, r.SerializeAsString());
+  return txn.Commit();
+}
+
+absl::StatusOr<ImageInfo> ImageStore::Get(const std::string& name) const {
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, db_->Get(Family::kImages, name));
+  if (!raw) return absl::NotFoundError(absl::StrCat("image \"", name, "\" not found"));
+  return Decode(name, *raw);
+}
+
+absl::Status ImageStore::List(const std::function<bool(const ImageInfo&)>& fn) const {
+  absl::Status inner;
+  STRATA_RETURN_IF_ERROR(
+      db_->Scan(Family::kImages, "", [&](absl::string_view k, absl::string_view v) {
+        absl::StatusOr<ImageInfo> info = Decode(std::string(k), v);
+        if (!info.ok()) {
+          inner = info.status();
+          return false;
+        }
+        return fn(*info);
+      }));
+  return inner;
+}
+
+absl::Status ImageStore::Delete(const std::string& name) {
+  meta::WriteTxn txn(db_);
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(Family::kImages, name));
+  if (!raw) return absl::NotFoundError(absl::StrCat("image \"", name, "\" not found"));
+  txn.Delete(Family::kImages, name);
+  return txn.Commit();
+}
+
+absl::StatusOr<std::string> ImageStore::ReadJsonBlob(const Descriptor& d) const {
+  STRATA_ASSIGN_OR_RETURN(BlobInfo info, content_->Info(d.digest));
+  if (info.size != d.size) {
+    return absl::InvalidArgumentError(absl::StrCat("blob ", d.digest.str(), " is ", info.size,
+                                                   " bytes, its descriptor says ", d.size));
+  }
+  if (info.size > kMaxJsonBlob) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("blob ", d.digest.str(), " is too large for JSON"));
+  }
+  return content_->ReadAt(d.digest, 0, static_cast<size_t>(info.size));
+}
+
+absl::StatusOr<ResolvedImage> ImageStore::Resolve(const std::string& name) const {
+  ResolvedImage r;
+  STRATA_ASSIGN_OR_RETURN(r.info, Get(name));
+  Descriptor manifest_desc;
+  manifest_desc.digest = r.info.manifest;
+  STRATA_ASSIGN_OR_RETURN(BlobInfo blob, content_->Info(r.info.manifest));
+  manifest_desc.size = blob.size;
+  STRATA_ASSIGN_OR_RETURN(std::string text, ReadJsonBlob(manifest_desc));
+  STRATA_ASSIGN_OR_RETURN(r.manifest, ParseManifest(text, "manifest " + r.info.manifest.str()));
+  STRATA_ASSIGN_OR_RETURN(text, ReadJsonBlob(r.manifest.config));
+  STRATA_ASSIGN_OR_RETURN(r.config, ParseConfig(text, "config " + r.manifest.config.digest.str()));
+  r.chain_ids = ChainIds(r.config.diff_ids);
+  return r;
+}
+
+}  // namespace strata::layerstore

@@ -1,0 +1,56 @@
+// Image names and what they point at (a manifest or an index in the content
+// store), and their resolution to a manifest, config and layer chainIDs.
+// Thread-safe.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "layerstore/content_store.h"
+#include "layerstore/oci.h"
+#include "meta/db.h"
+
+namespace strata::layerstore {
+
+struct ImageInfo {
+  std::string name;
+  Descriptor target;  // what the name points at: a manifest or an index
+  Digest manifest;    // the manifest for this host (== target.digest for a manifest)
+  Labels labels;
+  absl::Time created;
+  absl::Time updated;
+};
+
+struct ResolvedImage {
+  ImageInfo info;
+  Manifest manifest;
+  ImageConfig config;
+  std::vector<Digest> chain_ids;  // one per layer, bottom first
+  Digest top_chain() const { return chain_ids.empty() ? Digest() : chain_ids.back(); }
+};
+
+class ImageStore {
+ public:
+  // Both must outlive the store.
+  ImageStore(meta::Db* db, ContentStore* content) : db_(db), content_(content) {}
+
+  // Creates or replaces the image `info.name`.
+  absl::Status Put(const ImageInfo& info);
+  absl::StatusOr<ImageInfo> Get(const std::string& name) const;
+  absl::Status List(const std::function<bool(const ImageInfo&)>& fn) const;
+  absl::Status Delete(const std::string& name);
+  // Reads the image's manifest and config from the content store.
+  absl::StatusOr<ResolvedImage> Resolve(const std::string& name) const;
+
+  // Reads a whole (small, JSON) blob.
+  absl::StatusOr<std::string> ReadJsonBlob(const Descriptor& d) const;
+
+ private:
+  meta::Db* db_;
+  ContentStore* content_;
+};
+
+}  // namespace strata::layerstore

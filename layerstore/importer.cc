@@ -1,0 +1,304 @@
+#include "layerstore/importer.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <atomic>
+#include <map>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/status_util.h"
+#include "layerstore/libarchive_source.h"
+
+namespace strata::layerstore {
+namespace {
+
+// Archive members read into memory rather than stored as blobs.
+bool IsMetadataMember(const std::string& path) {
+  return path == "index.json" || path == "manifest.json" || path == "oci-layout" ||
+         path == "repositories";
+}
+constexpr int64_t kMaxMetadataMember = 16 << 20;
+constexpr int kMaxIndexDepth = 8;
+constexpr char kContainerdNameAnnotation[] = "io.containerd.image.name";
+constexpr char kOciRefNameAnnotation[] = "org.opencontainers.image.ref.name";
+
+std::string NormalizeMemberPath(const std::string& raw) {
+  std::vector<std::string> parts;
+  for (absl::string_view p : absl::StrSplit(raw, '/')) {
+    if (p.empty() || p == ".") continue;
+    parts.emplace_back(p);
+  }
+  return absl::StrJoin(parts, "/");
+}
+
+std::string NextRef() {
+  static std::atomic<uint64_t> counter{0};
+  return absl::StrCat("import/", ::getpid(), "/", counter.fetch_add(1));
+}
+
+// The media type a `docker save` layer gets, from its first bytes.
+std::string SniffLayerType(absl::string_view head) {
+  if (absl::StartsWith(head, "\x1f\x8b")) return media_type::kDockerLayerGzip;
+  if (absl::StartsWith(head, "\x28\xb5\x2f\xfd")) return media_type::kOciLayerZstd;
+  return media_type::kDockerLayer;
+}
+
+bool PlatformMatches(const Platform& want, const std::optional<Platform>& have) {
+  if (!have) return false;
+  if (have->os != want.os || have->architecture != want.architecture) return false;
+  return have->variant.empty() || want.variant.empty() || have->variant == want.variant;
+}
+
+}  // namespace
+
+struct Importer::Members {
+  std::map<std::string, std::string> metadata;  // path -> contents
+  std::map<std::string, Descriptor> blobs;      // path -> stored blob (media type unknown)
+};
+
+struct Importer::Candidate {
+  std::vector<std::string> names;
+  Descriptor target;    // what the names point at
+  Descriptor manifest;  // the manifest to unpack
+};
+
+absl::Status Importer::ReadMembers(ByteSource* archive, const ImportOptions& options,
+                                   const ProgressFn& progress, Members* out) {
+  ArchiveReadContext ctx;
+  ctx.src = archive;
+  ctx.max = options.max_archive_bytes;
+  STRATA_ASSIGN_OR_RETURN(ArchiveReader a, OpenTarReader(&ctx));
+  std::vector<char> buf(1 << 20);
+  while (true) {
+    struct archive_entry* e;
+    int rc = archive_read_next_header(a.get(), &e);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc < ARCHIVE_WARN) return ArchiveError(a.get(), ctx, "archive is not a valid tar");
+    if (progress) progress("read", ctx.total, -1);
+    if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != nullptr) continue;
+    std::string path = NormalizeMemberPath(archive_entry_pathname(e));
+    int64_t size = archive_entry_size(e);
+    if (IsMetadataMember(path)) {
+      if (size > kMaxMetadataMember) {
+        return absl::InvalidArgumentError(absl::StrCat("archive member ", path, " is too large"));
+      }
+      std::string data(static_cast<size_t>(size), '\0');
+      if (archive_read_data(a.get(), data.data(), data.size()) != size) {
+        return ArchiveError(a.get(), ctx, absl::StrCat("read archive member ", path));
+      }
+      out->metadata[path] = std::move(data);
+      continue;
+    }
+    // Members named by digest must match it; others are stored under theirs.
+    Digest expected;
+    if (absl::StartsWith(path, "blobs/sha256/")) {
+      absl::StatusOr<Digest> d = Digest::Parse("sha256:" + path.substr(13));
+      if (!d.ok()) return Annotate(d.status(), absl::StrCat("archive member ", path));
+      expected = *d;
+    }
+    STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Writer> w, content_->OpenWriter(NextRef()));
+    STRATA_RETURN_IF_ERROR(w->Truncate(0));
+    while (true) {
+      la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
+      if (n < 0) return ArchiveError(a.get(), ctx, absl::StrCat("read archive member ", path));
+      if (n == 0) break;
+      STRATA_RETURN_IF_ERROR(w->Write(buf.data(), static_cast<size_t>(n)));
+    }
+    absl::StatusOr<BlobInfo> info = w->Commit(size, expected);
+    if (!info.ok() && !absl::IsAlreadyExists(info.status())) {
+      return Annotate(info.status(), absl::StrCat("archive member ", path));
+    }
+    Descriptor d;
+    d.digest = w->digest();
+    d.size = size;
+    out->blobs[path] = d;
+  }
+  if (progress) progress("read", ctx.total, ctx.total);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Descriptor> Importer::StoreBlob(const std::string& data,
+                                               const std::string& media_type) {
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Writer> w, content_->OpenWriter(NextRef()));
+  STRATA_RETURN_IF_ERROR(w->Truncate(0));
+  STRATA_RETURN_IF_ERROR(w->Write(data.data(), data.size()));
+  absl::StatusOr<BlobInfo> info =
+      w->Commit(static_cast<int64_t>(data.size()), Digest(), {}, media_type);
+  if (!info.ok() && !absl::IsAlreadyExists(info.status())) return info.status();
+  Descriptor d;
+  d.media_type = media_type;
+  d.digest = w->digest();
+  d.size = static_cast<int64_t>(data.size());
+  return d;
+}
+
+// Follows indexes down to the manifest for this host.
+absl::StatusOr<Descriptor> Importer::ChooseManifest(const Descriptor& d, int depth) {
+  if (IsManifestType(d.media_type)) return d;
+  if (!IsIndexType(d.media_type)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "descriptor ", d.digest.str(), ": unsupported media type \"", d.media_type, "\""));
+  }
+  if (depth > kMaxIndexDepth) return absl::InvalidArgumentError("indexes nested too deeply");
+  STRATA_ASSIGN_OR_RETURN(std::string text, images_->ReadJsonBlob(d));
+  STRATA_ASSIGN_OR_RETURN(Index index, ParseIndex(text, "index " + d.digest.str()));
+  Platform host = HostPlatform();
+  for (const Descriptor& m : index.manifests) {
+    if (IsIndexType(m.media_type) ||
+        (IsManifestType(m.media_type) && (!m.platform || PlatformMatches(host, m.platform)))) {
+      absl::StatusOr<Descriptor> chosen = ChooseManifest(m, depth + 1);
+      if (chosen.ok() || !absl::IsNotFound(chosen.status())) return chosen;
+    }
+  }
+  return absl::NotFoundError(absl::StrCat("index ", d.digest.str(), " has no manifest for ",
+                                          host.os, "/", host.architecture));
+}
+
+absl::StatusOr<std::vector<Importer::Candidate>> Importer::FromOciLayout(const Members& m) {
+  STRATA_ASSIGN_OR_RETURN(Index index, ParseIndex(m.metadata.at("index.json"), "index.json"));
+  std::vector<Candidate> out;
+  for (const Descriptor& d : index.manifests) {
+    if (!content_->Has(d.digest)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("index.json names blob ", d.digest.str(), ", which the archive lacks"));
+    }
+    Candidate c;
+    c.target = d;
+    STRATA_ASSIGN_OR_RETURN(c.manifest, ChooseManifest(d, 0));
+    auto name = d.annotations.find(kContainerdNameAnnotation);
+    auto ref = d.annotations.find(kOciRefNameAnnotation);
+    if (name != d.annotations.end()) {
+      c.names.push_back(name->second);
+    } else if (ref != d.annotations.end() &&
+               (absl::StrContains(ref->second, "/") || absl::StrContains(ref->second, ":"))) {
+      c.names.push_back(NormalizeImageName(ref->second));
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Importer::Candidate>> Importer::FromDockerArchive(const Members& m) {
+  STRATA_ASSIGN_OR_RETURN(std::vector<DockerArchiveEntry> entries,
+                          ParseDockerArchiveManifest(m.metadata.at("manifest.json")));
+  auto blob = [&](const std::string& path) -> absl::StatusOr<Descriptor> {
+    auto it = m.blobs.find(NormalizeMemberPath(path));
+    if (it == m.blobs.end()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("manifest.json names ", path, ", which the archive lacks"));
+    }
+    return it->second;
+  };
+  std::vector<Candidate> out;
+  for (const DockerArchiveEntry& e : entries) {
+    Manifest manifest;
+    manifest.media_type = media_type::kDockerManifest;
+    STRATA_ASSIGN_OR_RETURN(manifest.config, blob(e.config_path));
+    manifest.config.media_type = media_type::kDockerConfig;
+    for (const std::string& path : e.layer_paths) {
+      STRATA_ASSIGN_OR_RETURN(Descriptor layer, blob(path));
+      absl::StatusOr<std::string> head = content_->ReadAt(layer.digest, 0, 4);
+      if (!head.ok()) return head.status();
+      layer.media_type = SniffLayerType(*head);
+      manifest.layers.push_back(layer);
+    }
+    Candidate c;
+    STRATA_ASSIGN_OR_RETURN(c.manifest,
+                            StoreBlob(SerializeManifest(manifest), media_type::kDockerManifest));
+    c.target = c.manifest;
+    for (const std::string& tag : e.repo_tags) c.names.push_back(NormalizeImageName(tag));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::StatusOr<ImportedImage> Importer::Finish(const Candidate& c, const ProgressFn& progress) {
+  STRATA_ASSIGN_OR_RETURN(std::string text, images_->ReadJsonBlob(c.manifest));
+  std::string what = "manifest " + c.manifest.digest.str();
+  STRATA_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(text, what));
+  if (!IsConfigType(manifest.config.media_type)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": unsupported config media type \"", manifest.config.media_type, "\""));
+  }
+  STRATA_ASSIGN_OR_RETURN(text, images_->ReadJsonBlob(manifest.config));
+  STRATA_ASSIGN_OR_RETURN(ImageConfig config,
+                          ParseConfig(text, "config " + manifest.config.digest.str()));
+  if (config.diff_ids.size() != manifest.layers.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", manifest.layers.size(),
+                                                   " layers but ", config.diff_ids.size(),
+                                                   " diff_ids in the config"));
+  }
+  std::vector<LayerToUnpack> layers;
+  for (size_t i = 0; i < manifest.layers.size(); ++i) {
+    const Descriptor& l = manifest.layers[i];
+    STRATA_RETURN_IF_ERROR(Annotate(LayerCompression(l.media_type).status(), what));
+    absl::StatusOr<BlobInfo> blob = content_->Info(l.digest);
+    if (!blob.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, ": layer blob ", l.digest.str(), " is missing from the archive"));
+    }
+    if (blob->size != l.size) {
+      return absl::InvalidArgumentError(absl::StrCat(what, ": layer blob ", l.digest.str(), " is ",
+                                                     blob->size, " bytes, the manifest says ",
+                                                     l.size));
+    }
+    layers.push_back({l, config.diff_ids[i]});
+  }
+  ImportedImage out;
+  STRATA_ASSIGN_OR_RETURN(out.chain_ids, unpacker_->UnpackChain(layers, Digest(), progress));
+  out.info.target = c.target;
+  out.info.manifest = c.manifest.digest;
+  return out;
+}
+
+absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,
+                                                            const ImportOptions& options,
+                                                            const ProgressFn& progress) {
+  Members members;
+  STRATA_RETURN_IF_ERROR(ReadMembers(archive, options, progress, &members));
+  std::vector<Candidate> candidates;
+  if (members.metadata.count("index.json")) {
+    STRATA_ASSIGN_OR_RETURN(candidates, FromOciLayout(members));
+  } else if (members.metadata.count("manifest.json")) {
+    STRATA_ASSIGN_OR_RETURN(candidates, FromDockerArchive(members));
+  } else {
+    return absl::InvalidArgumentError(
+        "archive has neither index.json (OCI layout) nor manifest.json (docker save)");
+  }
+  if (candidates.empty()) return absl::InvalidArgumentError("archive holds no image");
+  if (!options.name.empty()) {
+    if (candidates.size() > 1) {
+      return absl::InvalidArgumentError("a name was given but the archive holds several images");
+    }
+    candidates[0].names = {options.name};
+  }
+  for (const Candidate& c : candidates) {
+    if (c.names.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("image ", c.target.digest.str(), " has no name in the archive; give one"));
+    }
+  }
+  // Unpack everything before recording any name: a failure records nothing.
+  std::vector<ImportedImage> done;
+  for (const Candidate& c : candidates) {
+    STRATA_ASSIGN_OR_RETURN(ImportedImage img, Finish(c, progress));
+    done.push_back(std::move(img));
+  }
+  std::vector<ImportedImage> out;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    for (const std::string& name : candidates[i].names) {
+      ImportedImage img = done[i];
+      img.info.name = name;
+      STRATA_RETURN_IF_ERROR(images_->Put(img.info));
+      STRATA_ASSIGN_OR_RETURN(img.info, images_->Get(name));
+      out.push_back(std::move(img));
+    }
+  }
+  return out;
+}
+
+}  // namespace strata::layerstore

@@ -1,0 +1,67 @@
+// Imports image archives: OCI image-layout tarballs (oci-layout, index.json,
+// nested indexes; for a multi-platform index the host's platform is unpacked
+// and the other blobs kept as content) and `docker save` tarballs (the
+// manifest.json form; such an image gets a Docker v2 manifest).
+//
+// Every member is written to the content store while it is read (members
+// named blobs/sha256/<hex> must hash to <hex>); then each image's manifest
+// and config are checked and its layers unpacked (Unpacker) before its name is
+// recorded. Any error leaves no image recorded; blobs already stored stay as
+// content (garbage collection reclaims them).
+//
+// Thread-safe.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "layerstore/byte_source.h"
+#include "layerstore/content_store.h"
+#include "layerstore/image_store.h"
+#include "layerstore/unpacker.h"
+
+namespace strata::layerstore {
+
+struct ImportOptions {
+  // Name for the image (overrides names in the archive). Default: empty,
+  // names come from io.containerd.image.name, a full ref.name, or RepoTags.
+  std::string name;
+  // Upper bound on the archive's size. Default: 1 TiB.
+  int64_t max_archive_bytes = int64_t{1} << 40;
+};
+
+struct ImportedImage {
+  ImageInfo info;
+  std::vector<Digest> chain_ids;
+};
+
+class Importer {
+ public:
+  // All must outlive the importer.
+  Importer(ContentStore* content, ImageStore* images, Unpacker* unpacker)
+      : content_(content), images_(images), unpacker_(unpacker) {}
+
+  // `progress` phases: "read" (archive bytes; total -1 when unknown), "unpack".
+  absl::StatusOr<std::vector<ImportedImage>> Import(ByteSource* archive,
+                                                    const ImportOptions& options,
+                                                    const ProgressFn& progress = nullptr);
+
+ private:
+  struct Candidate;  // an image found in the archive, before unpacking
+  struct Members;    // what the archive held
+
+  absl::Status ReadMembers(ByteSource* archive, const ImportOptions& options,
+                           const ProgressFn& progress, Members* out);
+  absl::StatusOr<std::vector<Candidate>> FromOciLayout(const Members& m);
+  absl::StatusOr<std::vector<Candidate>> FromDockerArchive(const Members& m);
+  absl::StatusOr<Descriptor> ChooseManifest(const Descriptor& d, int depth);
+  absl::StatusOr<Descriptor> StoreBlob(const std::string& data, const std::string& media_type);
+  absl::StatusOr<ImportedImage> Finish(const Candidate& c, const ProgressFn& progress);
+
+  ContentStore* content_;
+  ImageStore* images_;
+  Unpacker* unpacker_;
+};
+
+}  // namespace strata::layerstore

@@ -1,0 +1,301 @@
+// Imports real images from ../shared/images through the whole core (content
+// store, importer, unpacker, snapshotter), mounts the top layer with the
+// kernel's overlayfs and compares the merged tree with the expectation.
+#include "layerstore/importer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/fs.h"
+#include "common/mount.h"
+#include "tests/tar_builder.h"
+#include "tests/test_util.h"
+#include "tests/tree_expect.h"
+
+namespace strata::layerstore {
+namespace {
+
+using ::strata::testing::CompareTreeWithExpectation;
+using ::strata::testing::Exists;
+using ::strata::testing::Gzip;
+using ::strata::testing::SharedImagesDir;
+using ::strata::testing::StatusIs;
+using ::strata::testing::TarBuilder;
+using ::strata::testing::TempDir;
+using ::testing::HasSubstr;
+using Code = absl::StatusCode;
+
+class ImporterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = meta::Db::Open({tmp_.Sub("root/meta")});
+    ASSERT_OK(db);
+    db_ = std::move(*db);
+    auto sn = snapshotter::Snapshotter::Open(db_.get(), {tmp_.Sub("root")});
+    ASSERT_OK(sn);
+    snapshots_ = std::move(*sn);
+    auto content = ContentStore::Open(db_.get(), tmp_.Sub("root"));
+    ASSERT_OK(content);
+    content_ = std::move(*content);
+    images_ = std::make_unique<ImageStore>(db_.get(), content_.get());
+    unpacker_ = std::make_unique<Unpacker>(content_.get(), snapshots_.get(), UnpackOptions{});
+    importer_ = std::make_unique<Importer>(content_.get(), images_.get(), unpacker_.get());
+  }
+  void TearDown() override {
+    for (const std::string& m : mounted_) EXPECT_OK(Unmount(m));
+  }
+
+  absl::StatusOr<std::vector<ImportedImage>> ImportFile(const std::string& path,
+                                                        const std::string& name = "") {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return absl::NotFoundError(path);
+    FdSource src(fd.get());
+    return importer_->Import(&src, {name});
+  }
+  absl::StatusOr<std::vector<ImportedImage>> ImportBytes(const std::string& bytes,
+                                                         const std::string& name = "") {
+    MemorySource src(bytes.data(), bytes.size());
+    return importer_->Import(&src, {name});
+  }
+
+  // Mounts a read-only view of the image's top layer; returns where.
+  std::string MountImage(const std::string& name) {
+    absl::StatusOr<ResolvedImage> img = images_->Resolve(name);
+    EXPECT_OK(img);
+    if (!img.ok()) return "";
+    std::string dir = tmp_.Sub("mnt-" + std::to_string(mounted_.size()));
+    EXPECT_OK(MakeDirs(dir));
+    auto mounts = snapshots_->View(snapshotter::KeySpace::kNative, dir, img->top_chain().str(), {});
+    EXPECT_OK(mounts);
+    EXPECT_OK(MountAll(*mounts, dir));
+    mounted_.push_back(dir);
+    return dir;
+  }
+
+  void ExpectTree(const std::string& root, const std::string& expected) {
+    std::vector<std::string> diffs = CompareTreeWithExpectation(root, expected);
+    EXPECT_TRUE(diffs.empty()) << diffs.size() << " differences, first: " << diffs[0];
+  }
+
+  std::vector<std::string> LayerDirs() { return *ListDir(tmp_.Sub("root/snapshots")); }
+
+  TempDir tmp_;
+  std::unique_ptr<meta::Db> db_;
+  std::unique_ptr<snapshotter::Snapshotter> snapshots_;
+  std::unique_ptr<ContentStore> content_;
+  std::unique_ptr<ImageStore> images_;
+  std::unique_ptr<Unpacker> unpacker_;
+  std::unique_ptr<Importer> importer_;
+  std::vector<std::string> mounted_;
+};
+
+TEST_F(ImporterTest, BusyboxOciArchive) {
+  ASSERT_OK_AND_ASSIGN(auto imported, ImportFile(SharedImagesDir() + "/prebuilt/busybox.oci.tar"));
+  ASSERT_EQ(imported.size(), 1u);
+  EXPECT_EQ(imported[0].info.name, "docker.io/library/busybox:latest");
+  ASSERT_EQ(imported[0].chain_ids.size(), 1u);
+  EXPECT_EQ(imported[0].chain_ids[0].str(),
+            "sha256:cf7989f5a0694c3e555330009f6e865dc47688ab9d3d64d8225d3fa8bcd64517");
+  ExpectTree(MountImage("docker.io/library/busybox:latest"),
+             SharedImagesDir() + "/prebuilt/busybox.expected.json");
+}
+
+TEST_F(ImporterTest, BusyboxDockerArchiveGivesTheSameLayer) {
+  ASSERT_OK_AND_ASSIGN(auto imported,
+                       ImportFile(SharedImagesDir() + "/prebuilt/busybox.docker.tar"));
+  ASSERT_EQ(imported.size(), 1u);
+  EXPECT_EQ(imported[0].info.name, "docker.io/library/busybox:latest");
+  EXPECT_EQ(imported[0].info.target.media_type, media_type::kDockerManifest);
+  ExpectTree(MountImage("docker.io/library/busybox:latest"),
+             SharedImagesDir() + "/prebuilt/busybox.expected.json");
+  // The OCI form of the same image reuses the unpacked layer.
+  size_t dirs = LayerDirs().size();
+  ASSERT_OK(
+      ImportFile(SharedImagesDir() + "/prebuilt/busybox.oci.tar", "example/busybox:oci").status());
+  EXPECT_EQ(LayerDirs().size(), dirs);
+}
+
+TEST_F(ImporterTest, EdgeCases) {
+  ASSERT_OK_AND_ASSIGN(auto imported,
+                       ImportFile(SharedImagesDir() + "/prebuilt/edge-cases.oci.tar"));
+  ASSERT_EQ(imported.size(), 1u);
+  EXPECT_EQ(imported[0].chain_ids.size(), 6u);
+  std::string root = MountImage(imported[0].info.name);
+  ExpectTree(root, SharedImagesDir() + "/prebuilt/edge-cases.expected.json");
+  struct stat st;
+  ASSERT_EQ(::stat((root + "/sparse/holey.bin").c_str(), &st), 0);
+  EXPECT_LT(st.st_blocks * 512, 1 << 20) << "64 MiB of zeros should be holes";
+}
+
+// The comparison is not vacuous: an empty tree, or one changed file, is caught.
+TEST_F(ImporterTest, ComparatorSeesDifferences) {
+  std::string expected = SharedImagesDir() + "/prebuilt/busybox.expected.json";
+  ASSERT_OK(MakeDirs(tmp_.Sub("empty")));
+  EXPECT_GE(CompareTreeWithExpectation(tmp_.Sub("empty"), expected).size(), 280u);
+  ASSERT_OK(ImportFile(SharedImagesDir() + "/prebuilt/busybox.oci.tar").status());
+  ASSERT_OK_AND_ASSIGN(auto img, images_->Resolve("docker.io/library/busybox:latest"));
+  auto mounts =
+      snapshots_->Prepare(snapshotter::KeySpace::kNative, "rw", img.top_chain().str(), {});
+  ASSERT_OK(mounts);
+  std::string dir = tmp_.Sub("rw");
+  ASSERT_OK(MakeDirs(dir));
+  ASSERT_OK(MountAll(*mounts, dir));
+  mounted_.push_back(dir);
+  ASSERT_EQ(::chmod((dir + "/etc/passwd").c_str(), 0600), 0);
+  ::strata::testing::WriteFileOrDie(dir + "/etc/hostname", "changed\n");
+  std::vector<std::string> diffs = CompareTreeWithExpectation(dir, expected);
+  EXPECT_THAT(diffs, ::testing::Contains(HasSubstr("/etc/passwd: mode 0600")));
+  EXPECT_THAT(diffs, ::testing::Contains(HasSubstr("/etc/hostname: sha256")));
+}
+
+TEST_F(ImporterTest, NameOverrideAndReimportIsIdempotent) {
+  std::string path = SharedImagesDir() + "/prebuilt/busybox.oci.tar";
+  ASSERT_OK(ImportFile(path, "mine:1").status());
+  ASSERT_OK(ImportFile(path, "mine:1").status());
+  ASSERT_OK_AND_ASSIGN(ImageInfo info, images_->Get("mine:1"));
+  EXPECT_EQ(info.target.media_type, media_type::kOciManifest);
+}
+
+// An OCI layout archive built by hand, to break in each test.
+struct FakeImage {
+  std::string layer_tar;
+  std::string layer_blob;  // gzip of layer_tar
+  std::string config;
+  std::string manifest;
+  std::string index;
+
+  FakeImage() {
+    TarBuilder t;
+    t.File("hello.txt", "hello\n");
+    layer_tar = t.Bytes();
+    layer_blob = Gzip(layer_tar);
+    config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+             Sha256Of(layer_tar).str() + R"("]}})";
+    Rebuild();
+  }
+  void Rebuild(const std::string& layer_type = media_type::kOciLayerGzip) {
+    manifest =
+        R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+        Sha256Of(config).str() + R"(","size":)" + std::to_string(config.size()) +
+        R"(},"layers":[{"mediaType":")" + layer_type + R"(","digest":")" +
+        Sha256Of(layer_blob).str() + R"(","size":)" + std::to_string(layer_blob.size()) + "}]}";
+    index =
+        R"({"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+        Sha256Of(manifest).str() + R"(","size":)" + std::to_string(manifest.size()) +
+        R"(,"annotations":{"io.containerd.image.name":"example.test/fake:1"}}]})";
+  }
+  std::string Archive(bool with_layer = true) const {
+    TarBuilder t;
+    t.File("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+    if (with_layer) t.File("blobs/sha256/" + Sha256Of(layer_blob).hex(), layer_blob);
+    t.File("blobs/sha256/" + Sha256Of(config).hex(), config);
+    t.File("blobs/sha256/" + Sha256Of(manifest).hex(), manifest);
+    t.File("index.json", index);
+    return t.Bytes();
+  }
+};
+
+TEST_F(ImporterTest, FakeImageImports) {
+  FakeImage img;
+  ASSERT_OK(ImportBytes(img.Archive()).status());
+  EXPECT_EQ(::strata::testing::ReadFileOrDie(MountImage("example.test/fake:1") + "/hello.txt"),
+            "hello\n");
+}
+
+TEST_F(ImporterTest, BadArchivesFailCleanlyAndRecordNothing) {
+  struct Case {
+    const char* what;
+    std::function<std::string()> archive;
+    Code code;
+    const char* message;
+  };
+  std::vector<Case> cases = {
+      {"missing layer blob", [] { return FakeImage().Archive(false); }, Code::kInvalidArgument,
+       "missing"},
+      {"diff_id mismatch",
+       [] {
+         FakeImage i;
+         i.config = R"({"rootfs":{"diff_ids":["sha256:)" + std::string(64, '0') + R"("]}})";
+         i.Rebuild();
+         return i.Archive();
+       },
+       Code::kDataLoss, "diff_id"},
+      {"corrupt gzip",
+       [] {
+         FakeImage i;
+         i.layer_blob = i.layer_blob.substr(0, i.layer_blob.size() / 2);
+         i.Rebuild();
+         return i.Archive();
+       },
+       Code::kDataLoss, "gzip"},
+      {"blob digest mismatch",
+       [] {
+         FakeImage i;
+         TarBuilder t;
+         t.File("oci-layout", "{}")
+             .File("blobs/sha256/" + std::string(64, 'a'), "not that")
+             .File("index.json", i.index);
+         return t.Bytes();
+       },
+       Code::kDataLoss, "blobs/sha256/aaaa"},
+      {"malformed index",
+       [] {
+         TarBuilder t;
+         t.File("index.json", "{not json");
+         return t.Bytes();
+       },
+       Code::kInvalidArgument, "malformed JSON"},
+      {"malformed manifest",
+       [] {
+         FakeImage i;
+         i.manifest = "[1,2";
+         i.Rebuild();
+         i.manifest = "[1,2";
+         i.index =
+             R"({"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+             Sha256Of(i.manifest).str() +
+             R"(","size":4,"annotations":{"io.containerd.image.name":"x:1"}}]})";
+         return i.Archive();
+       },
+       Code::kInvalidArgument, "malformed JSON"},
+      {"unknown layer media type",
+       [] {
+         FakeImage i;
+         i.Rebuild("application/x-rar");
+         return i.Archive();
+       },
+       Code::kInvalidArgument, "unsupported layer media type"},
+      {"not a tar", [] { return std::string(3000, 'x'); }, Code::kInvalidArgument, "tar"},
+      {"no index",
+       [] {
+         TarBuilder t;
+         t.File("foo", "bar");
+         return t.Bytes();
+       },
+       Code::kInvalidArgument, "neither index.json"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<std::vector<ImportedImage>> r = ImportBytes(c.archive());
+    EXPECT_THAT(r, StatusIs(c.code)) << c.what;
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.message)) << c.what;
+  }
+  int images = 0;
+  ASSERT_OK(images_->List([&](const ImageInfo&) {
+    ++images;
+    return true;
+  }));
+  EXPECT_EQ(images, 0);
+  snapshots_->WaitForBackgroundWork();
+  int layers = 0;
+  ASSERT_OK(snapshots_->Walk(snapshotter::KeySpace::kNative, {}, [&](const snapshotter::Info&) {
+    ++layers;
+    return true;
+  }));
+  EXPECT_EQ(layers, 0);
+  EXPECT_TRUE(ListDir(tmp_.Sub("root/tmp"))->empty());
+  EXPECT_TRUE(ListDir(tmp_.Sub("root/content/ingest"))->empty());
+}
+
+}  // namespace
+}  // namespace strata::layerstore

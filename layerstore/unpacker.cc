@@ -1,0 +1,172 @@
+#include "layerstore/unpacker.h"
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/status_util.h"
+
+namespace strata::layerstore {
+namespace {
+
+// The per-layer proof fsck checks: "<crc32 hex> <size> <path length> <path>\n".
+std::string EncodeSums(const std::vector<FileSum>& files) {
+  std::string out;
+  for (const FileSum& f : files) {
+    char crc[9];
+    std::snprintf(crc, sizeof(crc), "%08x", f.crc32);
+    absl::StrAppend(&out, crc, " ", f.size, " ", f.path.size(), " ", f.path, "\n");
+  }
+  return out;
+}
+
+// Passes bytes through untouched (an uncompressed layer).
+class PassThrough : public ByteSource {
+ public:
+  explicit PassThrough(ByteSource* in) : in_(in) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override { return in_->Read(buf, n); }
+
+ private:
+  ByteSource* in_;
+};
+
+}  // namespace
+
+absl::StatusOr<Unpacker::Unpacked> Unpacker::UnpackOne(const LayerToUnpack& layer) {
+  const Descriptor& blob = layer.blob;
+  STRATA_ASSIGN_OR_RETURN(Compression compression, LayerCompression(blob.media_type));
+  STRATA_ASSIGN_OR_RETURN(UniqueFd fd, content_->OpenBlob(blob.digest));
+  STRATA_ASSIGN_OR_RETURN(uint64_t dir, snapshots_->NewLayerDirectory());
+  absl::StatusOr<Unpacked> out = [&]() -> absl::StatusOr<Unpacked> {
+    FdSource file(fd.get());
+    HashingSource compressed(&file);
+    std::unique_ptr<ByteSource> decompressed;
+    if (compression == Compression::kNone) {
+      decompressed = std::make_unique<PassThrough>(&compressed);
+    } else {
+      STRATA_ASSIGN_OR_RETURN(decompressed,
+                              NewDecompressor(compression, &compressed, options_.gzip));
+    }
+    // For an uncompressed layer the blob digest is the diff_id: hash once.
+    HashingSource tar(decompressed.get());
+    ByteSource* tar_stream = compression == Compression::kNone ? decompressed.get() : &tar;
+    Unpacked u;
+    u.dir_id = dir;
+    STRATA_ASSIGN_OR_RETURN(
+        u.result, ExtractLayer(tar_stream, snapshots_->layout().FilesDir(dir), options_.limits));
+    STRATA_RETURN_IF_ERROR(Drain(tar_stream));  // padding after the end marker is hashed too
+    Digest blob_digest = compressed.Finish();
+    if (blob_digest != blob.digest || compressed.bytes() != blob.size) {
+      return absl::DataLossError(absl::StrCat("blob is ", compressed.bytes(), " bytes with digest ",
+                                              blob_digest.str(), ", expected ", blob.size,
+                                              " bytes with digest ", blob.digest.str()));
+    }
+    Digest diff_id = compression == Compression::kNone ? blob_digest : tar.Finish();
+    if (diff_id != layer.diff_id) {
+      return absl::DataLossError(absl::StrCat("uncompressed digest ", diff_id.str(),
+                                              " does not match diff_id ", layer.diff_id.str()));
+    }
+    STRATA_RETURN_IF_ERROR(WriteFileDurably(snapshots_->layout().SnapshotDir(dir) + "/sums",
+                                            EncodeSums(u.result.files), 0600));
+    return u;
+  }();
+  if (!out.ok()) {
+    snapshots_->DiscardLayerDirectory(dir);
+    return Annotate(out.status(), absl::StrCat("layer ", blob.digest.str()));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChain(const std::vector<LayerToUnpack>& layers,
+                                                          const Digest& parent_chain,
+                                                          const ProgressFn& progress) {
+  if (!parent_chain.empty()) {
+    STRATA_RETURN_IF_ERROR(snapshots_->GetLayer(parent_chain.str()).status());
+  }
+  std::vector<Digest> chains;
+  Digest chain = parent_chain;
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    chain = ChainId(chain, layers[i].diff_id);
+    chains.push_back(chain);
+    if (!snapshots_->GetLayer(chain.str()).ok()) todo.push_back(i);
+  }
+
+  std::vector<std::optional<absl::StatusOr<Unpacked>>> results(layers.size());
+  std::atomic<size_t> next{0};
+  std::atomic<int64_t> done{0};
+  std::mutex progress_mu;
+  auto report = [&](int64_t n) {
+    if (!progress) return;
+    std::lock_guard<std::mutex> l(progress_mu);
+    progress("unpack", n, static_cast<int64_t>(todo.size()));
+  };
+  report(0);
+  auto worker = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < todo.size();) {
+      results[todo[k]] = UnpackOne(layers[todo[k]]);
+      report(++done);
+    }
+  };
+  int threads = options_.parallelism > 0 ? options_.parallelism
+                                         : static_cast<int>(std::thread::hardware_concurrency());
+  threads = std::max(1, std::min<int>(threads, static_cast<int>(todo.size())));
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+
+  absl::Status first_error;
+  for (size_t i : todo) {
+    if (!results[i]->ok() && first_error.ok()) first_error = results[i]->status();
+  }
+  if (!first_error.ok()) {
+    for (size_t i : todo) {
+      if (results[i]->ok()) snapshots_->DiscardLayerDirectory((*results[i])->dir_id);
+    }
+    return first_error;
+  }
+  // One syncfs makes every unpacked layer durable before any is recorded.
+  if (!todo.empty()) {
+    absl::Status s = SyncFilesystem(snapshots_->layout().SnapshotsDir());
+    if (!s.ok()) {
+      for (size_t i : todo) snapshots_->DiscardLayerDirectory((*results[i])->dir_id);
+      return s;
+    }
+  }
+  for (size_t i : todo) {
+    const Unpacked& u = **results[i];
+    snapshotter::Snapshotter::LayerInfo info;
+    info.chain_id = chains[i].str();
+    info.parent_chain_id = i == 0 ? parent_chain.str() : chains[i - 1].str();
+    if (i == 0 && parent_chain.empty()) info.parent_chain_id.clear();
+    info.diff_id = layers[i].diff_id.str();
+    info.blob_digest = layers[i].blob.digest.str();
+    info.blob_media_type = layers[i].blob.media_type;
+    info.blob_size = layers[i].blob.size;
+    info.unpacked_bytes = u.result.logical_bytes;
+    info.entries = u.result.entries;
+    absl::Status s = snapshots_->CommitLayer(snapshotter::KeySpace::kNative, info, u.dir_id);
+    if (absl::IsAlreadyExists(s)) {
+      snapshots_->DiscardLayerDirectory(u.dir_id);  // a concurrent import recorded it first
+    } else if (!s.ok()) {
+      for (size_t j : todo) {
+        if (j >= i) snapshots_->DiscardLayerDirectory((*results[j])->dir_id);
+      }
+      return s;
+    }
+  }
+  if (!chains.empty()) {
+    // Layers present before (perhaps only in containerd's key space) become
+    // visible as native snapshots too.
+    STRATA_RETURN_IF_ERROR(
+        snapshots_->AdoptLayerChain(snapshotter::KeySpace::kNative, chains.back().str()));
+  }
+  return chains;
+}
+
+}  // namespace strata::layerstore
