@@ -9,12 +9,19 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "api/containerd_snapshots_service.h"
+#include "api/content_service.h"
+#include "api/images_service.h"
+#include "api/layers_service.h"
+#include "api/snapshots_service.h"
 #include "common/errno_status.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/status_util.h"
 #include "daemon/socket.h"
+#include "layerstore/content_store.h"
+#include "layerstore/image_store.h"
+#include "layerstore/importer.h"
+#include "layerstore/unpacker.h"
 #include "meta/db.h"
 #include "snapshotter/snapshotter.h"
 
@@ -23,6 +30,8 @@ namespace {
 
 // How long SIGTERM waits for in-flight calls before cancelling them.
 constexpr auto kDrainTimeout = std::chrono::seconds(30);
+// Archive and layer bytes arrive in messages of up to this size.
+constexpr int kMaxMessageBytes = 16 << 20;
 
 // The root must exist and take writes; a read-only or foreign root fails here
 // with a clear message rather than deep inside RocksDB.
@@ -40,36 +49,62 @@ absl::Status CheckRootWritable(const std::string& root) {
 
 }  // namespace
 
+Daemon::Daemon() = default;
+
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
   std::unique_ptr<Daemon> d(new Daemon());
   d->options_ = options;
-  STRATA_RETURN_IF_ERROR(CheckRootWritable(options.root));
-  STRATA_ASSIGN_OR_RETURN(d->db_, meta::Db::Open({options.root + "/meta"}));
-  STRATA_ASSIGN_OR_RETURN(d->snapshotter_,
-                          snapshotter::Snapshotter::Open(d->db_.get(), {options.root}));
-  const auto& report = d->snapshotter_->recovery_report();
+  STRATA_RETURN_IF_ERROR(d->OpenStore());
+  STRATA_RETURN_IF_ERROR(d->Serve());
+  return d;
+}
+
+absl::Status Daemon::OpenStore() {
+  const std::string& root = options_.root;
+  STRATA_RETURN_IF_ERROR(CheckRootWritable(root));
+  STRATA_ASSIGN_OR_RETURN(db_, meta::Db::Open({root + "/meta"}));
+  STRATA_ASSIGN_OR_RETURN(snapshotter_, snapshotter::Snapshotter::Open(db_.get(), {root}));
+  STRATA_ASSIGN_OR_RETURN(content_, layerstore::ContentStore::Open(db_.get(), root));
+  images_ = std::make_unique<layerstore::ImageStore>(db_.get(), content_.get());
+  layerstore::UnpackOptions unpack;
+  unpack.parallelism = options_.unpack_jobs;
+  unpacker_ = std::make_unique<layerstore::Unpacker>(content_.get(), snapshotter_.get(), unpack);
+  importer_ =
+      std::make_unique<layerstore::Importer>(content_.get(), images_.get(), unpacker_.get());
+  const auto& report = snapshotter_->recovery_report();
   log::Info("recovered",
             {{"tmp_removed", std::to_string(report.tmp_entries_removed)},
              {"orphan_dirs_removed", std::to_string(report.orphan_dirs_removed)},
+             {"orphan_blobs_removed", std::to_string(content_->orphan_blobs_removed())},
              {"records_missing_dir", std::to_string(report.records_missing_dir.size())}});
+  return absl::OkStatus();
+}
 
-  STRATA_RETURN_IF_ERROR(PrepareSocketPath(options.socket));
-  d->containerd_snapshots_ =
-      std::make_unique<api::ContainerdSnapshotsService>(d->snapshotter_.get());
+absl::Status Daemon::Serve() {
+  STRATA_RETURN_IF_ERROR(PrepareSocketPath(options_.socket));
+  layerstore::ImportOptions import_policy;
+  import_policy.allowed_import_dirs = options_.import_dirs;
+  services_.push_back(std::make_unique<api::ContainerdSnapshotsService>(
+      snapshotter_.get(), snapshotter::KeySpace::kContainerd));
+  services_.push_back(std::make_unique<api::NativeSnapshotsService>(
+      snapshotter_.get(), snapshotter::KeySpace::kNative));
+  services_.push_back(std::make_unique<api::ContentService>(content_.get()));
+  services_.push_back(std::make_unique<api::ImagesService>(importer_.get(), images_.get(),
+                                                           snapshotter_.get(), import_policy));
+  services_.push_back(std::make_unique<api::LayersService>(content_.get(), unpacker_.get()));
   grpc::ServerBuilder builder;
-  builder.AddListeningPort("unix:" + options.socket, grpc::InsecureServerCredentials());
-  builder.RegisterService(d->containerd_snapshots_.get());
+  builder.AddListeningPort("unix:" + options_.socket, grpc::InsecureServerCredentials());
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  for (auto& s : services_) builder.RegisterService(s.get());
   // The socket is created with the process umask: make it private until the
   // intended mode and group are applied, so it is never briefly too open.
   mode_t old_umask = ::umask(0177);
-  d->server_ = builder.BuildAndStart();
+  server_ = builder.BuildAndStart();
   ::umask(old_umask);
-  if (d->server_ == nullptr) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", options.socket));
+  if (server_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.socket));
   }
-  STRATA_RETURN_IF_ERROR(
-      SetSocketAccess(options.socket, options.socket_mode, options.socket_group));
-  return d;
+  return SetSocketAccess(options_.socket, options_.socket_mode, options_.socket_group);
 }
 
 void Daemon::Shutdown() {

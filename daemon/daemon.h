@@ -7,12 +7,14 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
 namespace grpc {
 class Server;
-}
+class Service;
+}  // namespace grpc
 
 namespace strata::meta {
 class Db;
@@ -20,9 +22,12 @@ class Db;
 namespace strata::snapshotter {
 class Snapshotter;
 }
-namespace strata::api {
-class ContainerdSnapshotsService;
-}
+namespace strata::layerstore {
+class ContentStore;
+class ImageStore;
+class Importer;
+class Unpacker;
+}  // namespace strata::layerstore
 
 namespace strata::daemon {
 
@@ -35,6 +40,10 @@ struct DaemonOptions {
   mode_t socket_mode = 0660;
   // Group owning the socket (name or number); empty keeps the daemon's. Default: empty.
   std::string socket_group;
+  // Directories Images.Import may read archives from by path. Default: none.
+  std::vector<std::string> import_dirs;
+  // Layers unpacked at once. Default: 0, one per CPU.
+  int unpack_jobs = 0;
 };
 
 class Daemon {
@@ -47,12 +56,18 @@ class Daemon {
   void Shutdown();
 
  private:
-  Daemon() = default;
+  Daemon();
+  absl::Status OpenStore();
+  absl::Status Serve();
 
   DaemonOptions options_;
   std::unique_ptr<meta::Db> db_;
   std::unique_ptr<snapshotter::Snapshotter> snapshotter_;
-  std::unique_ptr<api::ContainerdSnapshotsService> containerd_snapshots_;
+  std::unique_ptr<layerstore::ContentStore> content_;
+  std::unique_ptr<layerstore::ImageStore> images_;
+  std::unique_ptr<layerstore::Unpacker> unpacker_;
+  std::unique_ptr<layerstore::Importer> importer_;
+  std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
 };
 

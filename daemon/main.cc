@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <clocale>
 #include <cstdio>
 #include <string>
 
@@ -19,7 +20,14 @@ int main(int argc, char** argv) {
   app.add_option("--socket-mode", mode, "socket permission bits (octal)")->capture_default_str();
   app.add_option("--socket-group", options.socket_group, "group owning the socket");
   app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
+  app.add_option("--import-dir", options.import_dirs,
+                 "directory clients may import archives from by path (repeatable)");
+  app.add_option("--unpack-jobs", options.unpack_jobs, "layers unpacked at once (0: one per CPU)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  // Layer entry names are bytes; a UTF-8 locale lets libarchive hand PAX
+  // (UTF-8) names through unchanged.
+  std::setlocale(LC_ALL, "C.UTF-8");
 
   try {
     options.socket_mode = static_cast<mode_t>(std::stoul(mode, nullptr, 8));

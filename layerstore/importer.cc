@@ -2,15 +2,22 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <map>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/errno_status.h"
 #include "common/status_util.h"
+#include "common/unique_fd.h"
 #include "layerstore/libarchive_source.h"
 
 namespace strata::layerstore {
@@ -253,6 +260,30 @@ absl::StatusOr<ImportedImage> Importer::Finish(const Candidate& c, const Progres
   out.info.target = c.target;
   out.info.manifest = c.manifest.digest;
   return out;
+}
+
+absl::StatusOr<std::vector<ImportedImage>> Importer::ImportPath(const std::string& path,
+                                                                const ImportOptions& options,
+                                                                const ProgressFn& progress) {
+  char resolved[PATH_MAX];
+  if (::realpath(path.c_str(), resolved) == nullptr) {
+    return ErrnoToStatus(errno, absl::StrCat("import from ", path));
+  }
+  bool allowed = false;
+  for (const std::string& dir : options.allowed_import_dirs) {
+    char dir_resolved[PATH_MAX];
+    if (::realpath(dir.c_str(), dir_resolved) == nullptr) continue;
+    std::string prefix = std::string(dir_resolved) + "/";
+    allowed |= absl::StartsWith(resolved, prefix);
+  }
+  if (!allowed) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "import from ", path, ": not inside a directory the daemon allows imports from"));
+  }
+  UniqueFd fd(::open(resolved, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) return ErrnoToStatus(errno, absl::StrCat("open ", path));
+  FdSource src(fd.get());
+  return Import(&src, options, progress);
 }
 
 absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,

@@ -29,6 +29,9 @@ struct ImportOptions {
   std::string name;
   // Upper bound on the archive's size. Default: 1 TiB.
   int64_t max_archive_bytes = int64_t{1} << 40;
+  // Directories ImportPath may read from (after resolving symlinks). Default:
+  // none: a client cannot make the daemon read its host's files.
+  std::vector<std::string> allowed_import_dirs;
 };
 
 struct ImportedImage {
@@ -46,6 +49,11 @@ class Importer {
   absl::StatusOr<std::vector<ImportedImage>> Import(ByteSource* archive,
                                                     const ImportOptions& options,
                                                     const ProgressFn& progress = nullptr);
+  // Imports an archive file on the daemon's host. PermissionDenied unless it
+  // lies inside one of options.allowed_import_dirs.
+  absl::StatusOr<std::vector<ImportedImage>> ImportPath(const std::string& path,
+                                                        const ImportOptions& options,
+                                                        const ProgressFn& progress = nullptr);
 
  private:
   struct Candidate;  // an image found in the archive, before unpacking

@@ -1,4 +1,4 @@
-#include "api/containerd_snapshots_service.h"
+#include "api/snapshots_service.h"
 
 #include <google/protobuf/util/time_util.h>
 
@@ -8,11 +8,10 @@
 namespace strata::api {
 namespace {
 
-namespace pb = containerd::services::snapshots::v1;
+namespace pb = snapshots_pb;
 using snapshotter::KeySpace;
 using snapshotter::Kind;
 
-constexpr KeySpace kSpace = KeySpace::kContainerd;
 // containerd's own server sends List results in batches of this many.
 constexpr int kListBatch = 100;
 
@@ -64,57 +63,65 @@ grpc::Status MountsResponse(const absl::StatusOr<std::vector<MountSpec>>& mounts
 
 }  // namespace
 
-grpc::Status ContainerdSnapshotsService::Prepare(Ctx*, const pb::PrepareSnapshotRequest* req,
-                                                 pb::PrepareSnapshotResponse* resp) {
-  return MountsResponse(sn_->Prepare(kSpace, req->key(), req->parent(), FromProto(req->labels())),
+template <typename Base>
+grpc::Status SnapshotsService<Base>::Prepare(Ctx*, const pb::PrepareSnapshotRequest* req,
+                                             pb::PrepareSnapshotResponse* resp) {
+  return MountsResponse(sn_->Prepare(space_, req->key(), req->parent(), FromProto(req->labels())),
                         resp);
 }
 
-grpc::Status ContainerdSnapshotsService::View(Ctx*, const pb::ViewSnapshotRequest* req,
-                                              pb::ViewSnapshotResponse* resp) {
-  return MountsResponse(sn_->View(kSpace, req->key(), req->parent(), FromProto(req->labels())),
+template <typename Base>
+grpc::Status SnapshotsService<Base>::View(Ctx*, const pb::ViewSnapshotRequest* req,
+                                          pb::ViewSnapshotResponse* resp) {
+  return MountsResponse(sn_->View(space_, req->key(), req->parent(), FromProto(req->labels())),
                         resp);
 }
 
-grpc::Status ContainerdSnapshotsService::Mounts(Ctx*, const pb::MountsRequest* req,
-                                                pb::MountsResponse* resp) {
-  return MountsResponse(sn_->Mounts(kSpace, req->key()), resp);
+template <typename Base>
+grpc::Status SnapshotsService<Base>::Mounts(Ctx*, const pb::MountsRequest* req,
+                                            pb::MountsResponse* resp) {
+  return MountsResponse(sn_->Mounts(space_, req->key()), resp);
 }
 
-grpc::Status ContainerdSnapshotsService::Commit(Ctx*, const pb::CommitSnapshotRequest* req,
-                                                google::protobuf::Empty*) {
-  return ToGrpc(sn_->Commit(kSpace, req->name(), req->key(), FromProto(req->labels())));
+template <typename Base>
+grpc::Status SnapshotsService<Base>::Commit(Ctx*, const pb::CommitSnapshotRequest* req,
+                                            google::protobuf::Empty*) {
+  return ToGrpc(sn_->Commit(space_, req->name(), req->key(), FromProto(req->labels())));
 }
 
-grpc::Status ContainerdSnapshotsService::Remove(Ctx*, const pb::RemoveSnapshotRequest* req,
-                                                google::protobuf::Empty*) {
-  return ToGrpc(sn_->Remove(kSpace, req->key()));
+template <typename Base>
+grpc::Status SnapshotsService<Base>::Remove(Ctx*, const pb::RemoveSnapshotRequest* req,
+                                            google::protobuf::Empty*) {
+  return ToGrpc(sn_->Remove(space_, req->key()));
 }
 
-grpc::Status ContainerdSnapshotsService::Stat(Ctx*, const pb::StatSnapshotRequest* req,
-                                              pb::StatSnapshotResponse* resp) {
-  absl::StatusOr<snapshotter::Info> info = sn_->Stat(kSpace, req->key());
+template <typename Base>
+grpc::Status SnapshotsService<Base>::Stat(Ctx*, const pb::StatSnapshotRequest* req,
+                                          pb::StatSnapshotResponse* resp) {
+  absl::StatusOr<snapshotter::Info> info = sn_->Stat(space_, req->key());
   if (!info.ok()) return ToGrpc(info.status());
   ToProto(*info, resp->mutable_info());
   return grpc::Status::OK;
 }
 
-grpc::Status ContainerdSnapshotsService::Update(Ctx*, const pb::UpdateSnapshotRequest* req,
-                                                pb::UpdateSnapshotResponse* resp) {
+template <typename Base>
+grpc::Status SnapshotsService<Base>::Update(Ctx*, const pb::UpdateSnapshotRequest* req,
+                                            pb::UpdateSnapshotResponse* resp) {
   std::vector<std::string> paths(req->update_mask().paths().begin(),
                                  req->update_mask().paths().end());
-  absl::StatusOr<snapshotter::Info> info = sn_->Update(kSpace, FromProto(req->info()), paths);
+  absl::StatusOr<snapshotter::Info> info = sn_->Update(space_, FromProto(req->info()), paths);
   if (!info.ok()) return ToGrpc(info.status());
   ToProto(*info, resp->mutable_info());
   return grpc::Status::OK;
 }
 
-grpc::Status ContainerdSnapshotsService::List(Ctx* ctx, const pb::ListSnapshotsRequest* req,
-                                              grpc::ServerWriter<pb::ListSnapshotsResponse>* w) {
+template <typename Base>
+grpc::Status SnapshotsService<Base>::List(Ctx* ctx, const pb::ListSnapshotsRequest* req,
+                                          grpc::ServerWriter<pb::ListSnapshotsResponse>* w) {
   std::vector<std::string> filters(req->filters().begin(), req->filters().end());
   pb::ListSnapshotsResponse batch;
   bool stream_ok = true;
-  absl::Status status = sn_->Walk(kSpace, filters, [&](const snapshotter::Info& info) {
+  absl::Status status = sn_->Walk(space_, filters, [&](const snapshotter::Info& info) {
     ToProto(info, batch.add_info());
     if (batch.info_size() >= kListBatch) {
       stream_ok = !ctx->IsCancelled() && w->Write(batch);
@@ -130,18 +137,23 @@ grpc::Status ContainerdSnapshotsService::List(Ctx* ctx, const pb::ListSnapshotsR
   return grpc::Status::OK;
 }
 
-grpc::Status ContainerdSnapshotsService::Usage(Ctx*, const pb::UsageRequest* req,
-                                               pb::UsageResponse* resp) {
-  absl::StatusOr<snapshotter::Usage> usage = sn_->GetUsage(kSpace, req->key());
+template <typename Base>
+grpc::Status SnapshotsService<Base>::Usage(Ctx*, const pb::UsageRequest* req,
+                                           pb::UsageResponse* resp) {
+  absl::StatusOr<snapshotter::Usage> usage = sn_->GetUsage(space_, req->key());
   if (!usage.ok()) return ToGrpc(usage.status());
   resp->set_size(usage->size);
   resp->set_inodes(usage->inodes);
   return grpc::Status::OK;
 }
 
-grpc::Status ContainerdSnapshotsService::Cleanup(Ctx*, const pb::CleanupRequest*,
-                                                 google::protobuf::Empty*) {
+template <typename Base>
+grpc::Status SnapshotsService<Base>::Cleanup(Ctx*, const pb::CleanupRequest*,
+                                             google::protobuf::Empty*) {
   return ToGrpc(sn_->Cleanup());
 }
+
+template class SnapshotsService<containerd::services::snapshots::v1::Snapshots::Service>;
+template class SnapshotsService<strata::v1::Snapshots::Service>;
 
 }  // namespace strata::api

@@ -1,0 +1,122 @@
+#include "api/images_service.h"
+
+#include <chrono>
+
+#include "api/convert.h"
+#include "api/grpc_status.h"
+
+namespace strata::api {
+namespace {
+
+namespace pb = strata::v1;
+using Stream = grpc::ServerReaderWriter<pb::ImportResponse, pb::ImportRequest>;
+
+// The archive's bytes as they arrive in the call's data messages.
+class StreamSource : public layerstore::ByteSource {
+ public:
+  explicit StreamSource(Stream* stream) : stream_(stream) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    while (pos_ >= chunk_.size()) {
+      pb::ImportRequest msg;
+      if (done_ || !stream_->Read(&msg)) {
+        done_ = true;
+        return 0;
+      }
+      if (msg.part_case() != pb::ImportRequest::kData) {
+        return absl::InvalidArgumentError("import: only data may follow the header");
+      }
+      chunk_ = std::move(*msg.mutable_data());
+      pos_ = 0;
+    }
+    size_t take = std::min(n, chunk_.size() - pos_);
+    std::memcpy(buf, chunk_.data() + pos_, take);
+    pos_ += take;
+    return take;
+  }
+
+ private:
+  Stream* stream_;
+  std::string chunk_;
+  size_t pos_ = 0;
+  bool done_ = false;
+};
+
+// Sends progress at most every 100 ms, and always the last of a phase.
+class ProgressSender {
+ public:
+  explicit ProgressSender(Stream* stream) : stream_(stream) {}
+  void operator()(const std::string& phase, int64_t done, int64_t total) {
+    auto now = std::chrono::steady_clock::now();
+    if (phase == last_phase_ && done != total && now - last_ < std::chrono::milliseconds(100))
+      return;
+    last_ = now;
+    last_phase_ = phase;
+    pb::ImportResponse msg;
+    msg.mutable_progress()->set_phase(phase);
+    msg.mutable_progress()->set_done(done);
+    msg.mutable_progress()->set_total(total);
+    stream_->Write(msg);
+  }
+
+ private:
+  Stream* stream_;
+  std::string last_phase_;
+  std::chrono::steady_clock::time_point last_;
+};
+
+}  // namespace
+
+grpc::Status ImagesService::Import(Ctx*, Stream* stream) {
+  pb::ImportRequest first;
+  if (!stream->Read(&first) || first.part_case() != pb::ImportRequest::kHeader) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "import: the first message must be a header");
+  }
+  layerstore::ImportOptions opts = options_;
+  opts.name = first.header().name();
+  ProgressSender progress(stream);
+  absl::StatusOr<std::vector<layerstore::ImportedImage>> imported;
+  if (!first.header().path().empty()) {
+    imported = importer_->ImportPath(first.header().path(), opts, std::ref(progress));
+  } else {
+    StreamSource source(stream);
+    imported = importer_->Import(&source, opts, std::ref(progress));
+  }
+  if (!imported.ok()) return ToGrpc(imported.status());
+  for (const layerstore::ImportedImage& img : *imported) {
+    absl::StatusOr<layerstore::ResolvedImage> resolved = images_->Resolve(img.info.name);
+    if (!resolved.ok()) return ToGrpc(resolved.status());
+    pb::ImportResponse msg;
+    ToProto(*resolved, *snapshots_, msg.mutable_image());
+    stream->Write(msg);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ImagesService::List(Ctx*, const pb::ListImagesRequest*, pb::ListImagesResponse* resp) {
+  absl::Status inner;
+  absl::Status s = images_->List([&](const layerstore::ImageInfo& info) {
+    absl::StatusOr<layerstore::ResolvedImage> r = images_->Resolve(info.name);
+    if (!r.ok()) {
+      inner = r.status();
+      return false;
+    }
+    ToProto(*r, *snapshots_, resp->add_images());
+    return true;
+  });
+  return ToGrpc(s.ok() ? inner : s);
+}
+
+grpc::Status ImagesService::Get(Ctx*, const pb::GetImageRequest* req, pb::Image* resp) {
+  absl::StatusOr<layerstore::ResolvedImage> r = images_->Resolve(req->name());
+  if (!r.ok()) return ToGrpc(r.status());
+  ToProto(*r, *snapshots_, resp);
+  return grpc::Status::OK;
+}
+
+grpc::Status ImagesService::Delete(Ctx*, const pb::DeleteImageRequest* req,
+                                   google::protobuf::Empty*) {
+  return ToGrpc(images_->Delete(req->name()));
+}
+
+}  // namespace strata::api

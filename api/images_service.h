@@ -1,0 +1,36 @@
+// strata.v1.Images over the importer and image store. Thread-safe; an import
+// runs on its call's thread (the unpacker spreads layers over its own).
+#pragma once
+
+#include "layerstore/image_store.h"
+#include "layerstore/importer.h"
+#include "snapshotter/snapshotter.h"
+#include "strata/v1/images.grpc.pb.h"
+
+namespace strata::api {
+
+class ImagesService final : public strata::v1::Images::Service {
+ public:
+  // All must outlive the service. `options` carries the daemon's import policy.
+  ImagesService(layerstore::Importer* importer, layerstore::ImageStore* images,
+                snapshotter::Snapshotter* snapshots, layerstore::ImportOptions options)
+      : importer_(importer), images_(images), snapshots_(snapshots), options_(std::move(options)) {}
+
+  using Ctx = grpc::ServerContext;
+  grpc::Status Import(
+      Ctx*,
+      grpc::ServerReaderWriter<strata::v1::ImportResponse, strata::v1::ImportRequest>*) override;
+  grpc::Status List(Ctx*, const strata::v1::ListImagesRequest*,
+                    strata::v1::ListImagesResponse*) override;
+  grpc::Status Get(Ctx*, const strata::v1::GetImageRequest*, strata::v1::Image*) override;
+  grpc::Status Delete(Ctx*, const strata::v1::DeleteImageRequest*,
+                      google::protobuf::Empty*) override;
+
+ private:
+  layerstore::Importer* importer_;
+  layerstore::ImageStore* images_;
+  snapshotter::Snapshotter* snapshots_;
+  const layerstore::ImportOptions options_;
+};
+
+}  // namespace strata::api

@@ -1,0 +1,53 @@
+// The snapshotter API over one key space: containerd's service
+// (containerd.services.snapshots.v1.Snapshots, the containerd key space) and
+// strata's native one (strata.v1.Snapshots, same messages, native key space)
+// are one implementation. Each handler: decode, call the core, encode, map
+// the status. Thread-safe; runs on gRPC's sync-server threads.
+#pragma once
+
+#include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "snapshotter/snapshotter.h"
+#include "strata/v1/snapshots.grpc.pb.h"
+
+namespace strata::api {
+
+namespace snapshots_pb = containerd::services::snapshots::v1;
+
+template <typename Base>
+class SnapshotsService final : public Base {
+ public:
+  // `snapshotter` must outlive the service.
+  SnapshotsService(snapshotter::Snapshotter* snapshotter, snapshotter::KeySpace space)
+      : sn_(snapshotter), space_(space) {}
+
+  using Ctx = grpc::ServerContext;
+  grpc::Status Prepare(Ctx*, const snapshots_pb::PrepareSnapshotRequest*,
+                       snapshots_pb::PrepareSnapshotResponse*) override;
+  grpc::Status View(Ctx*, const snapshots_pb::ViewSnapshotRequest*,
+                    snapshots_pb::ViewSnapshotResponse*) override;
+  grpc::Status Mounts(Ctx*, const snapshots_pb::MountsRequest*,
+                      snapshots_pb::MountsResponse*) override;
+  grpc::Status Commit(Ctx*, const snapshots_pb::CommitSnapshotRequest*,
+                      google::protobuf::Empty*) override;
+  grpc::Status Remove(Ctx*, const snapshots_pb::RemoveSnapshotRequest*,
+                      google::protobuf::Empty*) override;
+  grpc::Status Stat(Ctx*, const snapshots_pb::StatSnapshotRequest*,
+                    snapshots_pb::StatSnapshotResponse*) override;
+  grpc::Status Update(Ctx*, const snapshots_pb::UpdateSnapshotRequest*,
+                      snapshots_pb::UpdateSnapshotResponse*) override;
+  grpc::Status List(Ctx*, const snapshots_pb::ListSnapshotsRequest*,
+                    grpc::ServerWriter<snapshots_pb::ListSnapshotsResponse>*) override;
+  grpc::Status Usage(Ctx*, const snapshots_pb::UsageRequest*,
+                     snapshots_pb::UsageResponse*) override;
+  grpc::Status Cleanup(Ctx*, const snapshots_pb::CleanupRequest*,
+                       google::protobuf::Empty*) override;
+
+ private:
+  snapshotter::Snapshotter* const sn_;
+  const snapshotter::KeySpace space_;
+};
+
+using ContainerdSnapshotsService = SnapshotsService<snapshots_pb::Snapshots::Service>;
+using NativeSnapshotsService = SnapshotsService<strata::v1::Snapshots::Service>;
+
+}  // namespace strata::api
