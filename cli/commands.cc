@@ -1,0 +1,342 @@
+#include "cli/commands.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "cli/format.h"
+#include "common/mount.h"
+#include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "strata/v1/content.grpc.pb.h"
+#include "strata/v1/images.grpc.pb.h"
+#include "strata/v1/snapshots.grpc.pb.h"
+
+namespace strata::cli {
+namespace {
+
+using json = nlohmann::json;
+namespace pb = strata::v1;
+namespace spb = containerd::services::snapshots::v1;
+
+// Labels a snapshot made by `strata mount` with where it is mounted, so
+// `strata unmount DIR` knows what to release.
+constexpr char kMountpointLabel[] = "strata.io/mountpoint";
+constexpr size_t kChunk = 1 << 20;
+
+std::string AbsolutePath(const std::string& p) {
+  char buf[PATH_MAX];
+  if (::realpath(p.c_str(), buf) != nullptr) return buf;
+  return p;
+}
+
+json ImageJson(const pb::Image& img) {
+  json layers = json::array();
+  for (const auto& l : img.layers()) {
+    layers.push_back({{"digest", l.blob().digest()},
+                      {"media_type", l.blob().media_type()},
+                      {"size", l.blob().size()},
+                      {"diff_id", l.diff_id()},
+                      {"chain_id", l.chain_id()},
+                      {"unpacked", l.unpacked()}});
+  }
+  return {
+      {"name", img.name()},
+      {"target", {{"digest", img.target().digest()}, {"media_type", img.target().media_type()}}},
+      {"manifest", img.manifest_digest()},
+      {"config", img.config_digest()},
+      {"top_chain_id", img.top_chain_id()},
+      {"layers", layers}};
+}
+
+int64_t ImageSize(const pb::Image& img) {
+  int64_t total = 0;
+  for (const auto& l : img.layers()) total += l.blob().size();
+  return total;
+}
+
+std::vector<MountSpec> FromProto(
+    const google::protobuf::RepeatedPtrField<containerd::types::Mount>& in) {
+  std::vector<MountSpec> out;
+  for (const auto& m : in) {
+    out.push_back({m.type(), m.source(), m.target(), {m.options().begin(), m.options().end()}});
+  }
+  return out;
+}
+
+const char* KindName(spb::Kind k) {
+  switch (k) {
+    case spb::VIEW:
+      return "view";
+    case spb::ACTIVE:
+      return "active";
+    case spb::COMMITTED:
+      return "committed";
+    default:
+      return "unknown";
+  }
+}
+
+}  // namespace
+
+Commands::Commands(const Globals& g)
+    : g_(g),
+      channel_(grpc::CreateChannel("unix:" + g.socket, grpc::InsecureChannelCredentials())) {}
+
+int Commands::Fail(const std::string& what, const grpc::Status& s) const {
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    return Fail(
+        absl::StrCat(what, ": cannot reach stratad at ", g_.socket, " (", s.error_message(), ")"));
+  }
+  return Fail(absl::StrCat(what, ": ", s.error_message()));
+}
+
+int Commands::Fail(const std::string& message) const {
+  std::fprintf(stderr, "strata: error: %s\n", message.c_str());
+  return 1;
+}
+
+int Commands::Import(const std::string& file, const std::string& name) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Fail(absl::StrCat("import: cannot open ", file));
+  auto stub = pb::Images::NewStub(channel_);
+  grpc::ClientContext ctx;
+  auto stream = stub->Import(&ctx);
+  pb::ImportRequest header;
+  header.mutable_header()->set_name(name);
+  stream->Write(header);
+  // Send the archive while progress comes back on the same call.
+  std::thread sender([&] {
+    std::string buf(kChunk, '\0');
+    while (true) {
+      ssize_t n = ::read(fd, buf.data(), buf.size());
+      if (n <= 0) break;
+      pb::ImportRequest msg;
+      msg.set_data(buf.data(), static_cast<size_t>(n));
+      if (!stream->Write(msg)) break;
+    }
+    stream->WritesDone();
+  });
+  std::vector<pb::Image> images;
+  {
+    ProgressLine progress;
+    pb::ImportResponse resp;
+    while (stream->Read(&resp)) {
+      if (resp.has_progress() && !g_.json) {
+        progress.Update(resp.progress().phase(), resp.progress().done(), resp.progress().total());
+      }
+      if (resp.has_image()) images.push_back(resp.image());
+    }
+  }
+  sender.join();
+  ::close(fd);
+  grpc::Status s = stream->Finish();
+  if (!s.ok()) return Fail("import " + file, s);
+  if (g_.json) {
+    json out = json::array();
+    for (const auto& img : images) out.push_back(ImageJson(img));
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    for (const auto& img : images) {
+      std::printf("imported %s (%d layers, %s)\n", img.name().c_str(), img.layers_size(),
+                  HumanSize(ImageSize(img)).c_str());
+    }
+  }
+  return 0;
+}
+
+int Commands::Images() {
+  auto stub = pb::Images::NewStub(channel_);
+  grpc::ClientContext ctx;
+  pb::ListImagesResponse resp;
+  grpc::Status s = stub->List(&ctx, pb::ListImagesRequest(), &resp);
+  if (!s.ok()) return Fail("images", s);
+  if (g_.json) {
+    json out = json::array();
+    for (const auto& img : resp.images()) out.push_back(ImageJson(img));
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& img : resp.images()) {
+    rows.push_back({img.name(), ShortDigest(img.manifest_digest()),
+                    std::to_string(img.layers_size()), HumanSize(ImageSize(img))});
+  }
+  PrintTable({"NAME", "MANIFEST", "LAYERS", "SIZE"}, rows);
+  return 0;
+}
+
+int Commands::Rmi(const std::string& name) {
+  auto stub = pb::Images::NewStub(channel_);
+  grpc::ClientContext ctx;
+  pb::DeleteImageRequest req;
+  req.set_name(name);
+  google::protobuf::Empty resp;
+  grpc::Status s = stub->Delete(&ctx, req, &resp);
+  if (!s.ok()) return Fail("rmi " + name, s);
+  if (!g_.json) std::printf("deleted %s\n", name.c_str());
+  return 0;
+}
+
+int Commands::Blobs() {
+  auto stub = pb::Content::NewStub(channel_);
+  grpc::ClientContext ctx;
+  auto reader = stub->List(&ctx, pb::ListContentRequest());
+  pb::ListContentResponse resp;
+  std::vector<pb::BlobInfo> blobs;
+  while (reader->Read(&resp)) blobs.insert(blobs.end(), resp.info().begin(), resp.info().end());
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return Fail("blobs", s);
+  if (g_.json) {
+    json out = json::array();
+    for (const auto& b : blobs) {
+      out.push_back({{"digest", b.digest()}, {"size", b.size()}, {"media_type", b.media_type()}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& b : blobs) rows.push_back({b.digest(), HumanSize(b.size()), b.media_type()});
+  PrintTable({"DIGEST", "SIZE", "MEDIA TYPE"}, rows);
+  return 0;
+}
+
+int Commands::Snapshots(bool containerd) {
+  std::unique_ptr<grpc::ClientReaderInterface<spb::ListSnapshotsResponse>> reader;
+  grpc::ClientContext ctx;
+  auto native = pb::Snapshots::NewStub(channel_);
+  auto ctrd = spb::Snapshots::NewStub(channel_);
+  reader = containerd ? ctrd->List(&ctx, spb::ListSnapshotsRequest())
+                      : native->List(&ctx, spb::ListSnapshotsRequest());
+  std::vector<spb::Info> infos;
+  spb::ListSnapshotsResponse resp;
+  while (reader->Read(&resp)) infos.insert(infos.end(), resp.info().begin(), resp.info().end());
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return Fail("snapshots", s);
+  if (g_.json) {
+    json out = json::array();
+    for (const auto& i : infos) {
+      out.push_back({{"name", i.name()},
+                     {"kind", KindName(i.kind())},
+                     {"parent", i.parent()},
+                     {"labels", json(std::map<std::string, std::string>(i.labels().begin(),
+                                                                        i.labels().end()))}});
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& i : infos) rows.push_back({i.name(), KindName(i.kind()), i.parent()});
+  PrintTable({"NAME", "KIND", "PARENT"}, rows);
+  return 0;
+}
+
+int Commands::Mount(const std::string& name, const std::string& dir, const std::string& rw_key) {
+  std::string where = AbsolutePath(dir);
+  auto images = pb::Images::NewStub(channel_);
+  pb::Image img;
+  {
+    grpc::ClientContext ctx;
+    pb::GetImageRequest req;
+    req.set_name(name);
+    grpc::Status s = images->Get(&ctx, req, &img);
+    if (!s.ok()) return Fail("mount " + name, s);
+  }
+  auto snaps = pb::Snapshots::NewStub(channel_);
+  std::vector<MountSpec> mounts;
+  std::string key = rw_key.empty() ? "strata-mount:" + where : rw_key;
+  grpc::Status s;
+  if (rw_key.empty()) {
+    grpc::ClientContext ctx;
+    spb::ViewSnapshotRequest req;
+    req.set_key(key);
+    req.set_parent(img.top_chain_id());
+    (*req.mutable_labels())[kMountpointLabel] = where;
+    spb::ViewSnapshotResponse resp;
+    s = snaps->View(&ctx, req, &resp);
+    mounts = FromProto(resp.mounts());
+  } else {
+    grpc::ClientContext ctx;
+    spb::PrepareSnapshotRequest req;
+    req.set_key(key);
+    req.set_parent(img.top_chain_id());
+    (*req.mutable_labels())[kMountpointLabel] = where;
+    spb::PrepareSnapshotResponse resp;
+    s = snaps->Prepare(&ctx, req, &resp);
+    mounts = FromProto(resp.mounts());
+    if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+      // Mounting an existing writable snapshot again: use it as it is.
+      grpc::ClientContext mctx;
+      spb::MountsRequest mreq;
+      mreq.set_key(key);
+      spb::MountsResponse mresp;
+      s = snaps->Mounts(&mctx, mreq, &mresp);
+      mounts = FromProto(mresp.mounts());
+      grpc::ClientContext uctx;
+      spb::UpdateSnapshotRequest ureq;
+      ureq.mutable_info()->set_name(key);
+      (*ureq.mutable_info()->mutable_labels())[kMountpointLabel] = where;
+      ureq.mutable_update_mask()->add_paths(std::string("labels.") + kMountpointLabel);
+      spb::UpdateSnapshotResponse uresp;
+      if (s.ok()) s = snaps->Update(&uctx, ureq, &uresp);
+    }
+  }
+  if (!s.ok()) return Fail("mount " + name, s);
+  absl::Status m = MountAll(mounts, where);
+  if (!m.ok()) {
+    if (rw_key.empty()) {
+      grpc::ClientContext ctx;
+      spb::RemoveSnapshotRequest req;
+      req.set_key(key);
+      google::protobuf::Empty resp;
+      snaps->Remove(&ctx, req, &resp);  // best effort: the view was never used
+    }
+    return Fail(absl::StrCat("mount ", name, " at ", where, ": ", m.message()));
+  }
+  if (!g_.json)
+    std::printf("mounted %s at %s (snapshot %s)\n", name.c_str(), where.c_str(), key.c_str());
+  return 0;
+}
+
+int Commands::Unmount(const std::string& dir) {
+  std::string where = AbsolutePath(dir);
+  absl::Status u = strata::Unmount(where);
+  if (!u.ok()) return Fail(absl::StrCat("unmount ", where, ": ", u.message()));
+  auto snaps = pb::Snapshots::NewStub(channel_);
+  grpc::ClientContext ctx;
+  spb::ListSnapshotsRequest req;
+  json quoted = where;
+  req.add_filters(absl::StrCat("labels.\"", kMountpointLabel, "\"==", quoted.dump()));
+  auto reader = snaps->List(&ctx, req);
+  std::vector<spb::Info> infos;
+  spb::ListSnapshotsResponse resp;
+  while (reader->Read(&resp)) infos.insert(infos.end(), resp.info().begin(), resp.info().end());
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return Fail("unmount " + where, s);
+  for (const auto& info : infos) {
+    grpc::ClientContext c;
+    google::protobuf::Empty empty;
+    if (info.kind() == spb::VIEW) {
+      spb::RemoveSnapshotRequest rm;
+      rm.set_key(info.name());
+      s = snaps->Remove(&c, rm, &empty);
+    } else {
+      // A writable snapshot stays (to be committed or mounted again).
+      spb::UpdateSnapshotRequest up;
+      up.mutable_info()->set_name(info.name());
+      up.mutable_update_mask()->add_paths(std::string("labels.") + kMountpointLabel);
+      spb::UpdateSnapshotResponse r;
+      s = snaps->Update(&c, up, &r);
+    }
+    if (!s.ok()) return Fail("unmount " + where, s);
+  }
+  if (!g_.json) std::printf("unmounted %s\n", where.c_str());
+  return 0;
+}
+
+}  // namespace strata::cli

@@ -1,0 +1,38 @@
+// The operator's commands, each a client of the daemon's gRPC API. Each
+// returns the process exit code: 0 success, 1 failure (after printing one
+// line to stderr).
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+namespace strata::cli {
+
+struct Globals {
+  std::string socket = "/run/strata/strata.sock";
+  bool json = false;
+};
+
+class Commands {
+ public:
+  explicit Commands(const Globals& g);
+
+  int Import(const std::string& file, const std::string& name);
+  int Images();
+  int Rmi(const std::string& name);
+  int Blobs();
+  int Snapshots(bool containerd);
+  int Mount(const std::string& name, const std::string& dir, const std::string& rw_key);
+  int Unmount(const std::string& dir);
+
+ private:
+  int Fail(const std::string& what, const grpc::Status& s) const;
+  int Fail(const std::string& message) const;
+
+  Globals g_;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+}  // namespace strata::cli

@@ -1,0 +1,53 @@
+// strata: the operator's CLI, a client of stratad. Commands and flags are a
+// contract (DESIGN.md, last section). Exit codes: 0 success, 1 the operation
+// failed (one line on stderr), 2 bad usage.
+#include <cstdio>
+
+#include "CLI/CLI.hpp"
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  strata::cli::Globals g;
+  CLI::App app{"strata: container image layer store"};
+  app.require_subcommand(1);
+  app.add_option("--socket", g.socket, "stratad's socket")->capture_default_str();
+  app.add_flag("--json", g.json, "machine-readable output");
+
+  std::string file, name, dir, rw_key;
+  bool containerd = false;
+  auto* import = app.add_subcommand("import", "import an OCI or docker-save archive");
+  import->add_option("FILE", file, "archive")->required();
+  import->add_option("--name", name, "name for the image (overrides the archive's)");
+  auto* images = app.add_subcommand("images", "list images");
+  auto* rmi =
+      app.add_subcommand("rmi", "delete an image name (its layers go at garbage collection)");
+  rmi->add_option("NAME", name)->required();
+  auto* blobs = app.add_subcommand("blobs", "list stored blobs");
+  auto* snapshots = app.add_subcommand("snapshots", "list snapshots (the native key space)");
+  snapshots->add_flag("--containerd", containerd, "list containerd's key space instead");
+  auto* mount =
+      app.add_subcommand("mount", "mount an image's rootfs (read-only, or writable with --rw)");
+  mount->add_option("NAME", name)->required();
+  mount->add_option("DIR", dir)->required();
+  mount->add_option("--rw", rw_key, "writable snapshot KEY (created, or reused if it exists)");
+  auto* unmount = app.add_subcommand("unmount", "unmount and release what `strata mount` made");
+  unmount->add_option("DIR", dir)->required();
+  for (CLI::App* sub : {import, images, rmi, blobs, snapshots, mount, unmount}) {
+    sub->add_flag("--json", g.json, "machine-readable output");
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  strata::cli::Commands c(g);
+  if (*import) return c.Import(file, name);
+  if (*images) return c.Images();
+  if (*rmi) return c.Rmi(name);
+  if (*blobs) return c.Blobs();
+  if (*snapshots) return c.Snapshots(containerd);
+  if (*mount) return c.Mount(name, dir, rw_key);
+  if (*unmount) return c.Unmount(dir);
+  return 2;
+}

@@ -1,0 +1,293 @@
+// The native API and the CLI against a real stratad: import (streamed and by
+// allowed path), mount and run busybox's shell, content writes with resume,
+// single-layer pulls.
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/fs.h"
+#include "common/mount.h"
+#include "layerstore/digest.h"
+#include "strata/v1/content.grpc.pb.h"
+#include "strata/v1/images.grpc.pb.h"
+#include "strata/v1/layers.grpc.pb.h"
+#include "strata/v1/snapshots.grpc.pb.h"
+#include "tests/snapshots_client.h"
+#include "tests/stratad_process.h"
+#include "tests/tar_builder.h"
+#include "tests/test_util.h"
+#include "tests/tree_expect.h"
+
+namespace strata::testing {
+namespace {
+
+namespace pb = strata::v1;
+using layerstore::Sha256Of;
+using ::testing::HasSubstr;
+
+constexpr char kBusybox[] = "docker.io/library/busybox:latest";
+
+class ImagesIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK(MakeDirs(tmp_.Sub("allowed")));
+    auto p = StratadProcess::Start(tmp_.Sub("root"), tmp_.Sub("s.sock"),
+                                   {"--import-dir", tmp_.Sub("allowed")});
+    ASSERT_OK(p);
+    daemon_ = std::move(*p);
+  }
+
+  RunResult Cli(std::vector<std::string> args) {
+    std::vector<std::string> argv = {BinaryDir() + "/cli/strata", "--socket", tmp_.Sub("s.sock")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  }
+
+  std::string Busybox() { return SharedImagesDir() + "/prebuilt/busybox.oci.tar"; }
+
+  pb::Image GetImage(const std::string& name) {
+    auto stub = pb::Images::NewStub(daemon_->channel());
+    grpc::ClientContext ctx;
+    pb::GetImageRequest req;
+    req.set_name(name);
+    pb::Image img;
+    EXPECT_TRUE(stub->Get(&ctx, req, &img).ok());
+    return img;
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<StratadProcess> daemon_;
+};
+
+TEST_F(ImagesIntegrationTest, CliImportMountRunUnmount) {
+  RunResult r = Cli({"import", Busybox()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("imported docker.io/library/busybox:latest"));
+  r = Cli({"images"});
+  EXPECT_THAT(r.output, HasSubstr(kBusybox));
+  ASSERT_OK(MakeDirs(tmp_.Sub("mnt")));
+  r = Cli({"mount", kBusybox, tmp_.Sub("mnt")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::vector<std::string> diffs = CompareTreeWithExpectation(
+      tmp_.Sub("mnt"), SharedImagesDir() + "/prebuilt/busybox.expected.json");
+  EXPECT_TRUE(diffs.empty()) << diffs[0];
+  r = RunCommand(
+      {"chroot", tmp_.Sub("mnt"), "/bin/sh", "-c", "echo hello from $(cat /etc/hostname)"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("hello from"));
+  r = Cli({"--json", "snapshots"});
+  EXPECT_THAT(r.output, HasSubstr("\"view\""));
+  r = Cli({"unmount", tmp_.Sub("mnt")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = Cli({"--json", "snapshots"});
+  EXPECT_THAT(r.output, ::testing::Not(HasSubstr("\"view\"")));
+  EXPECT_FALSE(Exists(tmp_.Sub("mnt/bin/busybox")));
+}
+
+TEST_F(ImagesIntegrationTest, WritableMountKeepsItsSnapshot) {
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  ASSERT_OK(MakeDirs(tmp_.Sub("mnt")));
+  RunResult r = Cli({"mount", kBusybox, tmp_.Sub("mnt"), "--rw", "work-1"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  WriteFileOrDie(tmp_.Sub("mnt/etc/motd"), "changed");
+  ASSERT_EQ(Cli({"unmount", tmp_.Sub("mnt")}).exit_code, 0);
+  r = Cli({"mount", kBusybox, tmp_.Sub("mnt"), "--rw", "work-1"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(ReadFileOrDie(tmp_.Sub("mnt/etc/motd")), "changed");
+  ASSERT_EQ(Cli({"unmount", tmp_.Sub("mnt")}).exit_code, 0);
+}
+
+TEST_F(ImagesIntegrationTest, CliErrorsAreOneLineAndNonZero) {
+  RunResult r = Cli({"mount", "no/such:image", tmp_.Sub("x")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("strata: error: mount no/such:image"));
+  r = Cli({"import", tmp_.Sub("missing.tar")});
+  EXPECT_EQ(r.exit_code, 1);
+  r = Cli({"no-such-command"});
+  EXPECT_EQ(r.exit_code, 2);
+  RunResult down =
+      RunCommand({BinaryDir() + "/cli/strata", "--socket", tmp_.Sub("nothing.sock"), "images"});
+  EXPECT_EQ(down.exit_code, 1);
+  EXPECT_THAT(down.output, HasSubstr("cannot reach stratad"));
+}
+
+TEST_F(ImagesIntegrationTest, NativePrepareAboveTheTopChainIsARootfs) {
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  pb::Image img = GetImage(kBusybox);
+  ASSERT_FALSE(img.top_chain_id().empty());
+  auto stub = pb::Snapshots::NewStub(daemon_->channel());
+  grpc::ClientContext ctx;
+  snapshots_pb::PrepareSnapshotRequest req;
+  req.set_key("container-1");
+  req.set_parent(img.top_chain_id());
+  snapshots_pb::PrepareSnapshotResponse resp;
+  ASSERT_TRUE(stub->Prepare(&ctx, req, &resp).ok());
+  std::vector<MountSpec> mounts;
+  for (const auto& m : resp.mounts()) {
+    mounts.push_back({m.type(), m.source(), m.target(), {m.options().begin(), m.options().end()}});
+  }
+  ASSERT_OK(MakeDirs(tmp_.Sub("rootfs")));
+  ASSERT_OK(MountAll(mounts, tmp_.Sub("rootfs")));
+  RunResult r = RunCommand(
+      {"chroot", tmp_.Sub("rootfs"), "/bin/sh", "-c", "echo written > /tmp/x && cat /tmp/x"});
+  EXPECT_EQ(r.output, "written\n");
+  ASSERT_OK(Unmount(tmp_.Sub("rootfs")));
+  // The containerd key space does not see native snapshots.
+  SnapshotsClient ctrd(daemon_->channel());
+  ASSERT_OK_AND_ASSIGN(auto listed, ctrd.List());
+  EXPECT_TRUE(listed.empty());
+}
+
+TEST_F(ImagesIntegrationTest, ImportByPathOnlyFromAllowedDirectories) {
+  auto stub = pb::Images::NewStub(daemon_->channel());
+  auto import_path = [&](const std::string& path) {
+    grpc::ClientContext ctx;
+    auto stream = stub->Import(&ctx);
+    pb::ImportRequest header;
+    header.mutable_header()->set_path(path);
+    stream->Write(header);
+    stream->WritesDone();
+    pb::ImportResponse resp;
+    while (stream->Read(&resp)) {
+    }
+    return stream->Finish();
+  };
+  grpc::Status s = import_path(Busybox());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  ASSERT_EQ(::symlink(Busybox().c_str(), tmp_.Sub("allowed/link.tar").c_str()), 0);
+  s = import_path(tmp_.Sub("allowed/link.tar"));  // a link out of the directory does not count
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  ASSERT_EQ(RunCommand({"cp", Busybox(), tmp_.Sub("allowed/busybox.tar")}).exit_code, 0);
+  s = import_path(tmp_.Sub("allowed/busybox.tar"));
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(GetImage(kBusybox).layers_size(), 1);
+}
+
+TEST_F(ImagesIntegrationTest, ContentWriteResumesAndVerifies) {
+  auto stub = pb::Content::NewStub(daemon_->channel());
+  std::string blob(3 << 20, 'z');
+  for (size_t i = 0; i < blob.size(); i += 4096) blob[i] = static_cast<char>(i / 4096);
+  std::string digest = Sha256Of(blob).str();
+  {  // first attempt: half the bytes, then the connection drops (no commit)
+    grpc::ClientContext ctx;
+    pb::WriteContentResponse resp;
+    auto w = stub->Write(&ctx, &resp);
+    pb::WriteContentRequest msg;
+    msg.set_ref("upload-1");
+    msg.set_data(blob.substr(0, blob.size() / 2));
+    w->Write(msg);
+    w->WritesDone();
+    ASSERT_TRUE(w->Finish().ok());
+  }
+  ASSERT_EQ(daemon_->Stop(SIGKILL), 128 + SIGKILL);  // and the daemon restarts
+  ASSERT_OK_AND_ASSIGN(daemon_, StratadProcess::Start(tmp_.Sub("root"), tmp_.Sub("s.sock")));
+  stub = pb::Content::NewStub(daemon_->channel());
+  int64_t offset;
+  {
+    grpc::ClientContext ctx;
+    pb::ContentStatusRequest req;
+    req.set_ref("upload-1");
+    pb::ContentStatusResponse st;
+    ASSERT_TRUE(stub->Status(&ctx, req, &st).ok());
+    offset = st.offset();
+    EXPECT_EQ(offset, static_cast<int64_t>(blob.size() / 2));
+  }
+  {
+    grpc::ClientContext ctx;
+    pb::WriteContentResponse resp;
+    auto w = stub->Write(&ctx, &resp);
+    pb::WriteContentRequest msg;
+    msg.set_ref("upload-1");
+    msg.set_offset(offset);
+    msg.set_data(blob.substr(static_cast<size_t>(offset)));
+    msg.set_expected(digest);
+    msg.set_total(static_cast<int64_t>(blob.size()));
+    msg.set_commit(true);
+    w->Write(msg);
+    w->WritesDone();
+    grpc::Status s = w->Finish();
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(resp.digest(), digest);
+  }
+  {  // read back from an offset
+    grpc::ClientContext ctx;
+    pb::ReadContentRequest req;
+    req.set_digest(digest);
+    req.set_offset(1000);
+    auto r = stub->Read(&ctx, req);
+    std::string got;
+    pb::ReadContentResponse chunk;
+    while (r->Read(&chunk)) got += chunk.data();
+    ASSERT_TRUE(r->Finish().ok());
+    EXPECT_EQ(got, blob.substr(1000));
+  }
+  {  // a wrong digest is DATA_LOSS and stores nothing
+    grpc::ClientContext ctx;
+    pb::WriteContentResponse resp;
+    auto w = stub->Write(&ctx, &resp);
+    pb::WriteContentRequest msg;
+    msg.set_ref("upload-2");
+    msg.set_data("some bytes");
+    msg.set_expected(Sha256Of("other bytes").str());
+    msg.set_commit(true);
+    w->Write(msg);
+    w->WritesDone();
+    EXPECT_EQ(w->Finish().error_code(), grpc::StatusCode::DATA_LOSS);
+    grpc::ClientContext ictx;
+    pb::ContentInfoRequest ireq;
+    ireq.set_digest(Sha256Of("some bytes").str());
+    pb::BlobInfo info;
+    EXPECT_EQ(stub->Info(&ictx, ireq, &info).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+}
+
+TEST_F(ImagesIntegrationTest, LayersPullAboveAParentChain) {
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  pb::Image img = GetImage(kBusybox);
+  TarBuilder tar;
+  tar.Dir("app").File("app/run.sh", "#!/bin/sh\necho pulled layer\n", {0755});
+  std::string gz = Gzip(tar.Bytes());
+  auto stub = pb::Layers::NewStub(daemon_->channel());
+  auto pull = [&](const std::string& diff_id) {
+    grpc::ClientContext ctx;
+    pb::PullLayerResponse resp;
+    auto w = stub->Pull(&ctx, &resp);
+    pb::PullLayerRequest header;
+    auto* h = header.mutable_header();
+    h->mutable_blob()->set_media_type("application/vnd.oci.image.layer.v1.tar+gzip");
+    h->mutable_blob()->set_digest(Sha256Of(gz).str());
+    h->mutable_blob()->set_size(static_cast<int64_t>(gz.size()));
+    h->set_diff_id(diff_id);
+    h->set_parent_chain_id(img.top_chain_id());
+    w->Write(header);
+    pb::PullLayerRequest data;
+    data.set_data(gz);
+    w->Write(data);
+    w->WritesDone();
+    grpc::Status s = w->Finish();
+    return std::make_pair(s, resp);
+  };
+  auto [bad, unused] = pull(Sha256Of("not the tar").str());
+  EXPECT_EQ(bad.error_code(), grpc::StatusCode::DATA_LOSS) << bad.error_message();
+  auto [s, resp] = pull(Sha256Of(tar.Bytes()).str());
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto snaps = pb::Snapshots::NewStub(daemon_->channel());
+  grpc::ClientContext ctx;
+  snapshots_pb::ViewSnapshotRequest req;
+  req.set_key("v");
+  req.set_parent(resp.snapshot_key());
+  snapshots_pb::ViewSnapshotResponse view;
+  ASSERT_TRUE(snaps->View(&ctx, req, &view).ok());
+  std::vector<MountSpec> mounts;
+  for (const auto& m : view.mounts()) {
+    mounts.push_back({m.type(), m.source(), m.target(), {m.options().begin(), m.options().end()}});
+  }
+  ASSERT_OK(MakeDirs(tmp_.Sub("v")));
+  ASSERT_OK(MountAll(mounts, tmp_.Sub("v")));
+  RunResult r = RunCommand({"chroot", tmp_.Sub("v"), "/app/run.sh"});
+  EXPECT_EQ(r.output, "pulled layer\n");
+}
+
+}  // namespace
+}  // namespace strata::testing
