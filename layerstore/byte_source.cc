@@ -7,8 +7,12 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
+#include <string>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/errno_status.h"
 
 namespace strata::layerstore {
@@ -207,6 +211,72 @@ absl::StatusOr<std::unique_ptr<ByteSource>> NewDecompressor(Compression c, ByteS
       return std::unique_ptr<ByteSource>(new ZstdSource(in));
   }
   return absl::InvalidArgumentError("unknown compression");
+}
+
+struct PipelinedSource::State {
+  static constexpr size_t kChunk = 256 * 1024;
+  static constexpr size_t kDepth = 8;  // chunks in flight: 2 MiB
+
+  ByteSource* in;
+  absl::Mutex mu;
+  std::deque<std::string> ready ABSL_GUARDED_BY(mu);
+  absl::Status error ABSL_GUARDED_BY(mu);
+  bool eof ABSL_GUARDED_BY(mu) = false;
+  bool stop ABSL_GUARDED_BY(mu) = false;
+  std::string current;  // reader side only
+  size_t pos = 0;
+  std::thread producer;
+
+  void Produce() {
+    while (true) {
+      std::string chunk(kChunk, '\0');
+      absl::StatusOr<size_t> n = in->Read(chunk.data(), chunk.size());
+      absl::MutexLock l(&mu);
+      if (!n.ok() || *n == 0) {
+        if (!n.ok()) error = n.status();
+        eof = true;
+        return;
+      }
+      chunk.resize(*n);
+      auto room = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return stop || ready.size() < kDepth; };
+      mu.Await(absl::Condition(&room));
+      if (stop) return;
+      ready.push_back(std::move(chunk));
+    }
+  }
+};
+
+PipelinedSource::PipelinedSource(ByteSource* in) : state_(std::make_unique<State>()) {
+  state_->in = in;
+  state_->producer = std::thread([s = state_.get()] { s->Produce(); });
+}
+
+PipelinedSource::~PipelinedSource() {
+  {
+    absl::MutexLock l(&state_->mu);
+    state_->stop = true;
+  }
+  state_->producer.join();
+}
+
+absl::StatusOr<size_t> PipelinedSource::Read(char* buf, size_t n) {
+  State& s = *state_;
+  if (s.pos >= s.current.size()) {
+    absl::MutexLock l(&s.mu);
+    auto has = [&s]() ABSL_SHARED_LOCKS_REQUIRED(s.mu) { return !s.ready.empty() || s.eof; };
+    s.mu.Await(absl::Condition(&has));
+    if (s.ready.empty()) {
+      if (!s.error.ok()) return s.error;
+      return 0;
+    }
+    s.current = std::move(s.ready.front());
+    s.ready.pop_front();
+    s.pos = 0;
+  }
+  size_t take = std::min(n, s.current.size() - s.pos);
+  std::memcpy(buf, s.current.data() + s.pos, take);
+  s.pos += take;
+  return take;
 }
 
 absl::Status Drain(ByteSource* in) {

@@ -69,4 +69,19 @@ absl::StatusOr<std::unique_ptr<ByteSource>> NewDecompressor(Compression c, ByteS
 // Reads `in` to its end, discarding the bytes (so hashing taps below see them all).
 absl::Status Drain(ByteSource* in);
 
+// Runs `in` (say, read + hash + decompress + hash) on its own thread, a few
+// chunks ahead of the reader (say, tar extraction), as `zstd -d | tar x`
+// would, so one layer uses two cores. Read() must be called from one thread.
+// Destroying it before the end stops the producer.
+class PipelinedSource : public ByteSource {
+ public:
+  explicit PipelinedSource(ByteSource* in);  // `in` must outlive this
+  ~PipelinedSource() override;
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
 }  // namespace strata::layerstore

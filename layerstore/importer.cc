@@ -15,7 +15,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "common/errno_status.h"
+#include "common/log.h"
 #include "common/status_util.h"
 #include "common/unique_fd.h"
 #include "layerstore/libarchive_source.h"
@@ -289,8 +291,10 @@ absl::StatusOr<std::vector<ImportedImage>> Importer::ImportPath(const std::strin
 absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,
                                                             const ImportOptions& options,
                                                             const ProgressFn& progress) {
+  absl::Time start = absl::Now();
   Members members;
   STRATA_RETURN_IF_ERROR(ReadMembers(archive, options, progress, &members));
+  absl::Time read_done = absl::Now();
   std::vector<Candidate> candidates;
   if (members.metadata.count("index.json")) {
     STRATA_ASSIGN_OR_RETURN(candidates, FromOciLayout(members));
@@ -319,6 +323,10 @@ absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,
     STRATA_ASSIGN_OR_RETURN(ImportedImage img, Finish(c, progress));
     done.push_back(std::move(img));
   }
+  log::Info("import unpacked",
+            {{"images", std::to_string(candidates.size())},
+             {"read_seconds", absl::StrCat(absl::ToDoubleSeconds(read_done - start))},
+             {"unpack_seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - read_done))}});
   std::vector<ImportedImage> out;
   for (size_t i = 0; i < candidates.size(); ++i) {
     for (const std::string& name : candidates[i].names) {
