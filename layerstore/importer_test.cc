@@ -51,12 +51,16 @@ class ImporterTest : public ::testing::Test {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) return absl::NotFoundError(path);
     FdSource src(fd.get());
-    return importer_->Import(&src, {name});
+    ImportOptions options;
+    options.name = name;
+    return importer_->Import(&src, options);
   }
   absl::StatusOr<std::vector<ImportedImage>> ImportBytes(const std::string& bytes,
                                                          const std::string& name = "") {
     MemorySource src(bytes.data(), bytes.size());
-    return importer_->Import(&src, {name});
+    ImportOptions options;
+    options.name = name;
+    return importer_->Import(&src, options);
   }
 
   // Mounts a read-only view of the image's top layer; returns where.
