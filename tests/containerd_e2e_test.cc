@@ -11,7 +11,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/fs.h"
+#include "cri/runtime/v1/image_service.grpc.pb.h"
 #include "strata/v1/snapshots.grpc.pb.h"
 #include "tests/containerd_process.h"
 #include "tests/snapshots_client.h"
@@ -147,6 +149,139 @@ TEST_F(ContainerdE2ETest, ContainerdGarbageCollectionNeverTouchesNativeImages) {
   r = RunCommand({"chroot", tmp_.Sub("mnt"), "/bin/sh", "-c", "echo still here"});
   EXPECT_EQ(r.output, "still here\n");
   ASSERT_EQ(cli({"unmount", tmp_.Sub("mnt")}).exit_code, 0);
+}
+
+// A private registry (Debian's docker-registry) on a free loopback port.
+class Registry {
+ public:
+  explicit Registry(const std::string& dir) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr {};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    ::close(fd);
+    WriteFileOrDie(dir + "/config.yml",
+                   absl::StrCat("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: ", dir,
+                                "/data\nhttp:\n  addr: ", host(), "\n"));
+    pid_ = Spawn({"docker-registry", "serve", dir + "/config.yml"}, dir + "/registry.log");
+  }
+  ~Registry() {
+    ::kill(pid_, SIGTERM);
+    WaitExit(pid_);
+  }
+  std::string host() const { return absl::StrCat("127.0.0.1:", port_); }
+  bool WaitReady() const {
+    for (int i = 0; i < 100; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+      struct sockaddr_in addr {};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      addr.sin_port = htons(static_cast<uint16_t>(port_));
+      bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+      ::close(fd);
+      if (ok) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+ private:
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+// strata holds busybox's layer (imported natively). containerd pulling the
+// same image through its CRI plugin (the pull path that offers snapshotters
+// the remote-snapshotter label; `ctr images import/pull` in containerd 1.6 do
+// not) is answered ALREADY_EXISTS for the extraction snapshot, unpacks
+// nothing, runs a container on strata's own layer directory, and after it
+// deletes the image and collects, the native image is whole.
+TEST(ContainerdRemoteSnapshotterTest, CriPullReusesTheLayerStrataHolds) {
+  TempDir tmp;
+  const std::string chain =
+      "sha256:cf7989f5a0694c3e555330009f6e865dc47688ab9d3d64d8225d3fa8bcd64517";
+  std::string image = SharedImages() + "/prebuilt/busybox.oci.tar";
+  ASSERT_OK_AND_ASSIGN(auto stratad, StratadProcess::Start(tmp.Sub("strata"), tmp.Sub("s.sock")));
+  auto cli = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {BinaryDir() + "/cli/strata", "--socket", tmp.Sub("s.sock")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  };
+  RunResult r = cli({"import", image});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  ASSERT_OK(MakeDirs(tmp.Sub("registry")));
+  Registry registry(tmp.Sub("registry"));
+  ASSERT_TRUE(registry.WaitReady()) << ReadFileOrDie(tmp.Sub("registry/registry.log"));
+  std::string ref = registry.host() + "/library/busybox:latest";
+  r = RunCommand(
+      {"skopeo", "copy", "--dest-tls-verify=false", "oci-archive:" + image, "docker://" + ref});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  ContainerdProcess::Options opts;
+  opts.cri = true;
+  opts.insecure_registry = registry.host();
+  ASSERT_OK_AND_ASSIGN(auto containerd,
+                       ContainerdProcess::Start(tmp.Sub("ctrd"), tmp.Sub("s.sock"), opts));
+  auto cri = runtime::v1::ImageService::NewStub(
+      grpc::CreateChannel("unix:" + containerd->socket(), grpc::InsecureChannelCredentials()));
+  {
+    grpc::ClientContext ctx;
+    runtime::v1::PullImageRequest req;
+    req.mutable_image()->set_image(ref);
+    runtime::v1::PullImageResponse resp;
+    grpc::Status s = cri->PullImage(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message() << "\n"
+                        << ReadFileOrDie(tmp.Sub("ctrd/containerd.log"));
+  }
+  // containerd's view of the layer is strata's directory: one committed
+  // snapshot named by the chainID strata answered with, the same bind source
+  // as a native view, and strata unpacked nothing for containerd.
+  SnapshotsClient ctrd(stratad->channel());
+  ASSERT_OK_AND_ASSIGN(auto committed, ctrd.List({"kind==committed"}));
+  ASSERT_EQ(committed.size(), 1u);
+  EXPECT_EQ(committed[0].name(), chain);
+  ASSERT_OK_AND_ASSIGN(auto ctrd_view, ctrd.View("probe", chain));
+  ASSERT_OK(ctrd.Remove("probe"));
+  auto native = strata::v1::Snapshots::NewStub(stratad->channel());
+  grpc::ClientContext ctx;
+  snapshots_pb::ViewSnapshotRequest req;
+  req.set_key("native-probe");
+  req.set_parent(chain);
+  snapshots_pb::ViewSnapshotResponse native_view;
+  ASSERT_TRUE(native->View(&ctx, req, &native_view).ok());
+  EXPECT_EQ(ctrd_view[0].source, native_view.mounts(0).source());
+  std::string log = ReadFileOrDie(stratad->log_path());
+  size_t unpacks = 0;
+  for (size_t p = log.find("unpacked layers"); p != std::string::npos;
+       p = log.find("unpacked layers", p + 1))
+    ++unpacks;
+  EXPECT_EQ(unpacks, 1u) << "only the native import unpacks";
+
+  r = containerd->Ctr({"run", "--snapshotter", "strata", "--runc-root", tmp.Sub("runc"),
+                       "--fifo-dir", tmp.Sub("fifo"), "--rm", ref, "c1", "echo", "hello"},
+                      "k8s.io");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "hello\n");
+
+  r = containerd->Ctr({"images", "rm", "--sync", ref}, "k8s.io");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = containerd->Ctr({"images", "ls", "-q"}, "k8s.io");
+  std::vector<std::string> names = absl::StrSplit(r.output, '\n', absl::SkipEmpty());
+  for (const std::string& name : names) {
+    containerd->Ctr({"images", "rm", "--sync", name}, "k8s.io");
+  }
+  EXPECT_TRUE(EventuallyNone(ctrd, {}));
+  ASSERT_OK(MakeDirs(tmp.Sub("mnt")));
+  r = cli({"mount", "docker.io/library/busybox:latest", tmp.Sub("mnt")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(RunCommand({"chroot", tmp.Sub("mnt"), "/bin/sh", "-c", "echo whole"}).output,
+            "whole\n");
+  ASSERT_EQ(cli({"unmount", tmp.Sub("mnt")}).exit_code, 0);
 }
 
 }  // namespace

@@ -15,20 +15,33 @@
 namespace strata::testing {
 
 absl::StatusOr<std::unique_ptr<ContainerdProcess>> ContainerdProcess::Start(
-    const std::string& dir, const std::string& strata_socket) {
+    const std::string& dir, const std::string& strata_socket, const Options& options) {
   auto p = std::unique_ptr<ContainerdProcess>(new ContainerdProcess());
   p->dir_ = dir;
   p->socket_ = dir + "/containerd.sock";
   absl::Status s = MakeDirs(dir);
   if (!s.ok()) return s;
-  std::string config =
-      absl::StrCat("version = 2\n", "root = \"", dir, "/root\"\n", "state = \"", dir, "/state\"\n",
-                   "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n", "[grpc]\n  address = \"",
-                   p->socket_, "\"\n", "[ttrpc]\n  address = \"", p->socket_, ".ttrpc\"\n",
-                   "[debug]\n  address = \"", dir, "/debug.sock\"\n  level = \"info\"\n");
+  // Top-level keys first: in TOML everything after a [table] belongs to it.
+  std::string config = absl::StrCat(
+      "version = 2\n", "root = \"", dir, "/root\"\n", "state = \"", dir, "/state\"\n",
+      options.cri ? "" : "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n",
+      "[grpc]\n  address = \"", p->socket_, "\"\n", "[ttrpc]\n  address = \"", p->socket_,
+      ".ttrpc\"\n", "[debug]\n  address = \"", dir, "/debug.sock\"\n  level = \"info\"\n");
   if (!strata_socket.empty()) {
     absl::StrAppend(&config, "[proxy_plugins.strata]\n  type = \"snapshot\"\n  address = \"",
                     strata_socket, "\"\n");
+  }
+  if (options.cri) {
+    absl::StrAppend(
+        &config, "[plugins.\"io.containerd.grpc.v1.cri\"]\n  disable_apparmor = true\n",
+        "[plugins.\"io.containerd.grpc.v1.cri\".containerd]\n  snapshotter = \"strata\"\n",
+        "[plugins.\"io.containerd.grpc.v1.cri\".cni]\n  bin_dir = \"", dir,
+        "/cni-bin\"\n  conf_dir = \"", dir, "/cni-conf\"\n");
+    if (!options.insecure_registry.empty()) {
+      absl::StrAppend(&config, "[plugins.\"io.containerd.grpc.v1.cri\".registry.mirrors.\"",
+                      options.insecure_registry, "\"]\n  endpoint = [\"http://",
+                      options.insecure_registry, "\"]\n");
+    }
   }
   s = WriteFileDurably(dir + "/config.toml", config);
   if (!s.ok()) return s;

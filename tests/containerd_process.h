@@ -16,10 +16,23 @@ namespace strata::testing {
 
 class ContainerdProcess {
  public:
+  struct Options {
+    // Enable the CRI plugin with strata as its snapshotter (its image pulls
+    // offer snapshotters the remote-snapshotter label). Default: off.
+    bool cri = false;
+    // A plain-HTTP registry ("127.0.0.1:port") for CRI pulls. Default: none.
+    std::string insecure_registry;
+  };
+
   // `dir` holds everything; `strata_socket` is the proxy plugin's address
   // (empty: no proxy plugin, containerd's own snapshotters only).
   static absl::StatusOr<std::unique_ptr<ContainerdProcess>> Start(const std::string& dir,
-                                                                  const std::string& strata_socket);
+                                                                  const std::string& strata_socket,
+                                                                  const Options& options);
+  static absl::StatusOr<std::unique_ptr<ContainerdProcess>> Start(
+      const std::string& dir, const std::string& strata_socket) {
+    return Start(dir, strata_socket, Options());
+  }
   ~ContainerdProcess();  // kills tasks, then containerd
 
   const std::string& socket() const { return socket_; }
