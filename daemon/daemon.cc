@@ -68,6 +68,8 @@ absl::Status Daemon::OpenStore() {
   images_ = std::make_unique<layerstore::ImageStore>(db_.get(), content_.get());
   layerstore::UnpackOptions unpack;
   unpack.parallelism = options_.unpack_jobs;
+  unpack.limits.max_written_bytes = options_.max_layer_bytes;
+  unpack.limits.max_entries = options_.max_layer_entries;
   unpacker_ = std::make_unique<layerstore::Unpacker>(content_.get(), snapshotter_.get(), unpack);
   importer_ =
       std::make_unique<layerstore::Importer>(content_.get(), images_.get(), unpacker_.get());

@@ -44,6 +44,10 @@ struct DaemonOptions {
   std::vector<std::string> import_dirs;
   // Layers unpacked at once. Default: 0, one per CPU.
   int unpack_jobs = 0;
+  // Per layer: bytes written to disk (holes excluded). Default: 64 GiB.
+  int64_t max_layer_bytes = int64_t{64} << 30;
+  // Per layer: tar entries. Default: 10,000,000.
+  int64_t max_layer_entries = 10'000'000;
 };
 
 class Daemon {

@@ -24,6 +24,11 @@ int main(int argc, char** argv) {
                  "directory clients may import archives from by path (repeatable)");
   app.add_option("--unpack-jobs", options.unpack_jobs, "layers unpacked at once (0: one per CPU)")
       ->capture_default_str();
+  app.add_option("--max-layer-bytes", options.max_layer_bytes,
+                 "bytes one layer may write to disk (zero runs are holes and do not count)")
+      ->capture_default_str();
+  app.add_option("--max-layer-entries", options.max_layer_entries, "entries one layer may have")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   // Layer entry names are bytes; a UTF-8 locale lets libarchive hand PAX
   // (UTF-8) names through unchanged.

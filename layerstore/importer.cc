@@ -170,7 +170,11 @@ absl::StatusOr<Descriptor> Importer::ChooseManifest(const Descriptor& d, int dep
 absl::StatusOr<std::vector<Importer::Candidate>> Importer::FromOciLayout(const Members& m) {
   STRATA_ASSIGN_OR_RETURN(Index index, ParseIndex(m.metadata.at("index.json"), "index.json"));
   std::vector<Candidate> out;
+  Platform host = HostPlatform();
   for (const Descriptor& d : index.manifests) {
+    if (IsManifestType(d.media_type) && d.platform && !PlatformMatches(host, d.platform)) {
+      continue;  // another platform's image: its blobs stay as content
+    }
     if (!content_->Has(d.digest)) {
       return absl::InvalidArgumentError(
           absl::StrCat("index.json names blob ", d.digest.str(), ", which the archive lacks"));
@@ -187,6 +191,10 @@ absl::StatusOr<std::vector<Importer::Candidate>> Importer::FromOciLayout(const M
       c.names.push_back(NormalizeImageName(ref->second));
     }
     out.push_back(std::move(c));
+  }
+  if (out.empty() && !index.manifests.empty()) {
+    return absl::NotFoundError(
+        absl::StrCat("index.json has no image for ", host.os, "/", host.architecture));
   }
   return out;
 }

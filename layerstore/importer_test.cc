@@ -207,6 +207,66 @@ TEST_F(ImporterTest, FakeImageImports) {
             "hello\n");
 }
 
+// A multi-platform image: index.json -> a nested index -> one manifest per
+// platform. The host's platform is unpacked; the other's blobs are kept as
+// content, not unpacked.
+TEST_F(ImporterTest, MultiPlatformIndexUnpacksTheHostPlatform) {
+  FakeImage host;     // hello.txt
+  FakeImage foreign;  // a different layer for arm64
+  {
+    TarBuilder t;
+    t.File("arm.txt", "arm\n");
+    foreign.layer_tar = t.Bytes();
+    foreign.layer_blob = Gzip(foreign.layer_tar);
+    foreign.config =
+        R"({"architecture":"arm64","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+        Sha256Of(foreign.layer_tar).str() + R"("]}})";
+    foreign.Rebuild();
+  }
+  Platform me = HostPlatform();
+  auto entry = [](const FakeImage& i, const std::string& os, const std::string& arch) {
+    return R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+           Sha256Of(i.manifest).str() + R"(","size":)" + std::to_string(i.manifest.size()) +
+           R"(,"platform":{"os":")" + os + R"(","architecture":")" + arch + R"("}})";
+  };
+  std::string nested =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)" +
+      entry(foreign, "linux", me.architecture == "arm64" ? "s390x" : "arm64") + "," +
+      entry(host, me.os, me.architecture) + "]}";
+  std::string index =
+      R"({"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":")" +
+      Sha256Of(nested).str() + R"(","size":)" + std::to_string(nested.size()) +
+      R"(,"annotations":{"io.containerd.image.name":"example.test/multi:1"}}]})";
+  TarBuilder t;
+  t.File("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+  for (const FakeImage* i : {&host, &foreign}) {
+    t.File("blobs/sha256/" + Sha256Of(i->layer_blob).hex(), i->layer_blob);
+    t.File("blobs/sha256/" + Sha256Of(i->config).hex(), i->config);
+    t.File("blobs/sha256/" + Sha256Of(i->manifest).hex(), i->manifest);
+  }
+  t.File("blobs/sha256/" + Sha256Of(nested).hex(), nested);
+  t.File("index.json", index);
+  ASSERT_OK_AND_ASSIGN(auto imported, ImportBytes(t.Bytes()));
+  ASSERT_EQ(imported.size(), 1u);
+  EXPECT_EQ(imported[0].info.target.media_type, media_type::kOciIndex);
+  EXPECT_EQ(imported[0].info.manifest, Sha256Of(host.manifest));
+  std::string root = MountImage("example.test/multi:1");
+  EXPECT_TRUE(Exists(root + "/hello.txt"));
+  EXPECT_FALSE(Exists(root + "/arm.txt"));
+  EXPECT_TRUE(content_->Has(Sha256Of(foreign.layer_blob)));                    // kept as content
+  EXPECT_FALSE(snapshots_->GetLayer(Sha256Of(foreign.layer_tar).str()).ok());  // not unpacked
+}
+
+TEST_F(ImporterTest, IndexWithoutTheHostPlatformIsAnError) {
+  FakeImage only;
+  std::string index =
+      R"({"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+      Sha256Of(only.manifest).str() + R"(","size":)" + std::to_string(only.manifest.size()) +
+      R"(,"platform":{"os":"windows","architecture":"amd64"},"annotations":{"io.containerd.image.name":"x:1"}}]})";
+  only.index = index;
+  EXPECT_THAT(ImportBytes(only.Archive()), StatusIs(Code::kNotFound));
+}
+
 TEST_F(ImporterTest, BadArchivesFailCleanlyAndRecordNothing) {
   struct Case {
     const char* what;

@@ -164,6 +164,17 @@ TEST_F(ImagesIntegrationTest, ImportByPathOnlyFromAllowedDirectories) {
   EXPECT_EQ(GetImage(kBusybox).layers_size(), 1);
 }
 
+TEST_F(ImagesIntegrationTest, LayerLimitsFailTheImportCleanly) {
+  ASSERT_EQ(daemon_->Stop(SIGTERM), 0);
+  ASSERT_OK_AND_ASSIGN(daemon_, StratadProcess::Start(tmp_.Sub("root"), tmp_.Sub("s.sock"),
+                                                      {"--max-layer-entries", "100"}));
+  RunResult r = Cli({"import", Busybox()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("more than the limit of 100 entries"));
+  EXPECT_THAT(Cli({"images"}).output, ::testing::Not(HasSubstr("busybox")));
+  EXPECT_THAT(Cli({"snapshots"}).output, ::testing::Not(HasSubstr("sha256:")));
+}
+
 TEST_F(ImagesIntegrationTest, ContentWriteResumesAndVerifies) {
   auto stub = pb::Content::NewStub(daemon_->channel());
   std::string blob(3 << 20, 'z');
