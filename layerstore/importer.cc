@@ -34,6 +34,8 @@ constexpr int64_t kMaxMetadataMember = 16 << 20;
 constexpr int kMaxIndexDepth = 8;
 constexpr char kContainerdNameAnnotation[] = "io.containerd.image.name";
 constexpr char kOciRefNameAnnotation[] = "org.opencontainers.image.ref.name";
+// Enough of a blob to tell a gzip, zstd or tar layer from anything else.
+constexpr size_t kSniffBytes = 512;
 
 std::string NormalizeMemberPath(const std::string& raw) {
   std::vector<std::string> parts;
@@ -49,10 +51,10 @@ std::string NextRef() {
   return absl::StrCat("import/", ::getpid(), "/", counter.fetch_add(1));
 }
 
-// The media type a `docker save` layer gets, from its first bytes.
-std::string SniffLayerType(absl::string_view head) {
-  if (absl::StartsWith(head, "\x1f\x8b")) return media_type::kDockerLayerGzip;
-  if (absl::StartsWith(head, "\x28\xb5\x2f\xfd")) return media_type::kOciLayerZstd;
+// The media type a `docker save` layer gets, from its compression.
+std::string DockerLayerType(const std::string& sniffed) {
+  if (sniffed == media_type::kOciLayerGzip) return media_type::kDockerLayerGzip;
+  if (sniffed == media_type::kOciLayerZstd) return media_type::kOciLayerZstd;
   return media_type::kDockerLayer;
 }
 
@@ -76,7 +78,8 @@ struct Importer::Candidate {
 };
 
 absl::Status Importer::ReadMembers(ByteSource* archive, const ImportOptions& options,
-                                   const ProgressFn& progress, Members* out) {
+                                   const ProgressFn& progress, UnpackSession* session,
+                                   Members* out) {
   ArchiveReadContext ctx;
   ctx.src = archive;
   ctx.max = options.max_archive_bytes;
@@ -111,10 +114,14 @@ absl::Status Importer::ReadMembers(ByteSource* archive, const ImportOptions& opt
     }
     STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Writer> w, content_->OpenWriter(NextRef()));
     STRATA_RETURN_IF_ERROR(w->Truncate(0));
+    std::string head;
     while (true) {
       la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
       if (n < 0) return ArchiveError(a.get(), ctx, absl::StrCat("read archive member ", path));
       if (n == 0) break;
+      if (head.size() < kSniffBytes) {
+        head.append(buf.data(), std::min(static_cast<size_t>(n), kSniffBytes - head.size()));
+      }
       STRATA_RETURN_IF_ERROR(w->Write(buf.data(), static_cast<size_t>(n)));
     }
     absl::StatusOr<BlobInfo> info = w->Commit(size, expected);
@@ -124,7 +131,11 @@ absl::Status Importer::ReadMembers(ByteSource* archive, const ImportOptions& opt
     Descriptor d;
     d.digest = w->digest();
     d.size = size;
+    d.media_type = SniffLayerMediaType(head);
     out->blobs[path] = d;
+    // A new blob that looks like a layer starts unpacking now, while the rest
+    // of the archive arrives; a blob stored before is likely unpacked already.
+    if (info.ok() && !d.media_type.empty()) session->Prefetch(d);
   }
   if (progress) progress("read", ctx.total, ctx.total);
   return absl::OkStatus();
@@ -218,9 +229,12 @@ absl::StatusOr<std::vector<Importer::Candidate>> Importer::FromDockerArchive(con
     manifest.config.media_type = media_type::kDockerConfig;
     for (const std::string& path : e.layer_paths) {
       STRATA_ASSIGN_OR_RETURN(Descriptor layer, blob(path));
-      absl::StatusOr<std::string> head = content_->ReadAt(layer.digest, 0, 4);
-      if (!head.ok()) return head.status();
-      layer.media_type = SniffLayerType(*head);
+      if (layer.media_type.empty()) {  // stored before this import: sniff it now
+        absl::StatusOr<std::string> head = content_->ReadAt(layer.digest, 0, kSniffBytes);
+        if (!head.ok()) return head.status();
+        layer.media_type = SniffLayerMediaType(*head);
+      }
+      layer.media_type = DockerLayerType(layer.media_type);
       manifest.layers.push_back(layer);
     }
     Candidate c;
@@ -233,7 +247,8 @@ absl::StatusOr<std::vector<Importer::Candidate>> Importer::FromDockerArchive(con
   return out;
 }
 
-absl::StatusOr<ImportedImage> Importer::Finish(const Candidate& c, const ProgressFn& progress) {
+absl::StatusOr<ImportedImage> Importer::Finish(const Candidate& c, const ProgressFn& progress,
+                                               UnpackSession* session) {
   STRATA_ASSIGN_OR_RETURN(std::string text, images_->ReadJsonBlob(c.manifest));
   std::string what = "manifest " + c.manifest.digest.str();
   STRATA_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(text, what));
@@ -266,7 +281,7 @@ absl::StatusOr<ImportedImage> Importer::Finish(const Candidate& c, const Progres
     layers.push_back({l, config.diff_ids[i]});
   }
   ImportedImage out;
-  STRATA_ASSIGN_OR_RETURN(out.chain_ids, unpacker_->UnpackChain(layers, Digest(), progress));
+  STRATA_ASSIGN_OR_RETURN(out.chain_ids, session->UnpackChain(layers, Digest(), progress));
   out.info.target = c.target;
   out.info.manifest = c.manifest.digest;
   return out;
@@ -300,8 +315,9 @@ absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,
                                                             const ImportOptions& options,
                                                             const ProgressFn& progress) {
   absl::Time start = absl::Now();
+  UnpackSession session(unpacker_);
   Members members;
-  STRATA_RETURN_IF_ERROR(ReadMembers(archive, options, progress, &members));
+  STRATA_RETURN_IF_ERROR(ReadMembers(archive, options, progress, &session, &members));
   absl::Time read_done = absl::Now();
   std::vector<Candidate> candidates;
   if (members.metadata.count("index.json")) {
@@ -328,7 +344,7 @@ absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,
   // Unpack everything before recording any name: a failure records nothing.
   std::vector<ImportedImage> done;
   for (const Candidate& c : candidates) {
-    STRATA_ASSIGN_OR_RETURN(ImportedImage img, Finish(c, progress));
+    STRATA_ASSIGN_OR_RETURN(ImportedImage img, Finish(c, progress, &session));
     done.push_back(std::move(img));
   }
   log::Info("import unpacked",

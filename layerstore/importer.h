@@ -60,12 +60,13 @@ class Importer {
   struct Members;    // what the archive held
 
   absl::Status ReadMembers(ByteSource* archive, const ImportOptions& options,
-                           const ProgressFn& progress, Members* out);
+                           const ProgressFn& progress, UnpackSession* session, Members* out);
   absl::StatusOr<std::vector<Candidate>> FromOciLayout(const Members& m);
   absl::StatusOr<std::vector<Candidate>> FromDockerArchive(const Members& m);
   absl::StatusOr<Descriptor> ChooseManifest(const Descriptor& d, int depth);
   absl::StatusOr<Descriptor> StoreBlob(const std::string& data, const std::string& media_type);
-  absl::StatusOr<ImportedImage> Finish(const Candidate& c, const ProgressFn& progress);
+  absl::StatusOr<ImportedImage> Finish(const Candidate& c, const ProgressFn& progress,
+                                       UnpackSession* session);
 
   ContentStore* content_;
   ImageStore* images_;

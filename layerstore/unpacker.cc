@@ -5,7 +5,9 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <tuple>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/fs.h"
@@ -38,8 +40,7 @@ class PassThrough : public ByteSource {
 
 }  // namespace
 
-absl::StatusOr<Unpacker::Unpacked> Unpacker::UnpackOne(const LayerToUnpack& layer) {
-  const Descriptor& blob = layer.blob;
+absl::StatusOr<Unpacker::Unpacked> Unpacker::Extract(const Descriptor& blob) {
   STRATA_ASSIGN_OR_RETURN(Compression compression, LayerCompression(blob.media_type));
   STRATA_ASSIGN_OR_RETURN(UniqueFd fd, content_->OpenBlob(blob.digest));
   STRATA_ASSIGN_OR_RETURN(uint64_t dir, snapshots_->NewLayerDirectory());
@@ -60,6 +61,7 @@ absl::StatusOr<Unpacker::Unpacked> Unpacker::UnpackOne(const LayerToUnpack& laye
     PipelinedSource pipelined(tar_stream);
     Unpacked u;
     u.dir_id = dir;
+    u.compression = compression;
     STRATA_ASSIGN_OR_RETURN(
         u.result, ExtractLayer(&pipelined, snapshots_->layout().FilesDir(dir), options_.limits));
     STRATA_RETURN_IF_ERROR(Drain(&pipelined));  // padding after the end marker is hashed too
@@ -69,11 +71,7 @@ absl::StatusOr<Unpacker::Unpacked> Unpacker::UnpackOne(const LayerToUnpack& laye
                                               blob_digest.str(), ", expected ", blob.size,
                                               " bytes with digest ", blob.digest.str()));
     }
-    Digest diff_id = compression == Compression::kNone ? blob_digest : tar.Finish();
-    if (diff_id != layer.diff_id) {
-      return absl::DataLossError(absl::StrCat("uncompressed digest ", diff_id.str(),
-                                              " does not match diff_id ", layer.diff_id.str()));
-    }
+    u.diff_id = compression == Compression::kNone ? blob_digest : tar.Finish();
     STRATA_RETURN_IF_ERROR(WriteFileDurably(snapshots_->layout().SnapshotDir(dir) + "/sums",
                                             EncodeSums(u.result.files), 0600));
     return u;
@@ -85,9 +83,26 @@ absl::StatusOr<Unpacker::Unpacked> Unpacker::UnpackOne(const LayerToUnpack& laye
   return out;
 }
 
+absl::StatusOr<Unpacker::Unpacked> Unpacker::UnpackOne(const LayerToUnpack& layer) {
+  STRATA_ASSIGN_OR_RETURN(Unpacked u, Extract(layer.blob));
+  if (u.diff_id != layer.diff_id) {
+    snapshots_->DiscardLayerDirectory(u.dir_id);
+    return absl::DataLossError(absl::StrCat("layer ", layer.blob.digest.str(),
+                                            ": uncompressed digest ", u.diff_id.str(),
+                                            " does not match diff_id ", layer.diff_id.str()));
+  }
+  return u;
+}
+
 absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChain(const std::vector<LayerToUnpack>& layers,
                                                           const Digest& parent_chain,
                                                           const ProgressFn& progress) {
+  return UnpackChainWith(layers, parent_chain, progress, nullptr);
+}
+
+absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChainWith(
+    const std::vector<LayerToUnpack>& layers, const Digest& parent_chain,
+    const ProgressFn& progress, UnpackSession* session) {
   if (!parent_chain.empty()) {
     STRATA_RETURN_IF_ERROR(snapshots_->GetLayer(parent_chain.str()).status());
   }
@@ -116,7 +131,17 @@ absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChain(const std::vector<Laye
   report(0);
   auto worker = [&] {
     for (size_t k; (k = next.fetch_add(1)) < todo.size();) {
-      results[todo[k]] = UnpackOne(layers[todo[k]]);
+      const LayerToUnpack& layer = layers[todo[k]];
+      std::optional<absl::StatusOr<Unpacked>> early;
+      if (session != nullptr) early = session->Claim(layer.blob.digest);
+      absl::StatusOr<Compression> want = LayerCompression(layer.blob.media_type);
+      if (early && early->ok() && want.ok() && (*early)->compression == *want &&
+          (*early)->diff_id == layer.diff_id) {
+        results[todo[k]] = std::move(*early);  // unpacked while the archive was still arriving
+      } else {
+        if (early && early->ok()) snapshots_->DiscardLayerDirectory((*early)->dir_id);
+        results[todo[k]] = UnpackOne(layer);
+      }
       report(++done);
     }
   };
@@ -181,6 +206,97 @@ absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChain(const std::vector<Laye
         snapshots_->AdoptLayerChain(snapshotter::KeySpace::kNative, chains.back().str()));
   }
   return chains;
+}
+
+struct UnpackSession::Slot {
+  bool started = false;
+  bool done = false;
+  bool claimed = false;
+  std::optional<absl::StatusOr<Unpacker::Unpacked>> result;
+};
+
+UnpackSession::UnpackSession(Unpacker* unpacker) : unpacker_(unpacker) {
+  int n = unpacker->options_.parallelism > 0
+              ? unpacker->options_.parallelism
+              : static_cast<int>(std::thread::hardware_concurrency());
+  for (int i = 0; i < std::max(1, n); ++i) workers_.emplace_back([this] { Work(); });
+}
+
+UnpackSession::~UnpackSession() {
+  {
+    absl::MutexLock l(&mu_);
+    stop_ = true;
+    queue_.clear();
+  }
+  for (auto& t : workers_) t.join();
+  absl::MutexLock l(&mu_);
+  for (auto& [digest, slot] : slots_) {
+    if (slot->done && !slot->claimed && slot->result->ok()) {
+      unpacker_->snapshots_->DiscardLayerDirectory((*slot->result)->dir_id);
+    }
+  }
+}
+
+void UnpackSession::Prefetch(const Descriptor& blob) {
+  absl::MutexLock l(&mu_);
+  if (stop_ || slots_.count(blob.digest)) return;
+  auto slot = std::make_shared<Slot>();
+  slots_[blob.digest] = slot;
+  queue_.emplace_back(blob, slot);
+}
+
+void UnpackSession::Work() {
+  while (true) {
+    Descriptor blob;
+    std::shared_ptr<Slot> slot;
+    {
+      absl::MutexLock l(&mu_);
+      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); };
+      mu_.Await(absl::Condition(&ready));
+      if (queue_.empty()) return;
+      std::tie(blob, slot) = queue_.front();
+      queue_.pop_front();
+      slot->started = true;
+    }
+    absl::StatusOr<Unpacker::Unpacked> r = unpacker_->Extract(blob);
+    absl::MutexLock l(&mu_);
+    slot->result = std::move(r);
+    slot->done = true;
+  }
+}
+
+std::optional<absl::StatusOr<Unpacker::Unpacked>> UnpackSession::Claim(const Digest& blob) {
+  absl::MutexLock l(&mu_);
+  auto it = slots_.find(blob);
+  if (it == slots_.end() || it->second->claimed) return std::nullopt;
+  std::shared_ptr<Slot> slot = it->second;
+  slot->claimed = true;
+  if (!slot->started) {
+    // Not begun yet: the caller unpacks it itself, now.
+    for (auto q = queue_.begin(); q != queue_.end(); ++q) {
+      if (q->second == slot) {
+        queue_.erase(q);
+        break;
+      }
+    }
+    return std::nullopt;
+  }
+  auto done = [&slot]() { return slot->done; };
+  mu_.Await(absl::Condition(&done));
+  return std::move(slot->result);
+}
+
+absl::StatusOr<std::vector<Digest>> UnpackSession::UnpackChain(
+    const std::vector<LayerToUnpack>& layers, const Digest& parent_chain,
+    const ProgressFn& progress) {
+  return unpacker_->UnpackChainWith(layers, parent_chain, progress, this);
+}
+
+std::string SniffLayerMediaType(absl::string_view head) {
+  if (absl::StartsWith(head, "\x1f\x8b")) return media_type::kOciLayerGzip;
+  if (absl::StartsWith(head, "\x28\xb5\x2f\xfd")) return media_type::kOciLayerZstd;
+  if (head.size() >= 262 && head.substr(257, 5) == "ustar") return media_type::kOciLayer;
+  return "";
 }
 
 }  // namespace strata::layerstore

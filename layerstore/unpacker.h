@@ -13,11 +13,18 @@
 // the others drop their copy.
 #pragma once
 
+#include <deque>
 #include <functional>
+#include <map>
+#include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "layerstore/byte_source.h"
 #include "layerstore/content_store.h"
 #include "layerstore/oci.h"
@@ -42,6 +49,8 @@ struct UnpackOptions {
 // Progress of long work: a phase ("unpack"), units done and total.
 using ProgressFn = std::function<void(const std::string& phase, int64_t done, int64_t total)>;
 
+class UnpackSession;
+
 class Unpacker {
  public:
   // `content` and `snapshots` must outlive the unpacker.
@@ -56,16 +65,62 @@ class Unpacker {
                                                   const ProgressFn& progress = nullptr);
 
  private:
+  friend class UnpackSession;
   struct Unpacked {
     uint64_t dir_id = 0;
     ExtractResult result;
+    Compression compression = Compression::kNone;
+    Digest diff_id;  // computed from the stream
   };
-  // Extracts one layer into a new directory and verifies both digests.
+  // Extracts a blob into a new directory, verifying its digest and size and
+  // computing its diff_id (checked by the caller).
+  absl::StatusOr<Unpacked> Extract(const Descriptor& blob);
+  // Extract and check the diff_id.
   absl::StatusOr<Unpacked> UnpackOne(const LayerToUnpack& layer);
+  absl::StatusOr<std::vector<Digest>> UnpackChainWith(const std::vector<LayerToUnpack>& layers,
+                                                      const Digest& parent_chain,
+                                                      const ProgressFn& progress,
+                                                      UnpackSession* session);
 
   ContentStore* content_;
   snapshotter::Snapshotter* snapshots_;
   UnpackOptions options_;
 };
+
+// One import's unpacking: layer blobs may start unpacking as soon as they are
+// stored (Prefetch), before the manifest that names them has arrived, so
+// reading an archive overlaps unpacking it. UnpackChain claims a prefetched
+// directory only if the blob's digest, compression and diff_id all match what
+// the image says; anything unclaimed is discarded when the session ends.
+// Nothing is recorded by a prefetch. Thread-safe.
+class UnpackSession {
+ public:
+  explicit UnpackSession(Unpacker* unpacker);  // must outlive the session
+  ~UnpackSession();  // waits for running prefetches; discards unclaimed directories
+
+  // Starts unpacking `blob` (media type guessed from its first bytes) in the background.
+  void Prefetch(const Descriptor& blob);
+  absl::StatusOr<std::vector<Digest>> UnpackChain(const std::vector<LayerToUnpack>& layers,
+                                                  const Digest& parent_chain,
+                                                  const ProgressFn& progress = nullptr);
+
+ private:
+  friend class Unpacker;
+  struct Slot;
+  // A finished prefetch of `blob`, if there was one (waits for a running one).
+  std::optional<absl::StatusOr<Unpacker::Unpacked>> Claim(const Digest& blob);
+  void Work();
+
+  Unpacker* unpacker_;
+  absl::Mutex mu_;
+  std::map<Digest, std::shared_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::pair<Descriptor, std::shared_ptr<Slot>>> queue_ ABSL_GUARDED_BY(mu_);
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> workers_;
+};
+
+// The media type a layer blob most likely has, from its first bytes: gzip,
+// zstd or plain tar; empty if it does not look like a layer.
+std::string SniffLayerMediaType(absl::string_view head);
 
 }  // namespace strata::layerstore
