@@ -54,6 +54,16 @@ grpc::Status ContentService::Delete(Ctx*, const pb::DeleteContentRequest* req,
   return ToGrpc(store_->Delete(d));
 }
 
+grpc::Status ContentService::Update(Ctx*, const pb::UpdateContentRequest* req, pb::BlobInfo* resp) {
+  Digest d;
+  if (grpc::Status s = ParseDigest(req->digest(), &d); !s.ok()) return s;
+  absl::StatusOr<layerstore::BlobInfo> info =
+      store_->SetLabels(d, layerstore::Labels(req->labels().begin(), req->labels().end()));
+  if (!info.ok()) return ToGrpc(info.status());
+  ToProto(*info, resp);
+  return grpc::Status::OK;
+}
+
 grpc::Status ContentService::Read(Ctx* ctx, const pb::ReadContentRequest* req,
                                   grpc::ServerWriter<pb::ReadContentResponse>* w) {
   Digest d;

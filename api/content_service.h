@@ -16,6 +16,8 @@ class ContentService final : public strata::v1::Content::Service {
                     grpc::ServerWriter<strata::v1::ListContentResponse>*) override;
   grpc::Status Delete(Ctx*, const strata::v1::DeleteContentRequest*,
                       google::protobuf::Empty*) override;
+  grpc::Status Update(Ctx*, const strata::v1::UpdateContentRequest*,
+                      strata::v1::BlobInfo*) override;
   grpc::Status Read(Ctx*, const strata::v1::ReadContentRequest*,
                     grpc::ServerWriter<strata::v1::ReadContentResponse>*) override;
   grpc::Status Write(Ctx*, grpc::ServerReader<strata::v1::WriteContentRequest>*,

@@ -6,9 +6,10 @@
 // side by side in one run, page cache dropped before each. Prints MB/s of
 // unpacked data, the ratios, and peak RSS.
 //
-//   import_bench [--images DIR] [--runs N]
+//   import_bench [--images DIR] [--runs N]    (median of N runs; default 3)
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -125,10 +126,19 @@ Figures RunFloor(const std::string& dir, const std::vector<Layer>& layers) {
   return {Seconds(t0), 0};
 }
 
+// The run with the median time (and its RSS).
+Figures Median(std::vector<Figures> v) {
+  std::sort(v.begin(), v.end(),
+            [](const Figures& a, const Figures& b) { return a.seconds < b.seconds; });
+  return v[v.size() / 2];
+}
+
 int Main(int argc, char** argv) {
   std::string images = testing::BinaryDir() + "/images";
+  int runs = 3;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--images") && i + 1 < argc) images = argv[++i];
+    if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) runs = std::max(1, std::atoi(argv[++i]));
   }
   json info =
       json::parse(ReadFile(images + "/debian-rootfs.info.json").value_or("{}"), nullptr, false);
@@ -153,9 +163,14 @@ int Main(int argc, char** argv) {
     testing::RunResult x = RunCommand({"tar", "-xf", archive, "-C", tmp.path()});
     std::vector<Layer> layers;
     ReadLayers(tmp.path(), &layers);
-    Figures s = RunStrata(tmp.Sub("strata"), archive);
-    Figures c = RunContainerd(tmp.Sub("ctrd"), archive);
-    Figures f = RunFloor(tmp.Sub("floor"), layers);
+    std::vector<Figures> ss, cs, fs;
+    for (int run = 0; run < runs; ++run) {
+      std::string r = std::to_string(run);
+      ss.push_back(RunStrata(tmp.Sub("strata" + r), archive));
+      cs.push_back(RunContainerd(tmp.Sub("ctrd" + r), archive));
+      fs.push_back(RunFloor(tmp.Sub("floor" + r), layers));
+    }
+    Figures s = Median(ss), c = Median(cs), f = Median(fs);
     const char* label = absl::StrContains(name, "zstd") ? "zstd" : "gzip";
     auto row = [&](const char* who, const Figures& fig, bool ratios) {
       std::printf("%-12s %-22s %8.2f %9.1f %9.0fM", label, who, fig.seconds, mb / fig.seconds,

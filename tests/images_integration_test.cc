@@ -233,6 +233,16 @@ TEST_F(ImagesIntegrationTest, ContentWriteResumesAndVerifies) {
     ASSERT_TRUE(r->Finish().ok());
     EXPECT_EQ(got, blob.substr(1000));
   }
+  {  // labels: set at write, replaced by Update, shown by Info
+    grpc::ClientContext ctx;
+    pb::UpdateContentRequest req;
+    req.set_digest(digest);
+    (*req.mutable_labels())["owner"] = "test";
+    pb::BlobInfo info;
+    ASSERT_TRUE(stub->Update(&ctx, req, &info).ok());
+    EXPECT_EQ(info.labels().at("owner"), "test");
+    EXPECT_EQ(info.size(), static_cast<int64_t>(blob.size()));
+  }
   {  // a wrong digest is DATA_LOSS and stores nothing
     grpc::ClientContext ctx;
     pb::WriteContentResponse resp;
