@@ -4,6 +4,7 @@
 
 #include "absl/time/time.h"
 #include "api/grpc_status.h"
+#include "api/mount_proto.h"
 
 namespace strata::api {
 namespace {
@@ -17,17 +18,6 @@ constexpr int kListBatch = 100;
 
 snapshotter::Labels FromProto(const google::protobuf::Map<std::string, std::string>& m) {
   return snapshotter::Labels(m.begin(), m.end());
-}
-
-void ToProto(const std::vector<MountSpec>& mounts,
-             google::protobuf::RepeatedPtrField<containerd::types::Mount>* out) {
-  for (const MountSpec& m : mounts) {
-    containerd::types::Mount* pm = out->Add();
-    pm->set_type(m.type);
-    pm->set_source(m.source);
-    pm->set_target(m.target);
-    for (const std::string& o : m.options) pm->add_options(o);
-  }
 }
 
 void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
@@ -57,7 +47,7 @@ snapshotter::Info FromProto(const pb::Info& in) {
 template <typename Response>
 grpc::Status MountsResponse(const absl::StatusOr<std::vector<MountSpec>>& mounts, Response* resp) {
   if (!mounts.ok()) return ToGrpc(mounts.status());
-  ToProto(*mounts, resp->mutable_mounts());
+  MountsToProto(*mounts, resp->mutable_mounts());
   return grpc::Status::OK;
 }
 

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "api/mount_proto.h"
 #include "cli/format.h"
 #include "common/mount.h"
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
@@ -58,15 +59,6 @@ int64_t ImageSize(const pb::Image& img) {
   int64_t total = 0;
   for (const auto& l : img.layers()) total += l.blob().size();
   return total;
-}
-
-std::vector<MountSpec> FromProto(
-    const google::protobuf::RepeatedPtrField<containerd::types::Mount>& in) {
-  std::vector<MountSpec> out;
-  for (const auto& m : in) {
-    out.push_back({m.type(), m.source(), m.target(), {m.options().begin(), m.options().end()}});
-  }
-  return out;
 }
 
 const char* KindName(spb::Kind k) {
@@ -259,7 +251,7 @@ int Commands::Mount(const std::string& name, const std::string& dir, const std::
     (*req.mutable_labels())[kMountpointLabel] = where;
     spb::ViewSnapshotResponse resp;
     s = snaps->View(&ctx, req, &resp);
-    mounts = FromProto(resp.mounts());
+    mounts = api::MountsFromProto(resp.mounts());
   } else {
     grpc::ClientContext ctx;
     spb::PrepareSnapshotRequest req;
@@ -268,7 +260,7 @@ int Commands::Mount(const std::string& name, const std::string& dir, const std::
     (*req.mutable_labels())[kMountpointLabel] = where;
     spb::PrepareSnapshotResponse resp;
     s = snaps->Prepare(&ctx, req, &resp);
-    mounts = FromProto(resp.mounts());
+    mounts = api::MountsFromProto(resp.mounts());
     if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
       // Mounting an existing writable snapshot again: use it as it is.
       grpc::ClientContext mctx;
@@ -276,7 +268,7 @@ int Commands::Mount(const std::string& name, const std::string& dir, const std::
       mreq.set_key(key);
       spb::MountsResponse mresp;
       s = snaps->Mounts(&mctx, mreq, &mresp);
-      mounts = FromProto(mresp.mounts());
+      mounts = api::MountsFromProto(mresp.mounts());
       grpc::ClientContext uctx;
       spb::UpdateSnapshotRequest ureq;
       ureq.mutable_info()->set_name(key);

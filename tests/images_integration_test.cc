@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "api/mount_proto.h"
 #include "common/fs.h"
 #include "common/mount.h"
 #include "layerstore/digest.h"
@@ -123,10 +124,7 @@ TEST_F(ImagesIntegrationTest, NativePrepareAboveTheTopChainIsARootfs) {
   req.set_parent(img.top_chain_id());
   snapshots_pb::PrepareSnapshotResponse resp;
   ASSERT_TRUE(stub->Prepare(&ctx, req, &resp).ok());
-  std::vector<MountSpec> mounts;
-  for (const auto& m : resp.mounts()) {
-    mounts.push_back({m.type(), m.source(), m.target(), {m.options().begin(), m.options().end()}});
-  }
+  std::vector<MountSpec> mounts = api::MountsFromProto(resp.mounts());
   ASSERT_OK(MakeDirs(tmp_.Sub("rootfs")));
   ASSERT_OK(MountAll(mounts, tmp_.Sub("rootfs")));
   RunResult r = RunCommand(
@@ -300,10 +298,7 @@ TEST_F(ImagesIntegrationTest, LayersPullAboveAParentChain) {
   req.set_parent(resp.snapshot_key());
   snapshots_pb::ViewSnapshotResponse view;
   ASSERT_TRUE(snaps->View(&ctx, req, &view).ok());
-  std::vector<MountSpec> mounts;
-  for (const auto& m : view.mounts()) {
-    mounts.push_back({m.type(), m.source(), m.target(), {m.options().begin(), m.options().end()}});
-  }
+  std::vector<MountSpec> mounts = api::MountsFromProto(view.mounts());
   ASSERT_OK(MakeDirs(tmp_.Sub("v")));
   ASSERT_OK(MountAll(mounts, tmp_.Sub("v")));
   RunResult r = RunCommand({"chroot", tmp_.Sub("v"), "/app/run.sh"});

@@ -1,18 +1,9 @@
 #include "tests/snapshots_client.h"
 
+#include "api/mount_proto.h"
+
 namespace strata::testing {
-namespace {
-
-std::vector<MountSpec> FromProto(
-    const google::protobuf::RepeatedPtrField<containerd::types::Mount>& in) {
-  std::vector<MountSpec> out;
-  for (const auto& m : in) {
-    out.push_back({m.type(), m.source(), m.target(), {m.options().begin(), m.options().end()}});
-  }
-  return out;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 absl::Status FromGrpc(const grpc::Status& s) {
   if (s.ok()) return absl::OkStatus();
@@ -42,7 +33,7 @@ absl::StatusOr<std::vector<MountSpec>> SnapshotsClient::Prepare(const std::strin
   snapshots_pb::PrepareSnapshotResponse resp;
   grpc::Status s = stub_->Prepare(&ctx, req, &resp);
   if (!s.ok()) return FromGrpc(s);
-  return FromProto(resp.mounts());
+  return api::MountsFromProto(resp.mounts());
 }
 
 absl::StatusOr<std::vector<MountSpec>> SnapshotsClient::View(const std::string& key,
@@ -58,7 +49,7 @@ absl::StatusOr<std::vector<MountSpec>> SnapshotsClient::View(const std::string& 
   snapshots_pb::ViewSnapshotResponse resp;
   grpc::Status s = stub_->View(&ctx, req, &resp);
   if (!s.ok()) return FromGrpc(s);
-  return FromProto(resp.mounts());
+  return api::MountsFromProto(resp.mounts());
 }
 
 absl::StatusOr<std::vector<MountSpec>> SnapshotsClient::Mounts(const std::string& key) {
@@ -70,7 +61,7 @@ absl::StatusOr<std::vector<MountSpec>> SnapshotsClient::Mounts(const std::string
   snapshots_pb::MountsResponse resp;
   grpc::Status s = stub_->Mounts(&ctx, req, &resp);
   if (!s.ok()) return FromGrpc(s);
-  return FromProto(resp.mounts());
+  return api::MountsFromProto(resp.mounts());
 }
 
 absl::Status SnapshotsClient::Commit(const std::string& name, const std::string& key,
