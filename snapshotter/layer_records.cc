@@ -155,6 +155,81 @@ absl::Status Snapshotter::StageAdoption(meta::WriteTxn& txn, KeySpace space,
   return absl::OkStatus();
 }
 
+absl::StatusOr<Snapshotter::ActiveLayerBase> Snapshotter::ActiveForLayerCommit(
+    KeySpace space, const std::string& key) {
+  STRATA_RETURN_IF_ERROR(ValidateKey(key, "key"));
+  STRATA_ASSIGN_OR_RETURN(SnapshotRecord rec, GetRecord(space, key));
+  if (rec.kind() != meta::v1::SNAPSHOT_KIND_ACTIVE) {
+    return absl::FailedPreconditionError(absl::StrCat("commit \"", key, "\": snapshot is ",
+                                                      KindName(KindFromRecord(rec.kind())),
+                                                      ", not active"));
+  }
+  ActiveLayerBase base;
+  base.upper_dir = layout_.FilesDir(rec.id());
+  if (!rec.parent().empty()) {
+    STRATA_ASSIGN_OR_RETURN(SnapshotRecord parent, GetRecord(space, rec.parent()));
+    if (parent.layer_chain_id().empty()) {
+      return absl::FailedPreconditionError(absl::StrCat("commit \"", key, "\": parent \"",
+                                                        rec.parent(), "\" is not an image layer"));
+    }
+    base.parent_chain_id = parent.layer_chain_id();
+  }
+  return base;
+}
+
+absl::Status Snapshotter::CommitActiveAsLayer(KeySpace space, const std::string& key,
+                                              const LayerInfo& layer) {
+  STRATA_ASSIGN_OR_RETURN(SnapshotRecord active, GetRecord(space, key));
+  STRATA_ASSIGN_OR_RETURN(DiskUsage usage, MeasureDiskUsage(layout_.FilesDir(active.id())));
+  bool reap = false;
+  {
+    meta::WriteTxn txn(db_);
+    STRATA_ASSIGN_OR_RETURN(std::optional<SnapshotRecord> current, TxnRecord(txn, space, key));
+    if (!current || current->id() != active.id() ||
+        current->kind() != meta::v1::SNAPSHOT_KIND_ACTIVE) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("commit \"", key, "\": snapshot changed during commit"));
+    }
+    txn.Delete(Family::kSnapshots, RecordKey(space, key));
+    if (!current->parent().empty()) {
+      txn.Delete(Family::kChildren, ChildKey(space, current->parent(), key));
+    }
+    STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> existing, ReadLayer(txn, layer.chain_id));
+    if (existing) {
+      // The same change was committed before: keep that layer, drop this copy.
+      STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, layer.chain_id));
+      reap = true;
+    } else {
+      STRATA_ASSIGN_OR_RETURN(std::optional<std::string> taken,
+                              txn.Get(Family::kSnapshots, RecordKey(space, layer.chain_id)));
+      if (taken) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("snapshot \"", layer.chain_id, "\" exists and is not an image layer"));
+      }
+      LayerRecord r;
+      r.set_dir_id(active.id());
+      r.set_diff_id(layer.diff_id);
+      r.set_parent_chain_id(layer.parent_chain_id);
+      r.set_blob_digest(layer.blob_digest);
+      r.set_blob_media_type(layer.blob_media_type);
+      r.set_blob_size(layer.blob_size);
+      r.set_unpacked_bytes(usage.bytes);
+      r.set_entries(layer.entries);
+      r.set_created_unix_nanos(NowNanos());
+      r.set_refs(1);
+      txn.Put(Family::kLayers, LayerKey(layer.chain_id), r.SerializeAsString());
+      txn.Put(Family::kSnapshots, RecordKey(space, layer.chain_id),
+              LayerSnapshot(r, layer.chain_id, usage.bytes, usage.inodes).SerializeAsString());
+      if (!layer.parent_chain_id.empty()) {
+        txn.Put(Family::kChildren, ChildKey(space, layer.parent_chain_id, layer.chain_id), "");
+      }
+    }
+    STRATA_RETURN_IF_ERROR(txn.Commit());
+  }
+  if (reap) pool_->Reap(active.id());
+  return absl::OkStatus();
+}
+
 absl::Status Snapshotter::AdoptLayerChain(KeySpace space, const std::string& chain_id) {
   meta::WriteTxn txn(db_);
   STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, chain_id));

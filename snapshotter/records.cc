@@ -1,6 +1,8 @@
 #include "snapshotter/records.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/status_util.h"
 
 namespace strata::snapshotter {
 
@@ -61,5 +63,23 @@ Info InfoFromRecord(absl::string_view key, const SnapshotRecord& rec) {
 }
 
 int64_t NowNanos() { return absl::ToUnixNanos(absl::Now()); }
+
+absl::StatusOr<SnapshotRecord> DecodeRecord(absl::string_view key, absl::string_view value) {
+  SnapshotRecord rec;
+  if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return absl::DataLossError(absl::StrCat("snapshot \"", key, "\": corrupt metadata record"));
+  }
+  return rec;
+}
+
+// Reads a record inside a write transaction (committed state).
+absl::StatusOr<std::optional<SnapshotRecord>> TxnRecord(meta::WriteTxn& txn, KeySpace space,
+                                                        absl::string_view key) {
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw,
+                          txn.Get(meta::Family::kSnapshots, RecordKey(space, key)));
+  if (!raw) return std::nullopt;
+  STRATA_ASSIGN_OR_RETURN(SnapshotRecord rec, DecodeRecord(key, *raw));
+  return rec;
+}
 
 }  // namespace strata::snapshotter

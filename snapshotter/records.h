@@ -1,9 +1,12 @@
 // Encoding of snapshot records and their RocksDB keys. Internal to the snapshotter.
 #pragma once
 
+#include <optional>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "meta/db.h"
 #include "snapshotter/types.h"
 #include "strata/meta/v1/records.pb.h"
 
@@ -23,5 +26,11 @@ Kind KindFromRecord(meta::v1::SnapshotKind kind);
 meta::v1::SnapshotKind KindToRecord(Kind kind);
 Info InfoFromRecord(absl::string_view key, const SnapshotRecord& rec);
 int64_t NowNanos();
+
+// Parses a stored record; DataLoss naming the key if it is corrupt.
+absl::StatusOr<SnapshotRecord> DecodeRecord(absl::string_view key, absl::string_view value);
+// Reads a record inside a write transaction (committed state).
+absl::StatusOr<std::optional<SnapshotRecord>> TxnRecord(meta::WriteTxn& txn, KeySpace space,
+                                                        absl::string_view key);
 
 }  // namespace strata::snapshotter

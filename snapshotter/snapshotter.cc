@@ -22,14 +22,6 @@ namespace {
 
 using meta::Family;
 
-absl::StatusOr<SnapshotRecord> DecodeRecord(absl::string_view key, absl::string_view value) {
-  SnapshotRecord rec;
-  if (!rec.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-    return absl::DataLossError(absl::StrCat("snapshot \"", key, "\": corrupt metadata record"));
-  }
-  return rec;
-}
-
 std::string Encode(const SnapshotRecord& rec) {
   std::string out;
   rec.SerializeToString(&out);
@@ -38,16 +30,6 @@ std::string Encode(const SnapshotRecord& rec) {
 
 absl::Status NotFound(absl::string_view key) {
   return absl::NotFoundError(absl::StrCat("snapshot \"", key, "\" does not exist"));
-}
-
-// Reads a record inside a write transaction (committed state).
-absl::StatusOr<std::optional<SnapshotRecord>> TxnRecord(meta::WriteTxn& txn, KeySpace space,
-                                                        absl::string_view key) {
-  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw,
-                          txn.Get(Family::kSnapshots, RecordKey(space, key)));
-  if (!raw) return std::nullopt;
-  STRATA_ASSIGN_OR_RETURN(SnapshotRecord rec, DecodeRecord(key, *raw));
-  return rec;
 }
 
 // Stages the id counter so ids stay unique across restarts.

@@ -118,6 +118,21 @@ class Snapshotter {
   // by chainID for every layer of the chain missing there.
   absl::Status AdoptLayerChain(KeySpace space, const std::string& chain_id);
 
+  // For committing a container into a layer: the upper directory of active
+  // snapshot `key` and the chainID of its parent (empty for a base).
+  // FailedPrecondition if `key` is not active or its parent is not a layer.
+  struct ActiveLayerBase {
+    std::string upper_dir;
+    std::string parent_chain_id;
+  };
+  absl::StatusOr<ActiveLayerBase> ActiveForLayerCommit(KeySpace space, const std::string& key);
+  // Turns active `key` into the layer `layer.chain_id`: its upper directory
+  // becomes the layer's directory (no copy) and the snapshot is committed
+  // under the chainID. If that layer already exists (the same change made
+  // before), the active snapshot is removed instead and the existing layer
+  // made visible in `space`.
+  absl::Status CommitActiveAsLayer(KeySpace space, const std::string& key, const LayerInfo& layer);
+
  private:
   Snapshotter(meta::Db* db, Layout layout);
 

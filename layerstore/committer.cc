@@ -1,0 +1,143 @@
+#include "layerstore/committer.h"
+
+#include <atomic>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/status_util.h"
+
+namespace strata::layerstore {
+namespace {
+
+using json = nlohmann::json;
+
+std::string OciLayerType(const std::string& mt) {
+  if (mt == media_type::kDockerLayerGzip) return media_type::kOciLayerGzip;
+  if (mt == media_type::kDockerLayer) return media_type::kOciLayer;
+  return mt;
+}
+
+json DescriptorJson(const layerstore::Descriptor& d) {
+  return json{{"mediaType", d.media_type}, {"digest", d.digest.str()}, {"size", d.size}};
+}
+
+}  // namespace
+
+absl::StatusOr<Compression> ParseCompression(const std::string& name) {
+  if (name.empty() || name == "gzip") return Compression::kGzip;
+  if (name == "zstd") return Compression::kZstd;
+  if (name == "none") return Compression::kNone;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown compression \"", name, "\" (gzip, zstd or none)"));
+}
+
+absl::StatusOr<CommittedLayer> Committer::CommitLayer(snapshotter::KeySpace space,
+                                                      const std::string& key,
+                                                      Compression compression) {
+  STRATA_ASSIGN_OR_RETURN(auto base, snapshots_->ActiveForLayerCommit(space, key));
+  static std::atomic<uint64_t> counter{0};
+  std::string ref = absl::StrCat("commit/", ::getpid(), "/", counter.fetch_add(1));
+  absl::StatusOr<DiffResult> diff = DiffUpperDir(base.upper_dir, compression, content_, ref);
+  if (!diff.ok()) {
+    (void)content_->Abort(ref);  // no half blob; the snapshot stays active
+    return Annotate(diff.status(), absl::StrCat("commit \"", key, "\""));
+  }
+  CommittedLayer out;
+  out.diff = *diff;
+  Digest parent;
+  if (!base.parent_chain_id.empty()) {
+    STRATA_ASSIGN_OR_RETURN(parent, Digest::Parse(base.parent_chain_id));
+  }
+  out.chain_id = ChainId(parent, diff->diff_id);
+  snapshotter::Snapshotter::LayerInfo info;
+  info.chain_id = out.chain_id.str();
+  info.parent_chain_id = base.parent_chain_id;
+  info.diff_id = diff->diff_id.str();
+  info.blob_digest = diff->blob.digest.str();
+  info.blob_media_type = diff->blob.media_type;
+  info.blob_size = diff->blob.size;
+  info.entries = diff->entries;
+  STRATA_RETURN_IF_ERROR(snapshots_->CommitActiveAsLayer(space, key, info));
+  return out;
+}
+
+absl::StatusOr<ImageInfo> Committer::CommitImage(const std::string& base, const std::string& key,
+                                                 const std::string& name, Compression compression) {
+  if (name.empty()) return absl::InvalidArgumentError("commit: a name for the new image is needed");
+  json config;
+  std::vector<layerstore::Descriptor> layers;
+  Digest base_top;
+  if (!base.empty()) {
+    STRATA_ASSIGN_OR_RETURN(ResolvedImage img, images_->Resolve(base));
+    STRATA_ASSIGN_OR_RETURN(std::string text, images_->ReadJsonBlob(img.manifest.config));
+    config = json::parse(text, nullptr, false);
+    if (config.is_discarded() || !config.is_object()) {
+      return absl::InvalidArgumentError(absl::StrCat("image \"", base, "\": malformed config"));
+    }
+    layers = img.manifest.layers;
+    base_top = img.top_chain();
+  } else {
+    Platform p = HostPlatform();
+    config = {{"architecture", p.architecture},
+              {"os", p.os},
+              {"config", json::object()},
+              {"rootfs", {{"type", "layers"}, {"diff_ids", json::array()}}}};
+  }
+  STRATA_ASSIGN_OR_RETURN(auto active,
+                          snapshots_->ActiveForLayerCommit(snapshotter::KeySpace::kNative, key));
+  if (active.parent_chain_id != (base_top.empty() ? "" : base_top.str())) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "commit \"", key, "\": the snapshot is not above image \"", base, "\"'s top layer"));
+  }
+  STRATA_ASSIGN_OR_RETURN(CommittedLayer layer,
+                          CommitLayer(snapshotter::KeySpace::kNative, key, compression));
+
+  std::string now = absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::Now(), absl::UTCTimeZone());
+  config["rootfs"]["diff_ids"].push_back(layer.diff.diff_id.str());
+  if (!config.contains("history") || !config["history"].is_array())
+    config["history"] = json::array();
+  config["history"].push_back({{"created", now}, {"created_by", "strata commit"}});
+  config["created"] = now;
+  std::string config_text = config.dump();
+  auto store = [&](const std::string& data,
+                   const std::string& mt) -> absl::StatusOr<layerstore::Descriptor> {
+    static std::atomic<uint64_t> counter{0};
+    STRATA_ASSIGN_OR_RETURN(
+        std::unique_ptr<Writer> w,
+        content_->OpenWriter(absl::StrCat("commit-json/", ::getpid(), "/", counter.fetch_add(1))));
+    STRATA_RETURN_IF_ERROR(w->Truncate(0));
+    STRATA_RETURN_IF_ERROR(w->Write(data.data(), data.size()));
+    absl::StatusOr<BlobInfo> info = w->Commit(static_cast<int64_t>(data.size()), Digest(), {}, mt);
+    if (!info.ok() && !absl::IsAlreadyExists(info.status())) return info.status();
+    layerstore::Descriptor d;
+    d.media_type = mt;
+    d.digest = w->digest();
+    d.size = static_cast<int64_t>(data.size());
+    return d;
+  };
+  STRATA_ASSIGN_OR_RETURN(layerstore::Descriptor config_desc,
+                          store(config_text, media_type::kOciConfig));
+  json layer_list = json::array();
+  for (const layerstore::Descriptor& l : layers) {
+    layerstore::Descriptor oci = l;
+    oci.media_type = OciLayerType(l.media_type);
+    layer_list.push_back(DescriptorJson(oci));
+  }
+  layer_list.push_back(DescriptorJson(layer.diff.blob));
+  json manifest = {{"schemaVersion", 2},
+                   {"mediaType", media_type::kOciManifest},
+                   {"config", DescriptorJson(config_desc)},
+                   {"layers", layer_list}};
+  STRATA_ASSIGN_OR_RETURN(layerstore::Descriptor manifest_desc,
+                          store(manifest.dump(), media_type::kOciManifest));
+  ImageInfo info;
+  info.name = name;
+  info.target = manifest_desc;
+  info.manifest = manifest_desc.digest;
+  STRATA_RETURN_IF_ERROR(images_->Put(info));
+  return images_->Get(name);
+}
+
+}  // namespace strata::layerstore

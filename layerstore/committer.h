@@ -1,0 +1,49 @@
+// The commit path: an active snapshot's changes become a layer (blob stored,
+// snapshot committed under its chainID with its upper directory as the layer
+// directory, no copy), and a layer above an image becomes a new image (config
+// with the new diff_id and a history entry, an OCI manifest, a name).
+// Thread-safe.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "layerstore/content_store.h"
+#include "layerstore/differ.h"
+#include "layerstore/image_store.h"
+#include "snapshotter/snapshotter.h"
+
+namespace strata::layerstore {
+
+struct CommittedLayer {
+  DiffResult diff;
+  Digest chain_id;
+};
+
+// All must outlive the committer.
+class Committer {
+ public:
+  Committer(ContentStore* content, ImageStore* images, snapshotter::Snapshotter* snapshots)
+      : content_(content), images_(images), snapshots_(snapshots) {}
+
+  // Diffs active snapshot `key` into a layer blob and commits it under its
+  // chainID. NotFound for an unknown key, FailedPrecondition for a view or a
+  // committed snapshot; on failure no blob is left and the snapshot stays active.
+  absl::StatusOr<CommittedLayer> CommitLayer(snapshotter::KeySpace space, const std::string& key,
+                                             Compression compression);
+
+  // Commits native snapshot `key` (prepared above `base`'s top layer; `base`
+  // empty: a snapshot without parent) as image `name`.
+  absl::StatusOr<ImageInfo> CommitImage(const std::string& base, const std::string& key,
+                                        const std::string& name, Compression compression);
+
+ private:
+  ContentStore* content_;
+  ImageStore* images_;
+  snapshotter::Snapshotter* snapshots_;
+};
+
+// "gzip", "zstd" or "none"; InvalidArgument otherwise.
+absl::StatusOr<Compression> ParseCompression(const std::string& name);
+
+}  // namespace strata::layerstore
