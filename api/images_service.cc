@@ -119,4 +119,16 @@ grpc::Status ImagesService::Delete(Ctx*, const pb::DeleteImageRequest* req,
   return ToGrpc(images_->Delete(req->name()));
 }
 
+grpc::Status ImagesService::Commit(Ctx*, const pb::CommitImageRequest* req, pb::Image* resp) {
+  absl::StatusOr<layerstore::Compression> c = layerstore::ParseCompression(req->compression());
+  if (!c.ok()) return ToGrpc(c.status());
+  absl::StatusOr<layerstore::ImageInfo> info =
+      committer_->CommitImage(req->base(), req->snapshot_key(), req->name(), *c);
+  if (!info.ok()) return ToGrpc(info.status());
+  absl::StatusOr<layerstore::ResolvedImage> r = images_->Resolve(info->name);
+  if (!r.ok()) return ToGrpc(r.status());
+  ToProto(*r, *snapshots_, resp);
+  return grpc::Status::OK;
+}
+
 }  // namespace strata::api

@@ -2,6 +2,7 @@
 // runs on its call's thread (the unpacker spreads layers over its own).
 #pragma once
 
+#include "layerstore/committer.h"
 #include "layerstore/image_store.h"
 #include "layerstore/importer.h"
 #include "snapshotter/snapshotter.h"
@@ -13,8 +14,13 @@ class ImagesService final : public strata::v1::Images::Service {
  public:
   // All must outlive the service. `options` carries the daemon's import policy.
   ImagesService(layerstore::Importer* importer, layerstore::ImageStore* images,
-                snapshotter::Snapshotter* snapshots, layerstore::ImportOptions options)
-      : importer_(importer), images_(images), snapshots_(snapshots), options_(std::move(options)) {}
+                snapshotter::Snapshotter* snapshots, layerstore::Committer* committer,
+                layerstore::ImportOptions options)
+      : importer_(importer),
+        images_(images),
+        snapshots_(snapshots),
+        committer_(committer),
+        options_(std::move(options)) {}
 
   using Ctx = grpc::ServerContext;
   grpc::Status Import(
@@ -25,11 +31,13 @@ class ImagesService final : public strata::v1::Images::Service {
   grpc::Status Get(Ctx*, const strata::v1::GetImageRequest*, strata::v1::Image*) override;
   grpc::Status Delete(Ctx*, const strata::v1::DeleteImageRequest*,
                       google::protobuf::Empty*) override;
+  grpc::Status Commit(Ctx*, const strata::v1::CommitImageRequest*, strata::v1::Image*) override;
 
  private:
   layerstore::Importer* importer_;
   layerstore::ImageStore* images_;
   snapshotter::Snapshotter* snapshots_;
+  layerstore::Committer* committer_;
   const layerstore::ImportOptions options_;
 };
 

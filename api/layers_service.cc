@@ -1,6 +1,7 @@
 #include "api/layers_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "api/convert.h"
 #include "api/grpc_status.h"
 
 namespace strata::api {
@@ -72,6 +73,19 @@ grpc::Status LayersService::Pull(grpc::ServerContext*, grpc::ServerReader<pb::Pu
   if (!chains.ok()) return ToGrpc(chains.status());
   resp->set_chain_id(chains->back().str());
   resp->set_snapshot_key(chains->back().str());
+  return grpc::Status::OK;
+}
+
+grpc::Status LayersService::Diff(grpc::ServerContext*, const pb::DiffLayerRequest* req,
+                                 pb::DiffLayerResponse* resp) {
+  absl::StatusOr<layerstore::Compression> c = layerstore::ParseCompression(req->compression());
+  if (!c.ok()) return ToGrpc(c.status());
+  absl::StatusOr<layerstore::CommittedLayer> layer =
+      committer_->CommitLayer(snapshotter::KeySpace::kNative, req->snapshot_key(), *c);
+  if (!layer.ok()) return ToGrpc(layer.status());
+  ToProto(layer->diff.blob, resp->mutable_blob());
+  resp->set_diff_id(layer->diff.diff_id.str());
+  resp->set_chain_id(layer->chain_id.str());
   return grpc::Status::OK;
 }
 

@@ -28,6 +28,9 @@ namespace spb = containerd::services::snapshots::v1;
 // Labels a snapshot made by `strata mount` with where it is mounted, so
 // `strata unmount DIR` knows what to release.
 constexpr char kMountpointLabel[] = "strata.io/mountpoint";
+// Labels a writable snapshot made by `strata mount --rw` with its image, so
+// `strata commit KEY` knows what the new image builds on.
+constexpr char kImageLabel[] = "strata.io/image";
 constexpr size_t kChunk = 1 << 20;
 
 std::string AbsolutePath(const std::string& p) {
@@ -258,6 +261,7 @@ int Commands::Mount(const std::string& name, const std::string& dir, const std::
     req.set_key(key);
     req.set_parent(img.top_chain_id());
     (*req.mutable_labels())[kMountpointLabel] = where;
+    (*req.mutable_labels())[kImageLabel] = name;
     spb::PrepareSnapshotResponse resp;
     s = snaps->Prepare(&ctx, req, &resp);
     mounts = api::MountsFromProto(resp.mounts());
@@ -328,6 +332,39 @@ int Commands::Unmount(const std::string& dir) {
     if (!s.ok()) return Fail("unmount " + where, s);
   }
   if (!g_.json) std::printf("unmounted %s\n", where.c_str());
+  return 0;
+}
+
+int Commands::Commit(const std::string& key, const std::string& name, const std::string& base,
+                     const std::string& compression) {
+  std::string from = base;
+  if (from.empty()) {
+    auto snaps = pb::Snapshots::NewStub(channel_);
+    grpc::ClientContext ctx;
+    spb::StatSnapshotRequest req;
+    req.set_key(key);
+    spb::StatSnapshotResponse resp;
+    grpc::Status s = snaps->Stat(&ctx, req, &resp);
+    if (!s.ok()) return Fail("commit " + key, s);
+    auto it = resp.info().labels().find(kImageLabel);
+    if (it != resp.info().labels().end()) from = it->second;
+  }
+  auto images = pb::Images::NewStub(channel_);
+  grpc::ClientContext ctx;
+  pb::CommitImageRequest req;
+  req.set_snapshot_key(key);
+  req.set_name(name);
+  req.set_base(from);
+  req.set_compression(compression);
+  pb::Image img;
+  grpc::Status s = images->Commit(&ctx, req, &img);
+  if (!s.ok()) return Fail("commit " + key, s);
+  if (g_.json) {
+    std::printf("%s\n", ImageJson(img).dump(2).c_str());
+  } else {
+    std::printf("committed %s as %s (%d layers, top %s)\n", key.c_str(), img.name().c_str(),
+                img.layers_size(), ShortDigest(img.top_chain_id()).c_str());
+  }
   return 0;
 }
 

@@ -26,6 +26,8 @@ class Commands {
   int Snapshots(bool containerd);
   int Mount(const std::string& name, const std::string& dir, const std::string& rw_key);
   int Unmount(const std::string& dir);
+  int Commit(const std::string& key, const std::string& name, const std::string& base,
+             const std::string& compression);
 
  private:
   int Fail(const std::string& what, const grpc::Status& s) const;

@@ -32,7 +32,14 @@ int main(int argc, char** argv) {
   mount->add_option("--rw", rw_key, "writable snapshot KEY (created, or reused if it exists)");
   auto* unmount = app.add_subcommand("unmount", "unmount and release what `strata mount` made");
   unmount->add_option("DIR", dir)->required();
-  for (CLI::App* sub : {import, images, rmi, blobs, snapshots, mount, unmount}) {
+  std::string key, base, compression = "gzip";
+  auto* commit = app.add_subcommand("commit", "commit a writable snapshot as a new image");
+  commit->add_option("KEY", key, "the writable snapshot (from mount --rw)")->required();
+  commit->add_option("--name", name, "name of the new image")->required();
+  commit->add_option("--base", base,
+                     "the image it builds on (default: the one it was mounted from)");
+  commit->add_option("--compression", compression, "gzip, zstd or none")->capture_default_str();
+  for (CLI::App* sub : {import, images, rmi, blobs, snapshots, mount, unmount, commit}) {
     sub->add_flag("--json", g.json, "machine-readable output");
   }
 
@@ -49,5 +56,6 @@ int main(int argc, char** argv) {
   if (*snapshots) return c.Snapshots(containerd);
   if (*mount) return c.Mount(name, dir, rw_key);
   if (*unmount) return c.Unmount(dir);
+  if (*commit) return c.Commit(key, name, base, compression);
   return 2;
 }

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/status_util.h"
 #include "daemon/socket.h"
+#include "layerstore/committer.h"
 #include "layerstore/content_store.h"
 #include "layerstore/image_store.h"
 #include "layerstore/importer.h"
@@ -73,6 +74,8 @@ absl::Status Daemon::OpenStore() {
   unpacker_ = std::make_unique<layerstore::Unpacker>(content_.get(), snapshotter_.get(), unpack);
   importer_ =
       std::make_unique<layerstore::Importer>(content_.get(), images_.get(), unpacker_.get());
+  committer_ =
+      std::make_unique<layerstore::Committer>(content_.get(), images_.get(), snapshotter_.get());
   const auto& report = snapshotter_->recovery_report();
   log::Info("recovered",
             {{"tmp_removed", std::to_string(report.tmp_entries_removed)},
@@ -91,9 +94,10 @@ absl::Status Daemon::Serve() {
   services_.push_back(std::make_unique<api::NativeSnapshotsService>(
       snapshotter_.get(), snapshotter::KeySpace::kNative));
   services_.push_back(std::make_unique<api::ContentService>(content_.get()));
-  services_.push_back(std::make_unique<api::ImagesService>(importer_.get(), images_.get(),
-                                                           snapshotter_.get(), import_policy));
-  services_.push_back(std::make_unique<api::LayersService>(content_.get(), unpacker_.get()));
+  services_.push_back(std::make_unique<api::ImagesService>(
+      importer_.get(), images_.get(), snapshotter_.get(), committer_.get(), import_policy));
+  services_.push_back(
+      std::make_unique<api::LayersService>(content_.get(), unpacker_.get(), committer_.get()));
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + options_.socket, grpc::InsecureServerCredentials());
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);

@@ -27,6 +27,7 @@ class ContentStore;
 class ImageStore;
 class Importer;
 class Unpacker;
+class Committer;
 }  // namespace strata::layerstore
 
 namespace strata::daemon {
@@ -71,6 +72,7 @@ class Daemon {
   std::unique_ptr<layerstore::ImageStore> images_;
   std::unique_ptr<layerstore::Unpacker> unpacker_;
   std::unique_ptr<layerstore::Importer> importer_;
+  std::unique_ptr<layerstore::Committer> committer_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
 };

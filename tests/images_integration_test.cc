@@ -99,6 +99,34 @@ TEST_F(ImagesIntegrationTest, WritableMountKeepsItsSnapshot) {
   ASSERT_EQ(Cli({"unmount", tmp_.Sub("mnt")}).exit_code, 0);
 }
 
+// mount --rw, change files, unmount (the snapshot stays), commit --name:
+// a new image whose rootfs has the changes and that runs.
+TEST_F(ImagesIntegrationTest, CliCommitMakesANewImage) {
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  ASSERT_OK(MakeDirs(tmp_.Sub("mnt")));
+  ASSERT_EQ(Cli({"mount", kBusybox, tmp_.Sub("mnt"), "--rw", "build-1"}).exit_code, 0);
+  WriteFileOrDie(tmp_.Sub("mnt/etc/motd"), "built by strata\n");
+  ASSERT_EQ(::unlink(tmp_.Sub("mnt/etc/shadow").c_str()), 0);
+  ASSERT_EQ(Cli({"unmount", tmp_.Sub("mnt")}).exit_code, 0);
+  RunResult r = Cli({"commit", "build-1", "--name", "example/built:1", "--compression", "zstd"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("2 layers"));
+  EXPECT_EQ(GetImage("example/built:1").layers(1).blob().media_type(),
+            "application/vnd.oci.image.layer.v1.tar+zstd");
+  ASSERT_EQ(Cli({"mount", "example/built:1", tmp_.Sub("mnt")}).exit_code, 0);
+  r = RunCommand(
+      {"chroot", tmp_.Sub("mnt"), "/bin/sh", "-c", "cat /etc/motd; ls /etc/shadow 2>&1 || true"});
+  EXPECT_THAT(r.output, HasSubstr("built by strata"));
+  EXPECT_THAT(r.output, HasSubstr("No such file"));
+  ASSERT_EQ(Cli({"unmount", tmp_.Sub("mnt")}).exit_code, 0);
+  // Committing again: the snapshot is gone (it became the layer).
+  r = Cli({"commit", "build-1", "--name", "example/built:2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("does not exist"));
+  r = Cli({"commit", "nope", "--name", "x:1", "--compression", "lz4"});
+  EXPECT_EQ(r.exit_code, 1);
+}
+
 TEST_F(ImagesIntegrationTest, CliErrorsAreOneLineAndNonZero) {
   RunResult r = Cli({"mount", "no/such:image", tmp_.Sub("x")});
   EXPECT_EQ(r.exit_code, 1);
