@@ -4,6 +4,7 @@
 
 #include "api/convert.h"
 #include "api/grpc_status.h"
+#include "layerstore/exporter.h"
 
 namespace strata::api {
 namespace {
@@ -129,6 +130,44 @@ grpc::Status ImagesService::Commit(Ctx*, const pb::CommitImageRequest* req, pb::
   if (!r.ok()) return ToGrpc(r.status());
   ToProto(*r, *snapshots_, resp);
   return grpc::Status::OK;
+}
+
+namespace {
+
+// Archive bytes to the call's stream, in messages of up to 1 MiB.
+class StreamSink : public layerstore::ByteSink {
+ public:
+  StreamSink(grpc::ServerContext* ctx, grpc::ServerWriter<pb::ExportImageResponse>* w)
+      : ctx_(ctx), w_(w) {}
+  absl::Status Write(const char* data, size_t n) override {
+    buf_.append(data, n);
+    return buf_.size() >= kChunk ? Send() : absl::OkStatus();
+  }
+  absl::Status Close() override { return buf_.empty() ? absl::OkStatus() : Send(); }
+
+ private:
+  static constexpr size_t kChunk = 1 << 20;
+  absl::Status Send() {
+    pb::ExportImageResponse msg;
+    msg.set_data(std::move(buf_));
+    buf_.clear();
+    if (ctx_->IsCancelled() || !w_->Write(msg))
+      return absl::CancelledError("export: client went away");
+    return absl::OkStatus();
+  }
+  grpc::ServerContext* ctx_;
+  grpc::ServerWriter<pb::ExportImageResponse>* w_;
+  std::string buf_;
+};
+
+}  // namespace
+
+grpc::Status ImagesService::Export(Ctx* ctx, const pb::ExportImageRequest* req,
+                                   grpc::ServerWriter<pb::ExportImageResponse>* w) {
+  absl::StatusOr<layerstore::ExportFormat> format = layerstore::ParseExportFormat(req->format());
+  if (!format.ok()) return ToGrpc(format.status());
+  StreamSink sink(ctx, w);
+  return ToGrpc(layerstore::ExportImage(*images_, *content_, req->name(), *format, &sink));
 }
 
 }  // namespace strata::api

@@ -14,10 +14,11 @@ class ImagesService final : public strata::v1::Images::Service {
  public:
   // All must outlive the service. `options` carries the daemon's import policy.
   ImagesService(layerstore::Importer* importer, layerstore::ImageStore* images,
-                snapshotter::Snapshotter* snapshots, layerstore::Committer* committer,
-                layerstore::ImportOptions options)
+                layerstore::ContentStore* content, snapshotter::Snapshotter* snapshots,
+                layerstore::Committer* committer, layerstore::ImportOptions options)
       : importer_(importer),
         images_(images),
+        content_(content),
         snapshots_(snapshots),
         committer_(committer),
         options_(std::move(options)) {}
@@ -32,10 +33,13 @@ class ImagesService final : public strata::v1::Images::Service {
   grpc::Status Delete(Ctx*, const strata::v1::DeleteImageRequest*,
                       google::protobuf::Empty*) override;
   grpc::Status Commit(Ctx*, const strata::v1::CommitImageRequest*, strata::v1::Image*) override;
+  grpc::Status Export(Ctx*, const strata::v1::ExportImageRequest*,
+                      grpc::ServerWriter<strata::v1::ExportImageResponse>*) override;
 
  private:
   layerstore::Importer* importer_;
   layerstore::ImageStore* images_;
+  layerstore::ContentStore* content_;
   snapshotter::Snapshotter* snapshots_;
   layerstore::Committer* committer_;
   const layerstore::ImportOptions options_;

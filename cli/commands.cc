@@ -3,9 +3,12 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -365,6 +368,49 @@ int Commands::Commit(const std::string& key, const std::string& name, const std:
     std::printf("committed %s as %s (%d layers, top %s)\n", key.c_str(), img.name().c_str(),
                 img.layers_size(), ShortDigest(img.top_chain_id()).c_str());
   }
+  return 0;
+}
+
+int Commands::Export(const std::string& name, const std::string& file, const std::string& format,
+                     bool force) {
+  struct stat st;
+  if (!force && ::lstat(file.c_str(), &st) == 0) {
+    return Fail(absl::StrCat("export: ", file, " exists (use --force to replace it)"));
+  }
+  // Written beside the target and renamed into place only when complete.
+  std::string tmp = absl::StrCat(file, ".strata-tmp-", ::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Fail(absl::StrCat("export: cannot create ", tmp, ": ", std::strerror(errno)));
+  auto stub = pb::Images::NewStub(channel_);
+  grpc::ClientContext ctx;
+  pb::ExportImageRequest req;
+  req.set_name(name);
+  req.set_format(format);
+  auto reader = stub->Export(&ctx, req);
+  pb::ExportImageResponse chunk;
+  int64_t total = 0;
+  bool write_ok = true;
+  while (reader->Read(&chunk)) {
+    const std::string& d = chunk.data();
+    for (size_t done = 0; write_ok && done < d.size();) {
+      ssize_t n = ::write(fd, d.data() + done, d.size() - done);
+      if (n <= 0)
+        write_ok = false;
+      else
+        done += static_cast<size_t>(n);
+    }
+    total += static_cast<int64_t>(d.size());
+  }
+  grpc::Status s = reader->Finish();
+  bool synced = write_ok && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!s.ok() || !synced || ::rename(tmp.c_str(), file.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    if (!s.ok()) return Fail("export " + name, s);
+    return Fail(absl::StrCat("export: cannot write ", file, ": ", std::strerror(errno)));
+  }
+  if (!g_.json)
+    std::printf("exported %s to %s (%s)\n", name.c_str(), file.c_str(), HumanSize(total).c_str());
   return 0;
 }
 

@@ -28,6 +28,8 @@ class Commands {
   int Unmount(const std::string& dir);
   int Commit(const std::string& key, const std::string& name, const std::string& base,
              const std::string& compression);
+  int Export(const std::string& name, const std::string& file, const std::string& format,
+             bool force);
 
  private:
   int Fail(const std::string& what, const grpc::Status& s) const;

@@ -33,13 +33,21 @@ int main(int argc, char** argv) {
   auto* unmount = app.add_subcommand("unmount", "unmount and release what `strata mount` made");
   unmount->add_option("DIR", dir)->required();
   std::string key, base, compression = "gzip";
+  std::string format = "oci";
+  bool force = false;
+  auto* exp =
+      app.add_subcommand("export", "write an image as an archive (OCI layout or docker save)");
+  exp->add_option("NAME", name)->required();
+  exp->add_option("FILE", file)->required();
+  exp->add_option("--format", format, "oci or docker")->capture_default_str();
+  exp->add_flag("--force", force, "replace FILE if it exists");
   auto* commit = app.add_subcommand("commit", "commit a writable snapshot as a new image");
   commit->add_option("KEY", key, "the writable snapshot (from mount --rw)")->required();
   commit->add_option("--name", name, "name of the new image")->required();
   commit->add_option("--base", base,
                      "the image it builds on (default: the one it was mounted from)");
   commit->add_option("--compression", compression, "gzip, zstd or none")->capture_default_str();
-  for (CLI::App* sub : {import, images, rmi, blobs, snapshots, mount, unmount, commit}) {
+  for (CLI::App* sub : {import, images, rmi, blobs, snapshots, mount, unmount, commit, exp}) {
     sub->add_flag("--json", g.json, "machine-readable output");
   }
 
@@ -57,5 +65,6 @@ int main(int argc, char** argv) {
   if (*mount) return c.Mount(name, dir, rw_key);
   if (*unmount) return c.Unmount(dir);
   if (*commit) return c.Commit(key, name, base, compression);
+  if (*exp) return c.Export(name, file, format, force);
   return 2;
 }

@@ -94,8 +94,9 @@ absl::Status Daemon::Serve() {
   services_.push_back(std::make_unique<api::NativeSnapshotsService>(
       snapshotter_.get(), snapshotter::KeySpace::kNative));
   services_.push_back(std::make_unique<api::ContentService>(content_.get()));
-  services_.push_back(std::make_unique<api::ImagesService>(
-      importer_.get(), images_.get(), snapshotter_.get(), committer_.get(), import_policy));
+  services_.push_back(std::make_unique<api::ImagesService>(importer_.get(), images_.get(),
+                                                           content_.get(), snapshotter_.get(),
+                                                           committer_.get(), import_policy));
   services_.push_back(
       std::make_unique<api::LayersService>(content_.get(), unpacker_.get(), committer_.get()));
   grpc::ServerBuilder builder;

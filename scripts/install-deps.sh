@@ -7,7 +7,7 @@ PACKAGES=(
   libarchive-dev libssl-dev librocksdb-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev
   protobuf-compiler libgtest-dev libgmock-dev googletest nlohmann-json3-dev libcli11-dev
   libzstd-dev zlib1g-dev libisal-dev libbenchmark-dev
-  containerd runc util-linux python3 docker-registry skopeo
+  containerd runc util-linux python3 docker-registry skopeo umoci
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

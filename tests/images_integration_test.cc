@@ -127,6 +127,51 @@ TEST_F(ImagesIntegrationTest, CliCommitMakesANewImage) {
   EXPECT_EQ(r.exit_code, 1);
 }
 
+// A committed image exported as an OCI archive: skopeo and umoci (Debian's)
+// read it, umoci's rootfs has the change, and a second store re-importing it
+// gets the same digests.
+TEST_F(ImagesIntegrationTest, ExportIsReadByOtherToolsAndReimportsIdentically) {
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  ASSERT_OK(MakeDirs(tmp_.Sub("mnt")));
+  ASSERT_EQ(Cli({"mount", kBusybox, tmp_.Sub("mnt"), "--rw", "b"}).exit_code, 0);
+  WriteFileOrDie(tmp_.Sub("mnt/etc/motd"), "exported\n");
+  ASSERT_EQ(Cli({"unmount", tmp_.Sub("mnt")}).exit_code, 0);
+  ASSERT_EQ(Cli({"commit", "b", "--name", "example/exported:1"}).exit_code, 0);
+  std::string file = tmp_.Sub("out.tar");
+  RunResult r = Cli({"export", "example/exported:1", file});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = Cli({"export", "example/exported:1", file});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("exists"));
+  ASSERT_EQ(Cli({"export", "example/exported:1", file, "--force"}).exit_code, 0);
+
+  pb::Image img = GetImage("example/exported:1");
+  r = RunCommand({"skopeo", "inspect", "oci-archive:" + file});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr(img.layers(1).blob().digest()));
+
+  ASSERT_OK(MakeDirs(tmp_.Sub("layout")));
+  ASSERT_EQ(RunCommand({"tar", "-xf", file, "-C", tmp_.Sub("layout")}).exit_code, 0);
+  r = RunCommand({"umoci", "unpack", "--image", tmp_.Sub("layout") + ":1", tmp_.Sub("bundle")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(ReadFileOrDie(tmp_.Sub("bundle/rootfs/etc/motd")), "exported\n");
+  EXPECT_TRUE(Exists(tmp_.Sub("bundle/rootfs/bin/busybox")));
+
+  ASSERT_OK_AND_ASSIGN(auto other, StratadProcess::Start(tmp_.Sub("root2"), tmp_.Sub("s2.sock")));
+  RunResult r2 =
+      RunCommand({BinaryDir() + "/cli/strata", "--socket", tmp_.Sub("s2.sock"), "import", file});
+  ASSERT_EQ(r2.exit_code, 0) << r2.output;
+  auto stub = pb::Images::NewStub(other->channel());
+  grpc::ClientContext ctx;
+  pb::GetImageRequest req;
+  req.set_name("example/exported:1");
+  pb::Image again;
+  ASSERT_TRUE(stub->Get(&ctx, req, &again).ok());
+  EXPECT_EQ(again.manifest_digest(), img.manifest_digest());
+  EXPECT_EQ(again.top_chain_id(), img.top_chain_id());
+  EXPECT_EQ(again.layers(1).blob().digest(), img.layers(1).blob().digest());
+}
+
 TEST_F(ImagesIntegrationTest, CliErrorsAreOneLineAndNonZero) {
   RunResult r = Cli({"mount", "no/such:image", tmp_.Sub("x")});
   EXPECT_EQ(r.exit_code, 1);
