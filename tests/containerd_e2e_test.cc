@@ -151,6 +151,38 @@ TEST_F(ContainerdE2ETest, ContainerdGarbageCollectionNeverTouchesNativeImages) {
   ASSERT_EQ(cli({"unmount", tmp_.Sub("mnt")}).exit_code, 0);
 }
 
+// An image committed in strata and exported (docker form) imports into
+// containerd and runs there.
+TEST_F(ContainerdE2ETest, ContainerdRunsAnImageCommittedAndExportedByStrata) {
+  auto cli = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {BinaryDir() + "/cli/strata", "--socket", tmp_.Sub("s.sock")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  };
+  ASSERT_EQ(cli({"import", SharedImages() + "/prebuilt/busybox.oci.tar"}).exit_code, 0);
+  ASSERT_OK(MakeDirs(tmp_.Sub("mnt")));
+  ASSERT_EQ(
+      cli({"mount", "docker.io/library/busybox:latest", tmp_.Sub("mnt"), "--rw", "w"}).exit_code,
+      0);
+  WriteFileOrDie(tmp_.Sub("mnt/hello.sh"), "#!/bin/sh\necho hello from a strata commit\n");
+  ASSERT_EQ(::chmod(tmp_.Sub("mnt/hello.sh").c_str(), 0755), 0);
+  ASSERT_EQ(cli({"unmount", tmp_.Sub("mnt")}).exit_code, 0);
+  ASSERT_EQ(cli({"commit", "w", "--name", "example.test/committed:1"}).exit_code, 0);
+  for (const char* format : {"docker", "oci"}) {
+    std::string file = tmp_.Sub(std::string("export-") + format + ".tar");
+    RunResult r = cli({"export", "example.test/committed:1", file, "--format", format});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    r = Ctr({"images", "import", "--snapshotter", "strata", file});
+    ASSERT_EQ(r.exit_code, 0) << format << ": " << r.output;
+    r = Ctr({"run", "--snapshotter", "strata", "--runc-root", tmp_.Sub("runc"), "--fifo-dir",
+             tmp_.Sub("fifo"), "--rm", "example.test/committed:1", std::string("c-") + format,
+             "/hello.sh"});
+    ASSERT_EQ(r.exit_code, 0) << format << ": " << r.output;
+    EXPECT_EQ(r.output, "hello from a strata commit\n") << format;
+    Ctr({"images", "rm", "--sync", "example.test/committed:1"});
+  }
+}
+
 // A private registry (Debian's docker-registry) on a free loopback port.
 class Registry {
  public:
