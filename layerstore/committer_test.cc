@@ -26,31 +26,6 @@ using ::strata::testing::WriteFileOrDie;
 using Code = absl::StatusCode;
 constexpr snapshotter::KeySpace kN = snapshotter::KeySpace::kNative;
 
-// path -> "type mode uid:gid size content-or-target" for every entry below root.
-void Describe(const std::string& root, const std::string& rel,
-              std::map<std::string, std::string>& out) {
-  absl::StatusOr<std::vector<std::string>> names = ListDir(root + rel);
-  if (!names.ok()) return;
-  for (const std::string& n : *names) {
-    std::string path = rel + "/" + n;
-    struct stat st;
-    ::lstat((root + path).c_str(), &st);
-    std::string d =
-        absl::StrCat(st.st_mode & S_IFMT, " ", st.st_mode & 07777, " ", st.st_uid, ":", st.st_gid);
-    if (S_ISREG(st.st_mode)) absl::StrAppend(&d, " ", ReadFile(root + path).value_or("?"));
-    if (S_ISLNK(st.st_mode)) {
-      char t[4096];
-      ssize_t k = ::readlink((root + path).c_str(), t, sizeof(t));
-      absl::StrAppend(&d, " -> ", std::string(t, static_cast<size_t>(std::max<ssize_t>(k, 0))));
-    }
-    char x[64];
-    ssize_t xn = ::lgetxattr((root + path).c_str(), "user.note", x, sizeof(x));
-    if (xn > 0) absl::StrAppend(&d, " xattr=", std::string(x, static_cast<size_t>(xn)));
-    out[path] = d;
-    if (S_ISDIR(st.st_mode)) Describe(root, path, out);
-  }
-}
-
 class CommitterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -106,7 +81,7 @@ TEST_F(CommitterTest, EveryKindOfChangeSurvivesCommit) {
   ASSERT_EQ(::mkdir((r + "/root").c_str(), 0700), 0);
   WriteFileOrDie(r + "/root/.profile", "new");
   std::map<std::string, std::string> before;
-  Describe(r, "", before);
+  before = ::strata::testing::DescribeTree(r);
   ASSERT_OK(Unmount(r));
 
   ASSERT_OK_AND_ASSIGN(ImageInfo img,
@@ -118,7 +93,7 @@ TEST_F(CommitterTest, EveryKindOfChangeSurvivesCommit) {
   ASSERT_OK_AND_ASSIGN(auto view, snapshots_->View(kN, "check", resolved.top_chain().str(), {}));
   std::string v = Mount(view, "check");
   std::map<std::string, std::string> after;
-  Describe(v, "", after);
+  after = ::strata::testing::DescribeTree(v);
   EXPECT_EQ(before, after);
   EXPECT_FALSE(::strata::testing::Exists(v + "/etc/shadow"));
   struct stat a, b;

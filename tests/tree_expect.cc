@@ -69,6 +69,40 @@ void CompareXattrs(const std::string& path, const json& want, const std::string&
 
 }  // namespace
 
+namespace {
+
+void Describe(const std::string& root, const std::string& rel,
+              std::map<std::string, std::string>& out) {
+  absl::StatusOr<std::vector<std::string>> names = ListDir(root + rel);
+  if (!names.ok()) return;
+  for (const std::string& n : *names) {
+    std::string path = rel + "/" + n;
+    struct stat st;
+    if (::lstat((root + path).c_str(), &st) != 0) continue;
+    std::string d = absl::StrCat(TypeOf(st.st_mode), " ", Octal(st.st_mode & 07777), " ", st.st_uid,
+                                 ":", st.st_gid);
+    if (S_ISREG(st.st_mode)) absl::StrAppend(&d, " ", FileSha256(root + path));
+    if (S_ISLNK(st.st_mode)) {
+      char t[4096];
+      ssize_t k = ::readlink((root + path).c_str(), t, sizeof(t));
+      absl::StrAppend(&d, " -> ", std::string(t, static_cast<size_t>(std::max<ssize_t>(k, 0))));
+    }
+    char x[64];
+    ssize_t xn = ::lgetxattr((root + path).c_str(), "user.note", x, sizeof(x));
+    if (xn > 0) absl::StrAppend(&d, " xattr=", std::string(x, static_cast<size_t>(xn)));
+    out[path] = d;
+    if (S_ISDIR(st.st_mode)) Describe(root, path, out);
+  }
+}
+
+}  // namespace
+
+std::map<std::string, std::string> DescribeTree(const std::string& root) {
+  std::map<std::string, std::string> out;
+  Describe(root, "", out);
+  return out;
+}
+
 std::string SharedImagesDir() {
   const char* env = std::getenv("STRATA_SHARED_IMAGES");
   return env ? env : std::string(STRATA_SOURCE_DIR) + "/../shared/images";

@@ -4,6 +4,7 @@
 // absent paths and hard-link groups.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,10 @@ namespace strata::testing {
 // empty when the tree matches.
 std::vector<std::string> CompareTreeWithExpectation(const std::string& root,
                                                     const std::string& expected_json);
+
+// Every entry below `root` (path -> type, mode, owner, and the contents of a
+// file, the target of a symlink, the user.note xattr), for comparing two trees.
+std::map<std::string, std::string> DescribeTree(const std::string& root);
 
 // Where ../shared/images is (STRATA_SHARED_IMAGES overrides).
 std::string SharedImagesDir();
