@@ -2,6 +2,7 @@
 // allowed path), mount and run busybox's shell, content writes with resume,
 // single-layer pulls.
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -189,6 +190,87 @@ TEST_F(ImagesIntegrationTest, ExportIsReadByOtherToolsAndReimportsIdentically) {
   EXPECT_EQ(again.manifest_digest(), img.manifest_digest());
   EXPECT_EQ(again.top_chain_id(), img.top_chain_id());
   EXPECT_EQ(again.layers(1).blob().digest(), img.layers(1).blob().digest());
+}
+
+// A disk that fills up while a commit writes its layer: a clear error, no
+// half-written blob or ingest, the snapshot still active; once space is
+// freed the same commit succeeds.
+TEST_F(ImagesIntegrationTest, CommitOnAFullDiskFailsCleanlyAndWorksAfterwards) {
+  std::string small = tmp_.Sub("small");
+  ASSERT_OK(MakeDirs(small));
+  ASSERT_EQ(::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=48m"), 0);
+  ASSERT_OK_AND_ASSIGN(auto d, StratadProcess::Start(small + "/root", tmp_.Sub("small.sock")));
+  auto cli = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {BinaryDir() + "/cli/strata", "--socket",
+                                     tmp_.Sub("small.sock")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  };
+  ASSERT_EQ(cli({"import", Busybox()}).exit_code, 0);
+  size_t blobs_before = cli({"blobs"}).output.size();
+  ASSERT_OK(MakeDirs(tmp_.Sub("m")));
+  ASSERT_EQ(cli({"mount", kBusybox, tmp_.Sub("m"), "--rw", "big"}).exit_code, 0);
+  RunResult r =
+      RunCommand({"dd", "if=/dev/urandom", "of=" + tmp_.Sub("m/noise"), "bs=1M", "count=30"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(cli({"unmount", tmp_.Sub("m")}).exit_code, 0);
+
+  r = cli({"commit", "big", "--name", "example/big:1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("No space left"));
+  EXPECT_EQ(cli({"blobs"}).output.size(), blobs_before);
+  EXPECT_TRUE(ListDir(small + "/root/content/ingest")->empty());
+  EXPECT_THAT(cli({"--json", "snapshots"}).output, HasSubstr("\"active\""));
+  EXPECT_THAT(cli({"images"}).output, ::testing::Not(HasSubstr("example/big")));
+
+  ASSERT_EQ(::mount(nullptr, small.c_str(), nullptr, MS_REMOUNT, "size=256m"), 0);
+  r = cli({"commit", "big", "--name", "example/big:1"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(cli({"images"}).output, HasSubstr("example/big:1"));
+  ASSERT_EQ(d->Stop(SIGTERM), 0);
+}
+
+// A layer pushed through Content.Write, then unpacked by a header-only pull.
+TEST_F(ImagesIntegrationTest, LayersPullOfAPushedBlob) {
+  TarBuilder tar;
+  tar.File("pushed.txt", "pushed\n");
+  std::string blob = Gzip(tar.Bytes());
+  std::string digest = Sha256Of(blob).str();
+  auto content = pb::Content::NewStub(daemon_->channel());
+  auto layers = pb::Layers::NewStub(daemon_->channel());
+  auto pull = [&]() {
+    grpc::ClientContext ctx;
+    pb::PullLayerResponse resp;
+    auto w = layers->Pull(&ctx, &resp);
+    pb::PullLayerRequest header;
+    header.mutable_header()->mutable_blob()->set_media_type(
+        "application/vnd.oci.image.layer.v1.tar+gzip");
+    header.mutable_header()->mutable_blob()->set_digest(digest);
+    header.mutable_header()->mutable_blob()->set_size(static_cast<int64_t>(blob.size()));
+    header.mutable_header()->set_diff_id(Sha256Of(tar.Bytes()).str());
+    w->Write(header);
+    w->WritesDone();
+    grpc::Status s = w->Finish();
+    return std::make_pair(s, resp);
+  };
+  EXPECT_EQ(pull().first.error_code(), grpc::StatusCode::NOT_FOUND);  // nothing pushed yet
+  {
+    grpc::ClientContext ctx;
+    pb::WriteContentResponse resp;
+    auto w = content->Write(&ctx, &resp);
+    pb::WriteContentRequest msg;
+    msg.set_ref("push-1");
+    msg.set_data(blob);
+    msg.set_expected(digest);
+    msg.set_total(static_cast<int64_t>(blob.size()));
+    msg.set_commit(true);
+    w->Write(msg);
+    w->WritesDone();
+    ASSERT_TRUE(w->Finish().ok());
+  }
+  auto [s, resp] = pull();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.chain_id(), Sha256Of(tar.Bytes()).str());  // a base layer: chainID = diff_id
 }
 
 TEST_F(ImagesIntegrationTest, CliErrorsAreOneLineAndNonZero) {
