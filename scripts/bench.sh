@@ -9,3 +9,4 @@ scripts/make-test-images.sh build/images
 build/bench/snapshot_bench "$@"
 build/bench/inflate_bench --images build/images
 build/bench/import_bench --images build/images
+build/bench/commit_bench
