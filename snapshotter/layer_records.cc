@@ -70,6 +70,37 @@ absl::StatusOr<uint64_t> Snapshotter::NewLayerDirectory() { return pool_->Acquir
 
 void Snapshotter::DiscardLayerDirectory(uint64_t id) { pool_->Discard(id); }
 
+absl::Status Snapshotter::StageNewLayer(meta::WriteTxn& txn, KeySpace space, const LayerInfo& layer,
+                                        uint64_t dir_id, int64_t unpacked_bytes, int64_t size,
+                                        int64_t inodes) {
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> taken,
+                          txn.Get(Family::kSnapshots, RecordKey(space, layer.chain_id)));
+  if (taken) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("snapshot \"", layer.chain_id, "\" exists and is not an image layer"));
+  }
+  if (!layer.parent_chain_id.empty()) {
+    // The parent layer's snapshot must be in this key space (it is adopted if not).
+    STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, layer.parent_chain_id));
+    txn.Put(Family::kChildren, ChildKey(space, layer.parent_chain_id, layer.chain_id), "");
+  }
+  LayerRecord r;
+  r.set_dir_id(dir_id);
+  r.set_diff_id(layer.diff_id);
+  r.set_parent_chain_id(layer.parent_chain_id);
+  r.set_blob_digest(layer.blob_digest);
+  r.set_blob_media_type(layer.blob_media_type);
+  r.set_blob_size(layer.blob_size);
+  r.set_unpacked_bytes(unpacked_bytes);
+  r.set_entries(layer.entries);
+  r.set_created_unix_nanos(NowNanos());
+  r.set_refs(1);
+  txn.Put(Family::kLayers, LayerKey(layer.chain_id), r.SerializeAsString());
+  txn.Put(Family::kSnapshots, RecordKey(space, layer.chain_id),
+          LayerSnapshot(r, layer.chain_id, size, inodes).SerializeAsString());
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Snapshotter::LayerInfo> Snapshotter::GetLayer(const std::string& chain_id) const {
   STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw,
                           db_->Get(Family::kLayers, LayerKey(chain_id)));
@@ -92,30 +123,8 @@ absl::Status Snapshotter::CommitLayer(KeySpace space, const LayerInfo& layer, ui
   if (existing) {
     return absl::AlreadyExistsError(absl::StrCat("layer ", layer.chain_id, " is already unpacked"));
   }
-  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> taken,
-                          txn.Get(Family::kSnapshots, RecordKey(space, layer.chain_id)));
-  if (taken) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("snapshot \"", layer.chain_id, "\" exists and is not an unpacked layer"));
-  }
-  if (!layer.parent_chain_id.empty()) {
-    STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, layer.parent_chain_id));
-    txn.Put(Family::kChildren, ChildKey(space, layer.parent_chain_id, layer.chain_id), "");
-  }
-  LayerRecord r;
-  r.set_dir_id(dir_id);
-  r.set_diff_id(layer.diff_id);
-  r.set_parent_chain_id(layer.parent_chain_id);
-  r.set_blob_digest(layer.blob_digest);
-  r.set_blob_media_type(layer.blob_media_type);
-  r.set_blob_size(layer.blob_size);
-  r.set_unpacked_bytes(layer.unpacked_bytes);
-  r.set_entries(layer.entries);
-  r.set_created_unix_nanos(NowNanos());
-  r.set_refs(1);
-  txn.Put(Family::kLayers, LayerKey(layer.chain_id), r.SerializeAsString());
-  txn.Put(Family::kSnapshots, RecordKey(space, layer.chain_id),
-          LayerSnapshot(r, layer.chain_id, usage.bytes, usage.inodes).SerializeAsString());
+  STRATA_RETURN_IF_ERROR(
+      StageNewLayer(txn, space, layer, dir_id, layer.unpacked_bytes, usage.bytes, usage.inodes));
   STRATA_RETURN_IF_ERROR(txn.Commit());
   pool_->Recorded(dir_id);
   return absl::OkStatus();
@@ -200,29 +209,8 @@ absl::Status Snapshotter::CommitActiveAsLayer(KeySpace space, const std::string&
       STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, layer.chain_id));
       reap = true;
     } else {
-      STRATA_ASSIGN_OR_RETURN(std::optional<std::string> taken,
-                              txn.Get(Family::kSnapshots, RecordKey(space, layer.chain_id)));
-      if (taken) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("snapshot \"", layer.chain_id, "\" exists and is not an image layer"));
-      }
-      LayerRecord r;
-      r.set_dir_id(active.id());
-      r.set_diff_id(layer.diff_id);
-      r.set_parent_chain_id(layer.parent_chain_id);
-      r.set_blob_digest(layer.blob_digest);
-      r.set_blob_media_type(layer.blob_media_type);
-      r.set_blob_size(layer.blob_size);
-      r.set_unpacked_bytes(usage.bytes);
-      r.set_entries(layer.entries);
-      r.set_created_unix_nanos(NowNanos());
-      r.set_refs(1);
-      txn.Put(Family::kLayers, LayerKey(layer.chain_id), r.SerializeAsString());
-      txn.Put(Family::kSnapshots, RecordKey(space, layer.chain_id),
-              LayerSnapshot(r, layer.chain_id, usage.bytes, usage.inodes).SerializeAsString());
-      if (!layer.parent_chain_id.empty()) {
-        txn.Put(Family::kChildren, ChildKey(space, layer.parent_chain_id, layer.chain_id), "");
-      }
+      STRATA_RETURN_IF_ERROR(
+          StageNewLayer(txn, space, layer, active.id(), usage.bytes, usage.bytes, usage.inodes));
     }
     STRATA_RETURN_IF_ERROR(txn.Commit());
   }

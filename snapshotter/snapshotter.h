@@ -149,6 +149,10 @@ class Snapshotter {
   // Stages in `txn` the snapshot records of `chain_id` and its parents that
   // `space` lacks, each taking a reference on its layer.
   absl::Status StageAdoption(meta::WriteTxn& txn, KeySpace space, const std::string& chain_id);
+  // Stages a new layer record (one reference) with its directory `dir_id` and
+  // its committed snapshot named by chainID in `space`, above its parent's.
+  absl::Status StageNewLayer(meta::WriteTxn& txn, KeySpace space, const LayerInfo& layer,
+                             uint64_t dir_id, int64_t unpacked_bytes, int64_t size, int64_t inodes);
   // For the remote-snapshotter protocol: true if `labels` name a recorded
   // layer (containerd.io/snapshot.ref) that sits exactly on `parent`.
   bool IsKnownLayerOn(KeySpace space, const Labels& labels, const std::string& parent);
