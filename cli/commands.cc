@@ -17,6 +17,7 @@
 #include "cli/format.h"
 #include "common/mount.h"
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "strata/v1/admin.grpc.pb.h"
 #include "strata/v1/content.grpc.pb.h"
 #include "strata/v1/images.grpc.pb.h"
 #include "strata/v1/snapshots.grpc.pb.h"
@@ -412,6 +413,41 @@ int Commands::Export(const std::string& name, const std::string& file, const std
   if (!g_.json)
     std::printf("exported %s to %s (%s)\n", name.c_str(), file.c_str(), HumanSize(total).c_str());
   return 0;
+}
+
+int Commands::Fsck(bool repair) {
+  auto stub = pb::Admin::NewStub(channel_);
+  grpc::ClientContext ctx;
+  pb::CheckRequest req;
+  req.set_repair(repair);
+  pb::CheckResponse resp;
+  grpc::Status s = stub->Check(&ctx, req, &resp);
+  if (!s.ok()) return Fail("fsck", s);
+  int remaining = 0;
+  for (const auto& p : resp.problems()) remaining += p.repaired() ? 0 : 1;
+  if (g_.json) {
+    json problems = json::array();
+    for (const auto& p : resp.problems()) {
+      problems.push_back({{"what", p.what()}, {"repaired", p.repaired()}, {"note", p.note()}});
+    }
+    json out = {{"blobs", resp.blobs()},
+                {"snapshots", resp.snapshots()},
+                {"layers", resp.layers()},
+                {"layer_files", resp.layer_files()},
+                {"problems", problems}};
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    std::printf("checked %lld blobs, %lld snapshots, %lld layers (%lld files)\n",
+                static_cast<long long>(resp.blobs()), static_cast<long long>(resp.snapshots()),
+                static_cast<long long>(resp.layers()), static_cast<long long>(resp.layer_files()));
+    for (const auto& p : resp.problems()) {
+      std::printf("%s %s (%s)\n", p.repaired() ? "repaired:" : "problem: ", p.what().c_str(),
+                  p.note().c_str());
+    }
+    std::printf("%s\n",
+                remaining == 0 ? "clean" : absl::StrCat(remaining, " problem(s) remain").c_str());
+  }
+  return remaining == 0 ? 0 : 3;
 }
 
 }  // namespace strata::cli

@@ -30,6 +30,8 @@ class Commands {
              const std::string& compression);
   int Export(const std::string& name, const std::string& file, const std::string& format,
              bool force);
+  // Exit code 0 when the store is clean (or every problem was repaired), 3 when problems remain.
+  int Fsck(bool repair);
 
  private:
   int Fail(const std::string& what, const grpc::Status& s) const;

@@ -41,13 +41,16 @@ int main(int argc, char** argv) {
   exp->add_option("FILE", file)->required();
   exp->add_option("--format", format, "oci or docker")->capture_default_str();
   exp->add_flag("--force", force, "replace FILE if it exists");
+  bool repair = false;
+  auto* fsck = app.add_subcommand("fsck", "check the store (exit 0: clean, 3: problems remain)");
+  fsck->add_flag("--repair", repair, "fix what can be fixed");
   auto* commit = app.add_subcommand("commit", "commit a writable snapshot as a new image");
   commit->add_option("KEY", key, "the writable snapshot (from mount --rw)")->required();
   commit->add_option("--name", name, "name of the new image")->required();
   commit->add_option("--base", base,
                      "the image it builds on (default: the one it was mounted from)");
   commit->add_option("--compression", compression, "gzip, zstd or none")->capture_default_str();
-  for (CLI::App* sub : {import, images, rmi, blobs, snapshots, mount, unmount, commit, exp}) {
+  for (CLI::App* sub : {import, images, rmi, blobs, snapshots, mount, unmount, commit, exp, fsck}) {
     sub->add_flag("--json", g.json, "machine-readable output");
   }
 
@@ -66,5 +69,6 @@ int main(int argc, char** argv) {
   if (*unmount) return c.Unmount(dir);
   if (*commit) return c.Commit(key, name, base, compression);
   if (*exp) return c.Export(name, file, format, force);
+  if (*fsck) return c.Fsck(repair);
   return 2;
 }

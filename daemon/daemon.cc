@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "api/admin_service.h"
 #include "api/content_service.h"
 #include "api/images_service.h"
 #include "api/layers_service.h"
@@ -94,6 +95,7 @@ absl::Status Daemon::Serve() {
   services_.push_back(std::make_unique<api::NativeSnapshotsService>(
       snapshotter_.get(), snapshotter::KeySpace::kNative));
   services_.push_back(std::make_unique<api::ContentService>(content_.get()));
+  services_.push_back(std::make_unique<api::AdminService>(content_.get(), snapshotter_.get()));
   services_.push_back(std::make_unique<api::ImagesService>(importer_.get(), images_.get(),
                                                            content_.get(), snapshotter_.get(),
                                                            committer_.get(), import_policy));

@@ -173,6 +173,22 @@ absl::Status ContentStore::Recover() {
 
 std::string ContentStore::BlobPath(const Digest& d) const { return blobs_dir_ + "/" + d.hex(); }
 
+absl::StatusOr<std::vector<std::string>> ContentStore::UnrecordedFiles() const {
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(blobs_dir_));
+  std::vector<std::string> out;
+  for (const std::string& name : names) {
+    absl::StatusOr<Digest> d = Digest::Parse("sha256:" + name);
+    if (!d.ok() || !Has(*d)) out.push_back(name);
+  }
+  return out;
+}
+
+absl::Status ContentStore::RemoveUnrecordedFile(const std::string& name) {
+  if (name.find('/') != std::string::npos)
+    return absl::InvalidArgumentError("not a blob file name");
+  return RemoveTree(blobs_dir_ + "/" + name);
+}
+
 std::string ContentStore::IngestDir(const std::string& ref) const {
   return ingest_dir_ + "/" + Sha256Of(ref).hex().substr(0, 40);
 }

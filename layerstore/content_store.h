@@ -114,6 +114,10 @@ class ContentStore {
   absl::Status Abort(const std::string& ref);
 
   std::string BlobPath(const Digest& digest) const;
+  // Names of files in the blob directory that no record claims.
+  absl::StatusOr<std::vector<std::string>> UnrecordedFiles() const;
+  // Removes an unrecorded blob file by name.
+  absl::Status RemoveUnrecordedFile(const std::string& name);
   int orphan_blobs_removed() const { return orphan_blobs_removed_; }
 
  private:

@@ -112,6 +112,21 @@ absl::StatusOr<Snapshotter::LayerInfo> Snapshotter::GetLayer(const std::string& 
   return ToLayerInfo(chain_id, r);
 }
 
+absl::Status Snapshotter::WalkLayers(const std::function<void(const LayerInfo&)>& fn) const {
+  absl::Status inner;
+  STRATA_RETURN_IF_ERROR(
+      db_->Scan(Family::kLayers, "", [&](absl::string_view k, absl::string_view v) {
+        LayerRecord r;
+        if (!r.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+          inner = absl::DataLossError(absl::StrCat("layer ", k, ": corrupt metadata record"));
+          return false;
+        }
+        fn(ToLayerInfo(std::string(k), r));
+        return true;
+      }));
+  return inner;
+}
+
 absl::Status Snapshotter::CommitLayer(KeySpace space, const LayerInfo& layer, uint64_t dir_id) {
   STRATA_RETURN_IF_ERROR(ValidateKey(layer.chain_id, "chain id"));
   // A layer directory needs no overlay workdir; its usage is fixed from now on.

@@ -406,6 +406,60 @@ absl::StatusOr<int> Snapshotter::RemoveOrphanDirs() {
   return removed;
 }
 
+absl::StatusOr<std::vector<Snapshotter::Problem>> Snapshotter::Check(bool repair,
+                                                                     int64_t* records_checked) {
+  std::vector<Problem> problems;
+  // Records whose directory is gone.
+  std::vector<std::pair<KeySpace, std::string>> missing;
+  int64_t n = 0;
+  STRATA_RETURN_IF_ERROR(
+      db_->Scan(Family::kSnapshots, "", [&](absl::string_view k, absl::string_view v) {
+        ++n;
+        absl::StatusOr<SnapshotRecord> rec = DecodeRecord(k.substr(1), v);
+        if (!rec.ok()) {
+          problems.push_back({std::string(rec.status().message()), false, "corrupt record"});
+        } else if (!PathExists(layout_.FilesDir(rec->id()))) {
+          missing.emplace_back(static_cast<KeySpace>(k[0]), std::string(k.substr(1)));
+        }
+        return true;
+      }));
+  if (records_checked != nullptr) *records_checked = n;
+  for (const auto& [space, key] : missing) {
+    Problem p{absl::StrCat("snapshot \"", key, "\": its directory is missing"), false, ""};
+    absl::StatusOr<SnapshotRecord> rec = GetRecord(space, key);
+    STRATA_ASSIGN_OR_RETURN(bool children, HasChildren(space, key));
+    if (!rec.ok()) continue;
+    if (!rec->layer_chain_id().empty() || children) {
+      p.note = "cannot repair: other snapshots depend on it; re-import the image";
+    } else if (repair) {
+      STRATA_RETURN_IF_ERROR(Remove(space, key));
+      p.repaired = true;
+      p.note = "record removed";
+    } else {
+      p.note = "--repair removes the record";
+    }
+    problems.push_back(std::move(p));
+  }
+  // Directories no record points to.
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(layout_.SnapshotsDir()));
+  std::set<uint64_t> pending = pool_->PendingIds();
+  STRATA_ASSIGN_OR_RETURN(std::set<uint64_t> referenced, ReferencedIds());
+  for (const std::string& name : names) {
+    std::optional<uint64_t> id = Layout::ParseIdName(name);
+    if (id && (referenced.count(*id) || pending.count(*id))) continue;
+    Problem p{absl::StrCat("directory snapshots/", name, " belongs to no snapshot"), false, ""};
+    if (repair) {
+      STRATA_RETURN_IF_ERROR(RemoveTree(absl::StrCat(layout_.SnapshotsDir(), "/", name)));
+      p.repaired = true;
+      p.note = "removed";
+    } else {
+      p.note = "--repair removes it";
+    }
+    problems.push_back(std::move(p));
+  }
+  return problems;
+}
+
 absl::StatusOr<uint64_t> Snapshotter::Recover() {
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> tmp, ListDir(layout_.TmpDir()));
   for (const std::string& name : tmp) {

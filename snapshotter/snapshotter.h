@@ -87,6 +87,17 @@ class Snapshotter {
   // Waits until directories of removed snapshots are gone (they go in the background).
   void WaitForBackgroundWork();
 
+  // One finding of Check: what is wrong, whether it was repaired, and if not why.
+  struct Problem {
+    std::string what;
+    bool repaired = false;
+    std::string note;
+  };
+  // Matches every snapshot record with its directory and back. With `repair`:
+  // orphan directories are removed, and records whose directory is gone are
+  // removed when nothing depends on them (no children, not an image layer).
+  absl::StatusOr<std::vector<Problem>> Check(bool repair, int64_t* records_checked);
+
   // --- Unpacked layers: one directory per chainID, shared by every snapshot
   // named after that chainID in either key space (DESIGN.md, "Two key spaces").
 
@@ -114,6 +125,8 @@ class Snapshotter {
   // recorded: the caller discards its directory and uses the recorded one.
   absl::Status CommitLayer(KeySpace space, const LayerInfo& layer, uint64_t dir_id);
   absl::StatusOr<LayerInfo> GetLayer(const std::string& chain_id) const;
+  // Every unpacked layer: chainID and directory id (for checking its files).
+  absl::Status WalkLayers(const std::function<void(const LayerInfo&)>& fn) const;
   // Makes a recorded layer chain visible in `space`: committed snapshots named
   // by chainID for every layer of the chain missing there.
   absl::Status AdoptLayerChain(KeySpace space, const std::string& chain_id);

@@ -273,6 +273,66 @@ TEST_F(ImagesIntegrationTest, LayersPullOfAPushedBlob) {
   EXPECT_EQ(resp.chain_id(), Sha256Of(tar.Bytes()).str());  // a base layer: chainID = diff_id
 }
 
+// fsck finds a corrupted blob, a missing directory, an orphan directory and a
+// damaged file in an unpacked layer; --repair fixes the first three and says
+// why the fourth cannot be fixed.
+TEST_F(ImagesIntegrationTest, FsckFindsAndRepairs) {
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  RunResult r = Cli({"fsck"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("clean"));
+  pb::Image img = GetImage(kBusybox);
+
+  // 1. A blob whose bytes changed on disk.
+  std::string blob =
+      tmp_.Sub("root/content/blobs/sha256/") + img.layers(0).blob().digest().substr(7);
+  std::string bytes = ReadFileOrDie(blob);
+  bytes[bytes.size() / 2] ^= 0x55;
+  WriteFileOrDie(blob, bytes);
+  // 2. A snapshot whose directory vanished.
+  ASSERT_OK(MakeDirs(tmp_.Sub("m")));
+  ASSERT_EQ(Cli({"mount", kBusybox, tmp_.Sub("m"), "--rw", "victim"}).exit_code, 0);
+  ASSERT_EQ(Cli({"unmount", tmp_.Sub("m")}).exit_code, 0);
+  auto snaps = pb::Snapshots::NewStub(daemon_->channel());
+  grpc::ClientContext ctx;
+  snapshots_pb::MountsRequest mreq;
+  mreq.set_key("victim");
+  snapshots_pb::MountsResponse mresp;
+  ASSERT_TRUE(snaps->Mounts(&ctx, mreq, &mresp).ok());
+  std::string upper = UpperDirOf(api::MountsFromProto(mresp.mounts()));
+  ASSERT_OK(RemoveTree(upper.substr(0, upper.size() - 2)));  // snapshots/<id>
+  // 3. A directory no snapshot owns.
+  ASSERT_OK(MakeDirs(tmp_.Sub("root/snapshots/zzzzzz/f")));
+  // 4. A file of the unpacked layer zeroed (as a power loss leaves it).
+  grpc::ClientContext vctx;
+  snapshots_pb::ViewSnapshotRequest vreq;
+  vreq.set_key("probe");
+  vreq.set_parent(img.top_chain_id());
+  snapshots_pb::ViewSnapshotResponse vresp;
+  ASSERT_TRUE(snaps->View(&vctx, vreq, &vresp).ok());
+  std::string layer_dir = vresp.mounts(0).source();
+  WriteFileOrDie(layer_dir + "/etc/passwd",
+                 std::string(ReadFileOrDie(layer_dir + "/etc/passwd").size(), '\0'));
+
+  r = Cli({"fsck"});
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("corrupt"));
+  EXPECT_THAT(r.output, HasSubstr("snapshot \"victim\": its directory is missing"));
+  EXPECT_THAT(r.output, HasSubstr("snapshots/zzzzzz belongs to no snapshot"));
+  EXPECT_THAT(r.output, HasSubstr("file /etc/passwd is damaged"));
+  r = Cli({"fsck", "--repair"});
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("repaired: blob"));
+  EXPECT_THAT(r.output, HasSubstr("repaired: snapshot \"victim\""));
+  EXPECT_THAT(r.output, HasSubstr("repaired: directory snapshots/zzzzzz"));
+  EXPECT_THAT(r.output, HasSubstr("cannot repair"));
+  r = Cli({"--json", "fsck"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_THAT(r.output, HasSubstr("/etc/passwd is damaged"));
+  EXPECT_THAT(r.output, ::testing::Not(HasSubstr("zzzzzz")));
+  EXPECT_THAT(r.output, ::testing::Not(HasSubstr("victim")));
+}
+
 TEST_F(ImagesIntegrationTest, CliErrorsAreOneLineAndNonZero) {
   RunResult r = Cli({"mount", "no/such:image", tmp_.Sub("x")});
   EXPECT_EQ(r.exit_code, 1);
