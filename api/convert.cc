@@ -23,7 +23,7 @@ void ToProto(const layerstore::BlobInfo& b, strata::v1::BlobInfo* out) {
   ToProto(b.updated, out->mutable_updated_at());
 }
 
-void ToProto(const layerstore::ResolvedImage& img, const snapshotter::Snapshotter& sn,
+void ToProto(const layerstore::ResolvedImage& img, snapshotter::Snapshotter& sn,
              strata::v1::Image* out) {
   out->set_name(img.info.name);
   ToProto(img.info.target, out->mutable_target());
@@ -36,6 +36,9 @@ void ToProto(const layerstore::ResolvedImage& img, const snapshotter::Snapshotte
     l->set_diff_id(img.config.diff_ids[i].str());
     l->set_chain_id(img.chain_ids[i].str());
     l->set_unpacked(sn.GetLayer(img.chain_ids[i].str()).ok());
+    absl::StatusOr<snapshotter::Usage> usage =
+        sn.GetUsage(snapshotter::KeySpace::kNative, img.chain_ids[i].str());
+    if (usage.ok()) l->set_disk_size(usage->size);
   }
   out->mutable_labels()->insert(img.info.labels.begin(), img.info.labels.end());
   ToProto(img.info.created, out->mutable_created_at());

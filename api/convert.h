@@ -16,7 +16,7 @@ void ToProto(absl::Time t, google::protobuf::Timestamp* out);
 void ToProto(const layerstore::Descriptor& d, strata::v1::Descriptor* out);
 void ToProto(const layerstore::BlobInfo& b, strata::v1::BlobInfo* out);
 // `sn` tells which layers are unpacked.
-void ToProto(const layerstore::ResolvedImage& img, const snapshotter::Snapshotter& sn,
+void ToProto(const layerstore::ResolvedImage& img, snapshotter::Snapshotter& sn,
              strata::v1::Image* out);
 
 }  // namespace strata::api

@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -448,6 +450,64 @@ int Commands::Fsck(bool repair) {
                 remaining == 0 ? "clean" : absl::StrCat(remaining, " problem(s) remain").c_str());
   }
   return remaining == 0 ? 0 : 3;
+}
+
+int Commands::Rm(const std::string& key) {
+  auto snaps = pb::Snapshots::NewStub(channel_);
+  grpc::ClientContext ctx;
+  spb::RemoveSnapshotRequest req;
+  req.set_key(key);
+  google::protobuf::Empty resp;
+  grpc::Status s = snaps->Remove(&ctx, req, &resp);
+  if (!s.ok()) return Fail("rm " + key, s);
+  if (!g_.json) std::printf("removed %s\n", key.c_str());
+  return 0;
+}
+
+int Commands::Du() {
+  auto stub = pb::Images::NewStub(channel_);
+  grpc::ClientContext ctx;
+  pb::ListImagesResponse resp;
+  grpc::Status s = stub->List(&ctx, pb::ListImagesRequest(), &resp);
+  if (!s.ok()) return Fail("du", s);
+  // A layer costs its blob and its unpacked directory; count which images use it.
+  std::map<std::string, int64_t> cost;
+  std::map<std::string, int> users;
+  for (const auto& img : resp.images()) {
+    std::set<std::string> seen;
+    for (const auto& l : img.layers()) {
+      cost[l.chain_id()] = l.blob().size() + l.disk_size();
+      if (seen.insert(l.chain_id()).second) users[l.chain_id()]++;
+    }
+  }
+  json rows = json::array();
+  int64_t unshared = 0, stored = 0;
+  for (const auto& [chain, bytes] : cost) stored += bytes;
+  std::vector<std::vector<std::string>> table;
+  for (const auto& img : resp.images()) {
+    int64_t unique = 0, shared = 0;
+    std::set<std::string> seen;
+    for (const auto& l : img.layers()) {
+      if (!seen.insert(l.chain_id()).second) continue;
+      (users[l.chain_id()] > 1 ? shared : unique) += cost[l.chain_id()];
+    }
+    unshared += unique + shared;
+    rows.push_back({{"name", img.name()}, {"unique_bytes", unique}, {"shared_bytes", shared}});
+    table.push_back({img.name(), HumanSize(unique), HumanSize(shared), HumanSize(unique + shared)});
+  }
+  if (g_.json) {
+    json out = {{"images", rows},
+                {"unshared_bytes", unshared},
+                {"stored_bytes", stored},
+                {"saved_bytes", unshared - stored}};
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  PrintTable({"IMAGE", "UNIQUE", "SHARED", "TOTAL"}, table);
+  std::printf("\nimages unshared: %s; layers stored once: %s; sharing saves %s\n",
+              HumanSize(unshared).c_str(), HumanSize(stored).c_str(),
+              HumanSize(unshared - stored).c_str());
+  return 0;
 }
 
 }  // namespace strata::cli

@@ -32,6 +32,9 @@ class Commands {
              bool force);
   // Exit code 0 when the store is clean (or every problem was repaired), 3 when problems remain.
   int Fsck(bool repair);
+  int Rm(const std::string& key);
+  // Per image: bytes only it uses and bytes it shares; totals with and without sharing.
+  int Du();
 
  private:
   int Fail(const std::string& what, const grpc::Status& s) const;

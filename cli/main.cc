@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   app.add_option("--socket", g.socket, "stratad's socket")->capture_default_str();
   app.add_flag("--json", g.json, "machine-readable output");
 
-  std::string file, name, dir, rw_key;
+  std::string file, name, dir, rw_key, key, base, compression = "gzip";
   bool containerd = false;
   auto* import = app.add_subcommand("import", "import an OCI or docker-save archive");
   import->add_option("FILE", file, "archive")->required();
@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   mount->add_option("--rw", rw_key, "writable snapshot KEY (created, or reused if it exists)");
   auto* unmount = app.add_subcommand("unmount", "unmount and release what `strata mount` made");
   unmount->add_option("DIR", dir)->required();
-  std::string key, base, compression = "gzip";
+
   std::string format = "oci";
   bool force = false;
   auto* exp =
@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
   exp->add_option("FILE", file)->required();
   exp->add_option("--format", format, "oci or docker")->capture_default_str();
   exp->add_flag("--force", force, "replace FILE if it exists");
+  auto* rm = app.add_subcommand("rm", "remove a snapshot (native key space)");
+  rm->add_option("KEY", key)->required();
+  auto* du =
+      app.add_subcommand("du", "disk use per image: unique and shared bytes, what sharing saves");
   bool repair = false;
   auto* fsck = app.add_subcommand("fsck", "check the store (exit 0: clean, 3: problems remain)");
   fsck->add_flag("--repair", repair, "fix what can be fixed");
@@ -50,7 +54,8 @@ int main(int argc, char** argv) {
   commit->add_option("--base", base,
                      "the image it builds on (default: the one it was mounted from)");
   commit->add_option("--compression", compression, "gzip, zstd or none")->capture_default_str();
-  for (CLI::App* sub : {import, images, rmi, blobs, snapshots, mount, unmount, commit, exp, fsck}) {
+  for (CLI::App* sub :
+       {import, images, rmi, blobs, snapshots, mount, unmount, commit, exp, fsck, rm, du}) {
     sub->add_flag("--json", g.json, "machine-readable output");
   }
 
@@ -70,5 +75,7 @@ int main(int argc, char** argv) {
   if (*commit) return c.Commit(key, name, base, compression);
   if (*exp) return c.Export(name, file, format, force);
   if (*fsck) return c.Fsck(repair);
+  if (*rm) return c.Rm(key);
+  if (*du) return c.Du();
   return 2;
 }

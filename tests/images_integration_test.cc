@@ -7,6 +7,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "absl/strings/str_cat.h"
 #include "api/mount_proto.h"
 #include "common/fs.h"
@@ -331,6 +333,44 @@ TEST_F(ImagesIntegrationTest, FsckFindsAndRepairs) {
   EXPECT_THAT(r.output, HasSubstr("/etc/passwd is damaged"));
   EXPECT_THAT(r.output, ::testing::Not(HasSubstr("zzzzzz")));
   EXPECT_THAT(r.output, ::testing::Not(HasSubstr("victim")));
+}
+
+// du: an image built on busybox shares busybox's layer; the layer is stored
+// once, and sharing saves exactly its cost. rm removes a snapshot, refuses one
+// with children.
+TEST_F(ImagesIntegrationTest, DuShowsSharingAndRmRemovesSnapshots) {
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  ASSERT_OK(MakeDirs(tmp_.Sub("m")));
+  ASSERT_EQ(Cli({"mount", kBusybox, tmp_.Sub("m"), "--rw", "d"}).exit_code, 0);
+  WriteFileOrDie(tmp_.Sub("m/extra"), std::string(100000, 'x'));
+  ASSERT_EQ(Cli({"unmount", tmp_.Sub("m")}).exit_code, 0);
+  ASSERT_EQ(Cli({"commit", "d", "--name", "example/derived:1"}).exit_code, 0);
+  RunResult r = Cli({"--json", "du"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  int64_t busybox_shared = -1, busybox_unique = -1, derived_unique = -1;
+  for (const auto& img : j["images"]) {
+    if (img["name"] == kBusybox) {
+      busybox_shared = img["shared_bytes"];
+      busybox_unique = img["unique_bytes"];
+    }
+    if (img["name"] == "example/derived:1") derived_unique = img["unique_bytes"];
+  }
+  EXPECT_GT(busybox_shared, 1000000);  // the 2 MB busybox layer, in both images
+  EXPECT_EQ(busybox_unique, 0);
+  EXPECT_GT(derived_unique, 0);
+  EXPECT_EQ(j["saved_bytes"].get<int64_t>(), busybox_shared);
+  EXPECT_EQ(j["unshared_bytes"].get<int64_t>() - j["stored_bytes"].get<int64_t>(), busybox_shared);
+  EXPECT_THAT(Cli({"du"}).output, HasSubstr("sharing saves"));
+
+  ASSERT_EQ(Cli({"mount", kBusybox, tmp_.Sub("m"), "--rw", "scratch"}).exit_code, 0);
+  ASSERT_EQ(Cli({"unmount", tmp_.Sub("m")}).exit_code, 0);
+  r = Cli({"rm", "scratch"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(Cli({"snapshots"}).output, ::testing::Not(HasSubstr("scratch")));
+  r = Cli({"rm", GetImage(kBusybox).top_chain_id()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("has children"));
 }
 
 TEST_F(ImagesIntegrationTest, CliErrorsAreOneLineAndNonZero) {
