@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -207,7 +208,7 @@ int Commands::Blobs() {
   return 0;
 }
 
-int Commands::Snapshots(bool containerd) {
+int Commands::Snapshots(bool containerd, bool tree) {
   std::unique_ptr<grpc::ClientReaderInterface<spb::ListSnapshotsResponse>> reader;
   grpc::ClientContext ctx;
   auto native = pb::Snapshots::NewStub(channel_);
@@ -229,6 +230,24 @@ int Commands::Snapshots(bool containerd) {
                                                                         i.labels().end()))}});
     }
     std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  if (tree) {
+    std::map<std::string, std::vector<const spb::Info*>> children;
+    std::set<std::string> names;
+    for (const auto& i : infos) names.insert(i.name());
+    for (const auto& i : infos) {
+      // Roots: no parent, or a parent in the other key space.
+      children[names.count(i.parent()) ? i.parent() : ""].push_back(&i);
+    }
+    std::function<void(const std::string&, int)> print = [&](const std::string& parent, int depth) {
+      for (const spb::Info* i : children[parent]) {
+        std::printf("%s%s [%s]\n", std::string(2 * depth, ' ').c_str(), i->name().c_str(),
+                    KindName(i->kind()));
+        print(i->name(), depth + 1);
+      }
+    };
+    print("", 0);
     return 0;
   }
   std::vector<std::vector<std::string>> rows;

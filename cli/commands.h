@@ -23,7 +23,8 @@ class Commands {
   int Images();
   int Rmi(const std::string& name);
   int Blobs();
-  int Snapshots(bool containerd);
+  // `tree`: each snapshot under its parent, indented.
+  int Snapshots(bool containerd, bool tree);
   int Mount(const std::string& name, const std::string& dir, const std::string& rw_key);
   int Unmount(const std::string& dir);
   int Commit(const std::string& key, const std::string& name, const std::string& base,

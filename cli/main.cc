@@ -25,6 +25,8 @@ int main(int argc, char** argv) {
   auto* blobs = app.add_subcommand("blobs", "list stored blobs");
   auto* snapshots = app.add_subcommand("snapshots", "list snapshots (the native key space)");
   snapshots->add_flag("--containerd", containerd, "list containerd's key space instead");
+  bool tree = false;
+  snapshots->add_flag("--tree", tree, "show each snapshot under its parent");
   auto* mount =
       app.add_subcommand("mount", "mount an image's rootfs (read-only, or writable with --rw)");
   mount->add_option("NAME", name)->required();
@@ -69,7 +71,7 @@ int main(int argc, char** argv) {
   if (*images) return c.Images();
   if (*rmi) return c.Rmi(name);
   if (*blobs) return c.Blobs();
-  if (*snapshots) return c.Snapshots(containerd);
+  if (*snapshots) return c.Snapshots(containerd, tree);
   if (*mount) return c.Mount(name, dir, rw_key);
   if (*unmount) return c.Unmount(dir);
   if (*commit) return c.Commit(key, name, base, compression);

@@ -362,6 +362,11 @@ TEST_F(ImagesIntegrationTest, DuShowsSharingAndRmRemovesSnapshots) {
   EXPECT_EQ(j["saved_bytes"].get<int64_t>(), busybox_shared);
   EXPECT_EQ(j["unshared_bytes"].get<int64_t>() - j["stored_bytes"].get<int64_t>(), busybox_shared);
   EXPECT_THAT(Cli({"du"}).output, HasSubstr("sharing saves"));
+  // The tree shows the derived image's layer under busybox's.
+  std::string top = GetImage(kBusybox).top_chain_id();
+  std::string derived_top = GetImage("example/derived:1").top_chain_id();
+  r = Cli({"snapshots", "--tree"});
+  EXPECT_THAT(r.output, HasSubstr(top + " [committed]\n  " + derived_top + " [committed]"));
 
   ASSERT_EQ(Cli({"mount", kBusybox, tmp_.Sub("m"), "--rw", "scratch"}).exit_code, 0);
   ASSERT_EQ(Cli({"unmount", tmp_.Sub("m")}).exit_code, 0);
