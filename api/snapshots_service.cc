@@ -3,6 +3,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include "absl/time/time.h"
+#include "api/convert.h"
 #include "api/grpc_status.h"
 #include "api/mount_proto.h"
 
@@ -20,18 +21,12 @@ snapshotter::Labels FromProto(const google::protobuf::Map<std::string, std::stri
   return snapshotter::Labels(m.begin(), m.end());
 }
 
-void ToProto(absl::Time t, google::protobuf::Timestamp* out) {
-  int64_t nanos = absl::ToUnixNanos(t);
-  out->set_seconds(nanos / 1000000000);
-  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
-}
-
 void ToProto(const snapshotter::Info& info, pb::Info* out) {
   out->set_name(info.name);
   out->set_parent(info.parent);
   out->set_kind(static_cast<pb::Kind>(static_cast<int>(info.kind)));
-  ToProto(info.created, out->mutable_created_at());
-  ToProto(info.updated, out->mutable_updated_at());
+  api::ToProto(info.created, out->mutable_created_at());
+  api::ToProto(info.updated, out->mutable_updated_at());
   out->mutable_labels()->insert(info.labels.begin(), info.labels.end());
 }
 

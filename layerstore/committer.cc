@@ -19,10 +19,6 @@ std::string OciLayerType(const std::string& mt) {
   return mt;
 }
 
-json DescriptorJson(const layerstore::Descriptor& d) {
-  return json{{"mediaType", d.media_type}, {"digest", d.digest.str()}, {"size", d.size}};
-}
-
 }  // namespace
 
 absl::StatusOr<Compression> ParseCompression(const std::string& name) {
@@ -103,35 +99,23 @@ absl::StatusOr<ImageInfo> Committer::CommitImage(const std::string& base, const 
   std::string config_text = config.dump();
   auto store = [&](const std::string& data,
                    const std::string& mt) -> absl::StatusOr<layerstore::Descriptor> {
-    static std::atomic<uint64_t> counter{0};
-    STRATA_ASSIGN_OR_RETURN(
-        std::unique_ptr<Writer> w,
-        content_->OpenWriter(absl::StrCat("commit-json/", ::getpid(), "/", counter.fetch_add(1))));
-    STRATA_RETURN_IF_ERROR(w->Truncate(0));
-    STRATA_RETURN_IF_ERROR(w->Write(data.data(), data.size()));
-    absl::StatusOr<BlobInfo> info = w->Commit(static_cast<int64_t>(data.size()), Digest(), {}, mt);
-    if (!info.ok() && !absl::IsAlreadyExists(info.status())) return info.status();
-    layerstore::Descriptor d;
-    d.media_type = mt;
-    d.digest = w->digest();
-    d.size = static_cast<int64_t>(data.size());
-    return d;
+    STRATA_ASSIGN_OR_RETURN(Digest d, content_->Put(data, mt));
+    layerstore::Descriptor desc;
+    desc.media_type = mt;
+    desc.digest = d;
+    desc.size = static_cast<int64_t>(data.size());
+    return desc;
   };
-  STRATA_ASSIGN_OR_RETURN(layerstore::Descriptor config_desc,
-                          store(config_text, media_type::kOciConfig));
-  json layer_list = json::array();
-  for (const layerstore::Descriptor& l : layers) {
-    layerstore::Descriptor oci = l;
-    oci.media_type = OciLayerType(l.media_type);
-    layer_list.push_back(DescriptorJson(oci));
+  Manifest manifest;
+  manifest.media_type = media_type::kOciManifest;
+  STRATA_ASSIGN_OR_RETURN(manifest.config, store(config_text, media_type::kOciConfig));
+  for (layerstore::Descriptor l : layers) {
+    l.media_type = OciLayerType(l.media_type);
+    manifest.layers.push_back(l);
   }
-  layer_list.push_back(DescriptorJson(layer.diff.blob));
-  json manifest = {{"schemaVersion", 2},
-                   {"mediaType", media_type::kOciManifest},
-                   {"config", DescriptorJson(config_desc)},
-                   {"layers", layer_list}};
+  manifest.layers.push_back(layer.diff.blob);
   STRATA_ASSIGN_OR_RETURN(layerstore::Descriptor manifest_desc,
-                          store(manifest.dump(), media_type::kOciManifest));
+                          store(SerializeManifest(manifest), media_type::kOciManifest));
   ImageInfo info;
   info.name = name;
   info.target = manifest_desc;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <utility>
 #include <vector>
@@ -284,6 +285,18 @@ absl::StatusOr<std::string> ContentStore::ReadAt(const Digest& d, int64_t offset
   }
   out.resize(done);
   return out;
+}
+
+absl::StatusOr<Digest> ContentStore::Put(const std::string& data, const std::string& media_type) {
+  static std::atomic<uint64_t> counter{0};
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Writer> w,
+                          OpenWriter(absl::StrCat("put/", ::getpid(), "/", counter.fetch_add(1))));
+  STRATA_RETURN_IF_ERROR(w->Truncate(0));
+  STRATA_RETURN_IF_ERROR(w->Write(data.data(), data.size()));
+  absl::StatusOr<BlobInfo> info =
+      w->Commit(static_cast<int64_t>(data.size()), Digest(), {}, media_type);
+  if (!info.ok() && !absl::IsAlreadyExists(info.status())) return info.status();
+  return w->digest();
 }
 
 absl::StatusOr<std::unique_ptr<Writer>> ContentStore::OpenWriter(const std::string& ref) {

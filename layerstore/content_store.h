@@ -105,6 +105,10 @@ class ContentStore {
   // Reads up to `n` bytes at `offset`.
   absl::StatusOr<std::string> ReadAt(const Digest& digest, int64_t offset, size_t n) const;
 
+  // Stores a small blob held in memory (a manifest, a config) and returns its
+  // digest; a blob that is already stored is not an error.
+  absl::StatusOr<Digest> Put(const std::string& data, const std::string& media_type);
+
   // Opens (creating or resuming) the ingest for `ref`. Unavailable while
   // another Writer holds the same ref. InvalidArgument for an empty ref.
   absl::StatusOr<std::unique_ptr<Writer>> OpenWriter(const std::string& ref);

@@ -141,21 +141,6 @@ absl::Status Importer::ReadMembers(ByteSource* archive, const ImportOptions& opt
   return absl::OkStatus();
 }
 
-absl::StatusOr<Descriptor> Importer::StoreBlob(const std::string& data,
-                                               const std::string& media_type) {
-  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Writer> w, content_->OpenWriter(NextRef()));
-  STRATA_RETURN_IF_ERROR(w->Truncate(0));
-  STRATA_RETURN_IF_ERROR(w->Write(data.data(), data.size()));
-  absl::StatusOr<BlobInfo> info =
-      w->Commit(static_cast<int64_t>(data.size()), Digest(), {}, media_type);
-  if (!info.ok() && !absl::IsAlreadyExists(info.status())) return info.status();
-  Descriptor d;
-  d.media_type = media_type;
-  d.digest = w->digest();
-  d.size = static_cast<int64_t>(data.size());
-  return d;
-}
-
 // Follows indexes down to the manifest for this host.
 absl::StatusOr<Descriptor> Importer::ChooseManifest(const Descriptor& d, int depth) {
   if (IsManifestType(d.media_type)) return d;
@@ -238,8 +223,11 @@ absl::StatusOr<std::vector<Importer::Candidate>> Importer::FromDockerArchive(con
       manifest.layers.push_back(layer);
     }
     Candidate c;
-    STRATA_ASSIGN_OR_RETURN(c.manifest,
-                            StoreBlob(SerializeManifest(manifest), media_type::kDockerManifest));
+    std::string text = SerializeManifest(manifest);
+    STRATA_ASSIGN_OR_RETURN(Digest stored, content_->Put(text, media_type::kDockerManifest));
+    c.manifest.media_type = media_type::kDockerManifest;
+    c.manifest.digest = stored;
+    c.manifest.size = static_cast<int64_t>(text.size());
     c.target = c.manifest;
     for (const std::string& tag : e.repo_tags) c.names.push_back(NormalizeImageName(tag));
     out.push_back(std::move(c));

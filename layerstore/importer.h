@@ -64,7 +64,6 @@ class Importer {
   absl::StatusOr<std::vector<Candidate>> FromOciLayout(const Members& m);
   absl::StatusOr<std::vector<Candidate>> FromDockerArchive(const Members& m);
   absl::StatusOr<Descriptor> ChooseManifest(const Descriptor& d, int depth);
-  absl::StatusOr<Descriptor> StoreBlob(const std::string& data, const std::string& media_type);
   absl::StatusOr<ImportedImage> Finish(const Candidate& c, const ProgressFn& progress,
                                        UnpackSession* session);
 
