@@ -130,6 +130,21 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::View(KeySpace space, const s
   return Create(space, Kind::kView, key, parent, labels);
 }
 
+absl::StatusOr<uint64_t> Snapshotter::ParentDirId(KeySpace space, const std::string& parent) {
+  absl::StatusOr<SnapshotRecord> p = GetRecord(space, parent);
+  if (absl::IsNotFound(p.status()) && GetLayer(parent).ok()) {
+    // A parent named by chainID that is unpacked (through the other API):
+    // adopt its chain into this key space.
+    STRATA_RETURN_IF_ERROR(AdoptLayerChain(space, parent));
+    p = GetRecord(space, parent);
+  }
+  if (absl::IsNotFound(p.status())) {
+    return absl::NotFoundError(absl::StrCat("parent snapshot \"", parent, "\" does not exist"));
+  }
+  STRATA_RETURN_IF_ERROR(p.status());
+  return p->id();
+}
+
 absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind kind,
                                                            const std::string& key,
                                                            const std::string& parent,
@@ -145,20 +160,9 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind 
     STRATA_RETURN_IF_ERROR(AdoptLayerChain(space, chain));
     return absl::AlreadyExistsError(absl::StrCat("target snapshot \"", chain, "\" already exists"));
   }
-  if (!parent.empty() && absl::IsNotFound(GetRecord(space, parent).status()) &&
-      GetLayer(parent).ok()) {
-    // A parent named by chainID that is unpacked (through the other API):
-    // adopt its chain into this key space.
-    STRATA_RETURN_IF_ERROR(AdoptLayerChain(space, parent));
-  }
   std::optional<uint64_t> parent_id;
   if (!parent.empty()) {
-    absl::StatusOr<SnapshotRecord> p = GetRecord(space, parent);
-    if (absl::IsNotFound(p.status())) {
-      return absl::NotFoundError(absl::StrCat("parent snapshot \"", parent, "\" does not exist"));
-    }
-    STRATA_RETURN_IF_ERROR(p.status());
-    parent_id = p->id();
+    STRATA_ASSIGN_OR_RETURN(parent_id, ParentDirId(space, parent));
   }
 
   STRATA_ASSIGN_OR_RETURN(uint64_t id, pool_->Acquire());

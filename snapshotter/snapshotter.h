@@ -151,6 +151,9 @@ class Snapshotter {
 
   absl::StatusOr<std::vector<MountSpec>> Create(KeySpace space, Kind kind, const std::string& key,
                                                 const std::string& parent, const Labels& labels);
+  // The directory id of `parent` (adopting it if it is a layer of the other
+  // key space); NotFound if there is no such snapshot.
+  absl::StatusOr<uint64_t> ParentDirId(KeySpace space, const std::string& parent);
   // Gives f of a new child the owner and mode of its parent layer's root.
   absl::Status CopyRootAttributes(uint64_t id, uint64_t parent_id);
   absl::StatusOr<meta::v1::SnapshotRecord> GetRecord(KeySpace space, const std::string& key) const;
