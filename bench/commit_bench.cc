@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "api/mount_proto.h"
+#include "bench/bench_util.h"
 #include "common/fs.h"
 #include "strata/v1/layers.grpc.pb.h"
 #include "strata/v1/snapshots.grpc.pb.h"
@@ -29,18 +30,8 @@
 namespace strata::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using testing::RunCommand;
 namespace spb = containerd::services::snapshots::v1;
-
-void DropCaches() {
-  ::sync();
-  std::ofstream("/proc/sys/vm/drop_caches") << "3\n";
-}
-
-double Seconds(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 // Text-like bytes (words from a small vocabulary): gzip gets about 3x.
 std::string Corpus(size_t n) {

@@ -19,6 +19,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "bench/bench_util.h"
 #include "common/fs.h"
 #include "tests/containerd_process.h"
 #include "tests/stratad_process.h"
@@ -27,14 +28,8 @@
 namespace strata::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using json = nlohmann::json;
 using testing::RunCommand;
-
-void DropCaches() {
-  ::sync();
-  std::ofstream("/proc/sys/vm/drop_caches") << "3\n";
-}
 
 // Peak resident set of a process (VmHWM), in MiB.
 double PeakRssMiB(pid_t pid) {
@@ -46,17 +41,13 @@ double PeakRssMiB(pid_t pid) {
   return 0;
 }
 
-double Seconds(Clock::time_point t0) {
-  return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 struct Layer {
   std::string blob;
   std::string media_type;
 };
 
-// Unpacked size and the layer blobs of the archive's (single) image.
-int64_t ReadLayers(const std::string& extracted, std::vector<Layer>* layers) {
+// The layer blobs of the extracted archive's (single) image.
+void ReadLayers(const std::string& extracted, std::vector<Layer>* layers) {
   auto read_json = [](const std::string& path) {
     return json::parse(ReadFile(path).value_or("{}"), nullptr, false);
   };
@@ -67,7 +58,6 @@ int64_t ReadLayers(const std::string& extracted, std::vector<Layer>* layers) {
     layers->push_back({extracted + "/blobs/sha256/" + l["digest"].get<std::string>().substr(7),
                        l["mediaType"].get<std::string>()});
   }
-  return 0;
 }
 
 struct Figures {
@@ -83,8 +73,7 @@ Figures RunStrata(const std::string& dir, const std::string& archive) {
   }
   DropCaches();
   auto t0 = Clock::now();
-  testing::RunResult r = RunCommand(
-      {testing::BinaryDir() + "/cli/strata", "--socket", dir + "/s.sock", "import", archive});
+  testing::RunResult r = testing::RunStrataCli(dir + "/s.sock", {"import", archive});
   Figures f{Seconds(t0), PeakRssMiB((*d)->pid())};
   if (r.exit_code != 0) std::fprintf(stderr, "strata import failed: %s\n", r.output.c_str());
   return f;
@@ -101,7 +90,6 @@ Figures RunContainerd(const std::string& dir, const std::string& archive) {
   testing::RunResult r = (*c)->Ctr({"images", "import", "--snapshotter", "overlayfs", archive});
   Figures f{Seconds(t0), 0};
   // containerd's own peak (the unpack runs in the daemon's diff service).
-  std::string pid = ReadFile(dir + "/pid").value_or("");
   testing::RunResult ps =
       RunCommand({"pgrep", "-f", "containerd --config " + dir + "/config.toml"});
   f.rss_mib = PeakRssMiB(std::atoi(ps.output.c_str()));
@@ -160,7 +148,7 @@ int Main(int argc, char** argv) {
     std::string archive = absl::StrCat(images, "/", name, ".oci.tar");
     keep.push_back(std::make_unique<testing::TempDir>());
     testing::TempDir& tmp = *keep.back();
-    testing::RunResult x = RunCommand({"tar", "-xf", archive, "-C", tmp.path()});
+    RunCommand({"tar", "-xf", archive, "-C", tmp.path()});
     std::vector<Layer> layers;
     ReadLayers(tmp.path(), &layers);
     std::vector<Figures> ss, cs, fs;

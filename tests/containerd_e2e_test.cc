@@ -126,11 +126,7 @@ TEST_F(ContainerdE2ETest, ImportBusyboxAndRunEchoHello) {
 // and collects; the native image still mounts and runs.
 TEST_F(ContainerdE2ETest, ContainerdGarbageCollectionNeverTouchesNativeImages) {
   std::string image = SharedImages() + "/prebuilt/busybox.oci.tar";
-  auto cli = [&](std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryDir() + "/cli/strata", "--socket", tmp_.Sub("s.sock")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv);
-  };
+  auto cli = [&](std::vector<std::string> args) { return RunStrataCli(tmp_.Sub("s.sock"), args); };
   RunResult r = cli({"import", image});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   r = Ctr({"images", "import", "--snapshotter", "strata", image});
@@ -154,11 +150,7 @@ TEST_F(ContainerdE2ETest, ContainerdGarbageCollectionNeverTouchesNativeImages) {
 // An image committed in strata and exported (docker form) imports into
 // containerd and runs there.
 TEST_F(ContainerdE2ETest, ContainerdRunsAnImageCommittedAndExportedByStrata) {
-  auto cli = [&](std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryDir() + "/cli/strata", "--socket", tmp_.Sub("s.sock")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv);
-  };
+  auto cli = [&](std::vector<std::string> args) { return RunStrataCli(tmp_.Sub("s.sock"), args); };
   ASSERT_EQ(cli({"import", SharedImages() + "/prebuilt/busybox.oci.tar"}).exit_code, 0);
   ASSERT_OK(MakeDirs(tmp_.Sub("mnt")));
   ASSERT_EQ(
@@ -238,11 +230,7 @@ TEST(ContainerdRemoteSnapshotterTest, CriPullReusesTheLayerStrataHolds) {
       "sha256:cf7989f5a0694c3e555330009f6e865dc47688ab9d3d64d8225d3fa8bcd64517";
   std::string image = SharedImages() + "/prebuilt/busybox.oci.tar";
   ASSERT_OK_AND_ASSIGN(auto stratad, StratadProcess::Start(tmp.Sub("strata"), tmp.Sub("s.sock")));
-  auto cli = [&](std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryDir() + "/cli/strata", "--socket", tmp.Sub("s.sock")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv);
-  };
+  auto cli = [&](std::vector<std::string> args) { return RunStrataCli(tmp.Sub("s.sock"), args); };
   RunResult r = cli({"import", image});
   ASSERT_EQ(r.exit_code, 0) << r.output;
 

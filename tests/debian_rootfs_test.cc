@@ -24,9 +24,7 @@ std::string GeneratedImages() {
 class DebianRootfsTest : public ::testing::TestWithParam<const char*> {
  protected:
   RunResult Cli(const std::string& sock, std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryDir() + "/cli/strata", "--socket", sock};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv);
+    return RunStrataCli(sock, args);
   }
   TempDir tmp_;
 };
@@ -59,11 +57,7 @@ TEST(DebianRootfsSharing, SameChainIsNotUnpackedTwice) {
   TempDir tmp;
   std::string sock = tmp.Sub("s.sock");
   ASSERT_OK_AND_ASSIGN(auto daemon, StratadProcess::Start(tmp.Sub("root"), sock));
-  auto cli = [&](std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryDir() + "/cli/strata", "--socket", sock};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv);
-  };
+  auto cli = [&](std::vector<std::string> args) { return RunStrataCli(sock, args); };
   ASSERT_EQ(cli({"import", GeneratedImages() + "/debian-rootfs.oci.tar"}).exit_code, 0);
   ASSERT_OK_AND_ASSIGN(auto before, MeasureDiskUsage(tmp.Sub("root/snapshots")));
   ASSERT_EQ(cli({"import", GeneratedImages() + "/debian-rootfs-zstd.oci.tar"}).exit_code, 0);

@@ -43,10 +43,32 @@ class ImagesIntegrationTest : public ::testing::Test {
     daemon_ = std::move(*p);
   }
 
-  RunResult Cli(std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryDir() + "/cli/strata", "--socket", tmp_.Sub("s.sock")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv);
+  RunResult Cli(std::vector<std::string> args) { return RunStrataCli(tmp_.Sub("s.sock"), args); }
+
+  // A native snapshot `key` above `parent`, writable or a view; its mounts.
+  std::vector<MountSpec> NativeSnapshot(bool writable, const std::string& key,
+                                        const std::string& parent) {
+    auto stub = pb::Snapshots::NewStub(daemon_->channel());
+    grpc::ClientContext ctx;
+    grpc::Status s;
+    std::vector<MountSpec> mounts;
+    if (writable) {
+      snapshots_pb::PrepareSnapshotRequest req;
+      req.set_key(key);
+      req.set_parent(parent);
+      snapshots_pb::PrepareSnapshotResponse resp;
+      s = stub->Prepare(&ctx, req, &resp);
+      mounts = api::MountsFromProto(resp.mounts());
+    } else {
+      snapshots_pb::ViewSnapshotRequest req;
+      req.set_key(key);
+      req.set_parent(parent);
+      snapshots_pb::ViewSnapshotResponse resp;
+      s = stub->View(&ctx, req, &resp);
+      mounts = api::MountsFromProto(resp.mounts());
+    }
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return mounts;
   }
 
   std::string Busybox() { return SharedImagesDir() + "/prebuilt/busybox.oci.tar"; }
@@ -180,8 +202,7 @@ TEST_F(ImagesIntegrationTest, ExportIsReadByOtherToolsAndReimportsIdentically) {
   EXPECT_EQ(DescribeTree(tmp_.Sub("bundle/rootfs")), mounted);
 
   ASSERT_OK_AND_ASSIGN(auto other, StratadProcess::Start(tmp_.Sub("root2"), tmp_.Sub("s2.sock")));
-  RunResult r2 =
-      RunCommand({BinaryDir() + "/cli/strata", "--socket", tmp_.Sub("s2.sock"), "import", file});
+  RunResult r2 = RunStrataCli(tmp_.Sub("s2.sock"), {"import", file});
   ASSERT_EQ(r2.exit_code, 0) << r2.output;
   auto stub = pb::Images::NewStub(other->channel());
   grpc::ClientContext ctx;
@@ -203,10 +224,7 @@ TEST_F(ImagesIntegrationTest, CommitOnAFullDiskFailsCleanlyAndWorksAfterwards) {
   ASSERT_EQ(::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=48m"), 0);
   ASSERT_OK_AND_ASSIGN(auto d, StratadProcess::Start(small + "/root", tmp_.Sub("small.sock")));
   auto cli = [&](std::vector<std::string> args) {
-    std::vector<std::string> argv = {BinaryDir() + "/cli/strata", "--socket",
-                                     tmp_.Sub("small.sock")};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv);
+    return RunStrataCli(tmp_.Sub("small.sock"), args);
   };
   ASSERT_EQ(cli({"import", Busybox()}).exit_code, 0);
   size_t blobs_before = cli({"blobs"}).output.size();
@@ -306,13 +324,9 @@ TEST_F(ImagesIntegrationTest, FsckFindsAndRepairs) {
   // 3. A directory no snapshot owns.
   ASSERT_OK(MakeDirs(tmp_.Sub("root/snapshots/zzzzzz/f")));
   // 4. A file of the unpacked layer zeroed (as a power loss leaves it).
-  grpc::ClientContext vctx;
-  snapshots_pb::ViewSnapshotRequest vreq;
-  vreq.set_key("probe");
-  vreq.set_parent(img.top_chain_id());
-  snapshots_pb::ViewSnapshotResponse vresp;
-  ASSERT_TRUE(snaps->View(&vctx, vreq, &vresp).ok());
-  std::string layer_dir = vresp.mounts(0).source();
+  std::vector<MountSpec> probe = NativeSnapshot(false, "probe", img.top_chain_id());
+  ASSERT_FALSE(probe.empty());
+  std::string layer_dir = probe[0].source;
   WriteFileOrDie(layer_dir + "/etc/passwd",
                  std::string(ReadFileOrDie(layer_dir + "/etc/passwd").size(), '\0'));
 
@@ -386,8 +400,7 @@ TEST_F(ImagesIntegrationTest, CliErrorsAreOneLineAndNonZero) {
   EXPECT_EQ(r.exit_code, 1);
   r = Cli({"no-such-command"});
   EXPECT_EQ(r.exit_code, 2);
-  RunResult down =
-      RunCommand({BinaryDir() + "/cli/strata", "--socket", tmp_.Sub("nothing.sock"), "images"});
+  RunResult down = RunStrataCli(tmp_.Sub("nothing.sock"), {"images"});
   EXPECT_EQ(down.exit_code, 1);
   EXPECT_THAT(down.output, HasSubstr("cannot reach stratad"));
 }
@@ -396,14 +409,8 @@ TEST_F(ImagesIntegrationTest, NativePrepareAboveTheTopChainIsARootfs) {
   ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
   pb::Image img = GetImage(kBusybox);
   ASSERT_FALSE(img.top_chain_id().empty());
-  auto stub = pb::Snapshots::NewStub(daemon_->channel());
-  grpc::ClientContext ctx;
-  snapshots_pb::PrepareSnapshotRequest req;
-  req.set_key("container-1");
-  req.set_parent(img.top_chain_id());
-  snapshots_pb::PrepareSnapshotResponse resp;
-  ASSERT_TRUE(stub->Prepare(&ctx, req, &resp).ok());
-  std::vector<MountSpec> mounts = api::MountsFromProto(resp.mounts());
+  std::vector<MountSpec> mounts = NativeSnapshot(true, "container-1", img.top_chain_id());
+  ASSERT_FALSE(mounts.empty());
   ASSERT_OK(MakeDirs(tmp_.Sub("rootfs")));
   ASSERT_OK(MountAll(mounts, tmp_.Sub("rootfs")));
   RunResult r = RunCommand(
@@ -570,14 +577,8 @@ TEST_F(ImagesIntegrationTest, LayersPullAboveAParentChain) {
   EXPECT_EQ(bad.error_code(), grpc::StatusCode::DATA_LOSS) << bad.error_message();
   auto [s, resp] = pull(Sha256Of(tar.Bytes()).str());
   ASSERT_TRUE(s.ok()) << s.error_message();
-  auto snaps = pb::Snapshots::NewStub(daemon_->channel());
-  grpc::ClientContext ctx;
-  snapshots_pb::ViewSnapshotRequest req;
-  req.set_key("v");
-  req.set_parent(resp.snapshot_key());
-  snapshots_pb::ViewSnapshotResponse view;
-  ASSERT_TRUE(snaps->View(&ctx, req, &view).ok());
-  std::vector<MountSpec> mounts = api::MountsFromProto(view.mounts());
+  std::vector<MountSpec> mounts = NativeSnapshot(false, "v", resp.snapshot_key());
+  ASSERT_FALSE(mounts.empty());
   ASSERT_OK(MakeDirs(tmp_.Sub("v")));
   ASSERT_OK(MountAll(mounts, tmp_.Sub("v")));
   RunResult r = RunCommand({"chroot", tmp_.Sub("v"), "/app/run.sh"});

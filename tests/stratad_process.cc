@@ -16,6 +16,12 @@ namespace strata::testing {
 
 std::string StratadPath() { return BinaryDir() + "/daemon/stratad"; }
 
+RunResult RunStrataCli(const std::string& socket, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {BinaryDir() + "/cli/strata", "--socket", socket};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv);
+}
+
 absl::StatusOr<std::unique_ptr<StratadProcess>> StratadProcess::Start(
     const std::string& root, const std::string& socket, const std::vector<std::string>& extra) {
   auto p = std::unique_ptr<StratadProcess>(new StratadProcess());

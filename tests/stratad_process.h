@@ -43,4 +43,7 @@ RunResult RunStratad(const std::vector<std::string>& args);
 
 std::string StratadPath();
 
+// Runs the strata CLI against the daemon at `socket`.
+RunResult RunStrataCli(const std::string& socket, const std::vector<std::string>& args);
+
 }  // namespace strata::testing
