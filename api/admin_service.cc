@@ -24,3 +24,40 @@ grpc::Status AdminService::Check(grpc::ServerContext*, const strata::v1::CheckRe
 }
 
 }  // namespace strata::api
+
+namespace strata::api {
+
+grpc::Status AdminService::GarbageCollect(grpc::ServerContext*,
+                                          const strata::v1::GarbageCollectRequest* req,
+                                          grpc::ServerWriter<strata::v1::GarbageCollectEvent>* w) {
+  if (req->ingest_max_age_seconds() < 0) {
+    return ToGrpc(absl::InvalidArgumentError("ingest_max_age_seconds must not be negative"));
+  }
+  layerstore::GcOptions options;
+  options.dry_run = req->dry_run();
+  options.ingest_max_age = req->ingest_max_age_seconds() > 0
+                               ? absl::Seconds(req->ingest_max_age_seconds())
+                               : ingest_max_age_;
+  absl::StatusOr<layerstore::GcReport> r =
+      gc_->Collect(options, [w](const layerstore::GcItem& item) {
+        strata::v1::GarbageCollectEvent ev;
+        ev.mutable_item()->set_kind(layerstore::GcKindName(item.kind));
+        ev.mutable_item()->set_name(item.name);
+        ev.mutable_item()->set_bytes(item.bytes);
+        w->Write(ev);  // a client that went away stops hearing, the collection goes on
+      });
+  if (!r.ok()) return ToGrpc(r.status());
+  strata::v1::GarbageCollectEvent ev;
+  strata::v1::GcSummary* s = ev.mutable_summary();
+  s->set_items(static_cast<int64_t>(r->removed.size()));
+  s->set_bytes(r->bytes);
+  s->set_blobs_kept(r->blobs_kept);
+  s->set_snapshots_kept(r->snapshots_kept);
+  s->set_dry_run(req->dry_run());
+  s->set_writers_paused_seconds(absl::ToDoubleSeconds(r->writers_paused));
+  s->set_elapsed_seconds(absl::ToDoubleSeconds(r->elapsed));
+  w->Write(ev);
+  return grpc::Status::OK;
+}
+
+}  // namespace strata::api

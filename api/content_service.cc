@@ -51,7 +51,9 @@ grpc::Status ContentService::Delete(Ctx*, const pb::DeleteContentRequest* req,
                                     google::protobuf::Empty*) {
   Digest d;
   if (grpc::Status s = ParseDigest(req->digest(), &d); !s.ok()) return s;
-  return ToGrpc(store_->Delete(d));
+  absl::Status s = store_->Delete(d);
+  if (s.ok() && on_delete_) on_delete_();
+  return ToGrpc(s);
 }
 
 grpc::Status ContentService::Update(Ctx*, const pb::UpdateContentRequest* req, pb::BlobInfo* resp) {
@@ -87,11 +89,12 @@ grpc::Status ContentService::Read(Ctx* ctx, const pb::ReadContentRequest* req,
   return grpc::Status::OK;
 }
 
-grpc::Status ContentService::Write(Ctx*, grpc::ServerReader<pb::WriteContentRequest>* r,
+grpc::Status ContentService::Write(Ctx* ctx, grpc::ServerReader<pb::WriteContentRequest>* r,
                                    pb::WriteContentResponse* resp) {
   pb::WriteContentRequest msg;
   if (!r->Read(&msg)) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "empty write");
-  absl::StatusOr<std::unique_ptr<layerstore::Writer>> w = store_->OpenWriter(msg.ref());
+  absl::StatusOr<std::unique_ptr<layerstore::Writer>> w =
+      store_->OpenWriter(msg.ref(), LeaseOf(ctx));
   if (!w.ok()) return ToGrpc(w.status());
   if (absl::Status s = (*w)->Truncate(msg.offset()); !s.ok()) return ToGrpc(s);
   std::string expected = msg.expected();

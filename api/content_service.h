@@ -1,6 +1,7 @@
 // strata.v1.Content over the content store. Thread-safe.
 #pragma once
 
+#include "api/call_lease.h"
 #include "layerstore/content_store.h"
 #include "strata/v1/content.grpc.pb.h"
 
@@ -8,7 +9,9 @@ namespace strata::api {
 
 class ContentService final : public strata::v1::Content::Service {
  public:
-  explicit ContentService(layerstore::ContentStore* store) : store_(store) {}  // must outlive
+  // `store` must outlive the service; `on_delete` (optional) hears of each deletion.
+  explicit ContentService(layerstore::ContentStore* store, DeletionHook on_delete = nullptr)
+      : store_(store), on_delete_(std::move(on_delete)) {}
 
   using Ctx = grpc::ServerContext;
   grpc::Status Info(Ctx*, const strata::v1::ContentInfoRequest*, strata::v1::BlobInfo*) override;
@@ -31,6 +34,7 @@ class ContentService final : public strata::v1::Content::Service {
 
  private:
   layerstore::ContentStore* store_;
+  DeletionHook on_delete_;
 };
 
 }  // namespace strata::api

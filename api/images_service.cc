@@ -67,14 +67,17 @@ class ProgressSender {
 
 }  // namespace
 
-grpc::Status ImagesService::Import(Ctx*, Stream* stream) {
+grpc::Status ImagesService::Import(Ctx* ctx, Stream* stream) {
   pb::ImportRequest first;
   if (!stream->Read(&first) || first.part_case() != pb::ImportRequest::kHeader) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "import: the first message must be a header");
   }
+  absl::StatusOr<meta::CallLease> lease = HoldForCall(leases_, ctx);
+  if (!lease.ok()) return ToGrpc(lease.status());
   layerstore::ImportOptions opts = options_;
   opts.name = first.header().name();
+  opts.lease = lease->id();
   ProgressSender progress(stream);
   absl::StatusOr<std::vector<layerstore::ImportedImage>> imported;
   if (!first.header().path().empty()) {
@@ -117,14 +120,18 @@ grpc::Status ImagesService::Get(Ctx*, const pb::GetImageRequest* req, pb::Image*
 
 grpc::Status ImagesService::Delete(Ctx*, const pb::DeleteImageRequest* req,
                                    google::protobuf::Empty*) {
-  return ToGrpc(images_->Delete(req->name()));
+  absl::Status s = images_->Delete(req->name());
+  if (s.ok() && on_delete_) on_delete_();
+  return ToGrpc(s);
 }
 
-grpc::Status ImagesService::Commit(Ctx*, const pb::CommitImageRequest* req, pb::Image* resp) {
+grpc::Status ImagesService::Commit(Ctx* ctx, const pb::CommitImageRequest* req, pb::Image* resp) {
   absl::StatusOr<layerstore::Compression> c = layerstore::ParseCompression(req->compression());
   if (!c.ok()) return ToGrpc(c.status());
+  absl::StatusOr<meta::CallLease> lease = HoldForCall(leases_, ctx);
+  if (!lease.ok()) return ToGrpc(lease.status());
   absl::StatusOr<layerstore::ImageInfo> info =
-      committer_->CommitImage(req->base(), req->snapshot_key(), req->name(), *c);
+      committer_->CommitImage(req->base(), req->snapshot_key(), req->name(), *c, lease->id());
   if (!info.ok()) return ToGrpc(info.status());
   absl::StatusOr<layerstore::ResolvedImage> r = images_->Resolve(info->name);
   if (!r.ok()) return ToGrpc(r.status());

@@ -2,6 +2,7 @@
 // runs on its call's thread (the unpacker spreads layers over its own).
 #pragma once
 
+#include "api/call_lease.h"
 #include "layerstore/committer.h"
 #include "layerstore/image_store.h"
 #include "layerstore/importer.h"
@@ -15,13 +16,16 @@ class ImagesService final : public strata::v1::Images::Service {
   // All must outlive the service. `options` carries the daemon's import policy.
   ImagesService(layerstore::Importer* importer, layerstore::ImageStore* images,
                 layerstore::ContentStore* content, snapshotter::Snapshotter* snapshots,
-                layerstore::Committer* committer, layerstore::ImportOptions options)
+                layerstore::Committer* committer, meta::Leases* leases,
+                layerstore::ImportOptions options, DeletionHook on_delete = nullptr)
       : importer_(importer),
         images_(images),
         content_(content),
         snapshots_(snapshots),
         committer_(committer),
-        options_(std::move(options)) {}
+        leases_(leases),
+        options_(std::move(options)),
+        on_delete_(std::move(on_delete)) {}
 
   using Ctx = grpc::ServerContext;
   grpc::Status Import(
@@ -42,7 +46,9 @@ class ImagesService final : public strata::v1::Images::Service {
   layerstore::ContentStore* content_;
   snapshotter::Snapshotter* snapshots_;
   layerstore::Committer* committer_;
+  meta::Leases* leases_;
   const layerstore::ImportOptions options_;
+  const DeletionHook on_delete_;
 };
 
 }  // namespace strata::api

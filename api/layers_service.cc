@@ -32,8 +32,11 @@ absl::StatusOr<layerstore::LayerToUnpack> FromHeader(const pb::PullLayerHeader& 
 
 }  // namespace
 
-grpc::Status LayersService::Pull(grpc::ServerContext*, grpc::ServerReader<pb::PullLayerRequest>* r,
+grpc::Status LayersService::Pull(grpc::ServerContext* ctx,
+                                 grpc::ServerReader<pb::PullLayerRequest>* r,
                                  pb::PullLayerResponse* resp) {
+  absl::StatusOr<meta::CallLease> lease = HoldForCall(leases_, ctx);
+  if (!lease.ok()) return ToGrpc(lease.status());
   pb::PullLayerRequest msg;
   if (!r->Read(&msg) || msg.part_case() != pb::PullLayerRequest::kHeader) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -50,7 +53,7 @@ grpc::Status LayersService::Pull(grpc::ServerContext*, grpc::ServerReader<pb::Pu
                           "pull: only data may follow the header");
     }
     if (!writer) {
-      auto w = content_->OpenWriter(absl::StrCat("pull/", layer->blob.digest.str()));
+      auto w = content_->OpenWriter(absl::StrCat("pull/", layer->blob.digest.str()), lease->id());
       if (!w.ok()) return ToGrpc(w.status());
       writer = std::move(*w);
       if (absl::Status s = writer->Truncate(0); !s.ok()) return ToGrpc(s);
@@ -64,24 +67,28 @@ grpc::Status LayersService::Pull(grpc::ServerContext*, grpc::ServerReader<pb::Pu
     absl::StatusOr<layerstore::BlobInfo> info =
         writer->Commit(layer->blob.size, layer->blob.digest, {}, layer->blob.media_type);
     if (!info.ok() && !absl::IsAlreadyExists(info.status())) return ToGrpc(info.status());
-  } else if (!content_->Has(layer->blob.digest)) {
+  } else if (absl::Status held = content_->Hold(layer->blob.digest, lease->id()); !held.ok()) {
+    if (!absl::IsNotFound(held)) return ToGrpc(held);
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         absl::StrCat("blob ", layer->blob.digest.str(),
                                      " is not stored; send its bytes after the header"));
   }
-  absl::StatusOr<std::vector<Digest>> chains = unpacker_->UnpackChain({*layer}, parent);
+  absl::StatusOr<std::vector<Digest>> chains =
+      unpacker_->UnpackChain({*layer}, parent, nullptr, lease->id());
   if (!chains.ok()) return ToGrpc(chains.status());
   resp->set_chain_id(chains->back().str());
   resp->set_snapshot_key(chains->back().str());
   return grpc::Status::OK;
 }
 
-grpc::Status LayersService::Diff(grpc::ServerContext*, const pb::DiffLayerRequest* req,
+grpc::Status LayersService::Diff(grpc::ServerContext* ctx, const pb::DiffLayerRequest* req,
                                  pb::DiffLayerResponse* resp) {
   absl::StatusOr<layerstore::Compression> c = layerstore::ParseCompression(req->compression());
   if (!c.ok()) return ToGrpc(c.status());
+  absl::StatusOr<meta::CallLease> lease = HoldForCall(leases_, ctx);
+  if (!lease.ok()) return ToGrpc(lease.status());
   absl::StatusOr<layerstore::CommittedLayer> layer =
-      committer_->CommitLayer(snapshotter::KeySpace::kNative, req->snapshot_key(), *c);
+      committer_->CommitLayer(snapshotter::KeySpace::kNative, req->snapshot_key(), *c, lease->id());
   if (!layer.ok()) return ToGrpc(layer.status());
   ToProto(layer->diff.blob, resp->mutable_blob());
   resp->set_diff_id(layer->diff.diff_id.str());

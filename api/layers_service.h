@@ -2,6 +2,7 @@
 // unpacked above a parent chain. Thread-safe.
 #pragma once
 
+#include "api/call_lease.h"
 #include "layerstore/committer.h"
 #include "layerstore/content_store.h"
 #include "layerstore/unpacker.h"
@@ -11,10 +12,11 @@ namespace strata::api {
 
 class LayersService final : public strata::v1::Layers::Service {
  public:
-  // Both must outlive the service.
+  // All must outlive the service. What Pull and Diff make is held by the
+  // call's `containerd-lease`; without one it is garbage once the call ends.
   LayersService(layerstore::ContentStore* content, layerstore::Unpacker* unpacker,
-                layerstore::Committer* committer)
-      : content_(content), unpacker_(unpacker), committer_(committer) {}
+                layerstore::Committer* committer, meta::Leases* leases)
+      : content_(content), unpacker_(unpacker), committer_(committer), leases_(leases) {}
 
   grpc::Status Pull(grpc::ServerContext*, grpc::ServerReader<strata::v1::PullLayerRequest>*,
                     strata::v1::PullLayerResponse*) override;
@@ -25,6 +27,7 @@ class LayersService final : public strata::v1::Layers::Service {
   layerstore::ContentStore* content_;
   layerstore::Unpacker* unpacker_;
   layerstore::Committer* committer_;
+  meta::Leases* leases_;
 };
 
 }  // namespace strata::api

@@ -49,17 +49,18 @@ grpc::Status MountsResponse(const absl::StatusOr<std::vector<MountSpec>>& mounts
 }  // namespace
 
 template <typename Base>
-grpc::Status SnapshotsService<Base>::Prepare(Ctx*, const pb::PrepareSnapshotRequest* req,
+grpc::Status SnapshotsService<Base>::Prepare(Ctx* ctx, const pb::PrepareSnapshotRequest* req,
                                              pb::PrepareSnapshotResponse* resp) {
-  return MountsResponse(sn_->Prepare(space_, req->key(), req->parent(), FromProto(req->labels())),
-                        resp);
+  return MountsResponse(
+      sn_->Prepare(space_, req->key(), req->parent(), FromProto(req->labels()), LeaseOf(ctx)),
+      resp);
 }
 
 template <typename Base>
-grpc::Status SnapshotsService<Base>::View(Ctx*, const pb::ViewSnapshotRequest* req,
+grpc::Status SnapshotsService<Base>::View(Ctx* ctx, const pb::ViewSnapshotRequest* req,
                                           pb::ViewSnapshotResponse* resp) {
-  return MountsResponse(sn_->View(space_, req->key(), req->parent(), FromProto(req->labels())),
-                        resp);
+  return MountsResponse(
+      sn_->View(space_, req->key(), req->parent(), FromProto(req->labels()), LeaseOf(ctx)), resp);
 }
 
 template <typename Base>
@@ -69,15 +70,18 @@ grpc::Status SnapshotsService<Base>::Mounts(Ctx*, const pb::MountsRequest* req,
 }
 
 template <typename Base>
-grpc::Status SnapshotsService<Base>::Commit(Ctx*, const pb::CommitSnapshotRequest* req,
+grpc::Status SnapshotsService<Base>::Commit(Ctx* ctx, const pb::CommitSnapshotRequest* req,
                                             google::protobuf::Empty*) {
-  return ToGrpc(sn_->Commit(space_, req->name(), req->key(), FromProto(req->labels())));
+  return ToGrpc(
+      sn_->Commit(space_, req->name(), req->key(), FromProto(req->labels()), LeaseOf(ctx)));
 }
 
 template <typename Base>
 grpc::Status SnapshotsService<Base>::Remove(Ctx*, const pb::RemoveSnapshotRequest* req,
                                             google::protobuf::Empty*) {
-  return ToGrpc(sn_->Remove(space_, req->key()));
+  absl::Status s = sn_->Remove(space_, req->key());
+  if (s.ok() && on_remove_) on_remove_();
+  return ToGrpc(s);
 }
 
 template <typename Base>

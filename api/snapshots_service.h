@@ -5,6 +5,7 @@
 // the status. Thread-safe; runs on gRPC's sync-server threads.
 #pragma once
 
+#include "api/call_lease.h"
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "snapshotter/snapshotter.h"
 #include "strata/v1/snapshots.grpc.pb.h"
@@ -16,9 +17,12 @@ namespace snapshots_pb = containerd::services::snapshots::v1;
 template <typename Base>
 class SnapshotsService final : public Base {
  public:
-  // `snapshotter` must outlive the service.
-  SnapshotsService(snapshotter::Snapshotter* snapshotter, snapshotter::KeySpace space)
-      : sn_(snapshotter), space_(space) {}
+  // `snapshotter` must outlive the service. A call's `containerd-lease`
+  // holds what it creates (native key space only). `on_remove` (optional)
+  // hears of each removal.
+  SnapshotsService(snapshotter::Snapshotter* snapshotter, snapshotter::KeySpace space,
+                   DeletionHook on_remove = nullptr)
+      : sn_(snapshotter), space_(space), on_remove_(std::move(on_remove)) {}
 
   using Ctx = grpc::ServerContext;
   grpc::Status Prepare(Ctx*, const snapshots_pb::PrepareSnapshotRequest*,
@@ -45,6 +49,7 @@ class SnapshotsService final : public Base {
  private:
   snapshotter::Snapshotter* const sn_;
   const snapshotter::KeySpace space_;
+  const DeletionHook on_remove_;
 };
 
 using ContainerdSnapshotsService = SnapshotsService<snapshots_pb::Snapshots::Service>;

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "api/mount_proto.h"
 #include "cli/format.h"
 #include "common/mount.h"
@@ -23,6 +24,7 @@
 #include "strata/v1/admin.grpc.pb.h"
 #include "strata/v1/content.grpc.pb.h"
 #include "strata/v1/images.grpc.pb.h"
+#include "strata/v1/leases.grpc.pb.h"
 #include "strata/v1/snapshots.grpc.pb.h"
 
 namespace strata::cli {
@@ -412,6 +414,7 @@ int Commands::Export(const std::string& name, const std::string& file, const std
   pb::ExportImageResponse chunk;
   int64_t total = 0;
   bool write_ok = true;
+  ProgressLine progress;
   while (reader->Read(&chunk)) {
     const std::string& d = chunk.data();
     for (size_t done = 0; write_ok && done < d.size();) {
@@ -422,6 +425,7 @@ int Commands::Export(const std::string& name, const std::string& file, const std
         done += static_cast<size_t>(n);
     }
     total += static_cast<int64_t>(d.size());
+    progress.Bytes("exporting", total, -1);
   }
   grpc::Status s = reader->Finish();
   bool synced = write_ok && ::fsync(fd) == 0;
@@ -526,6 +530,146 @@ int Commands::Du() {
   std::printf("\nimages unshared: %s; layers stored once: %s; sharing saves %s\n",
               HumanSize(unshared).c_str(), HumanSize(stored).c_str(),
               HumanSize(unshared - stored).c_str());
+  return 0;
+}
+
+int Commands::Gc(bool dry_run, const std::string& ingest_max_age) {
+  pb::GarbageCollectRequest req;
+  req.set_dry_run(dry_run);
+  if (!ingest_max_age.empty()) {
+    absl::Duration age;
+    if (!absl::ParseDuration(ingest_max_age, &age) || age <= absl::ZeroDuration()) {
+      return Fail(absl::StrCat("gc: --ingest-max-age ", ingest_max_age,
+                               " is not a positive duration (like 30m or 24h)"));
+    }
+    req.set_ingest_max_age_seconds(std::max<int64_t>(1, absl::ToInt64Seconds(age)));
+  }
+  auto stub = pb::Admin::NewStub(channel_);
+  grpc::ClientContext ctx;
+  auto reader = stub->GarbageCollect(&ctx, req);
+  std::vector<pb::GcItem> items;
+  pb::GcSummary summary;
+  {
+    ProgressLine progress;
+    pb::GarbageCollectEvent ev;
+    int64_t bytes = 0;
+    while (reader->Read(&ev)) {
+      if (ev.has_summary()) {
+        summary = ev.summary();
+        continue;
+      }
+      items.push_back(ev.item());
+      bytes += ev.item().bytes();
+      progress.Count(dry_run ? "looking" : "collecting", static_cast<int64_t>(items.size()), -1,
+                     absl::StrCat("items, ", HumanSize(bytes)));
+    }
+  }
+  grpc::Status s = reader->Finish();
+  if (!s.ok()) return Fail("gc", s);
+  if (g_.json) {
+    json list = json::array();
+    for (const auto& i : items) {
+      list.push_back({{"kind", i.kind()}, {"name", i.name()}, {"bytes", i.bytes()}});
+    }
+    json out = {{"dry_run", dry_run},
+                {"items", list},
+                {"bytes", summary.bytes()},
+                {"blobs_kept", summary.blobs_kept()},
+                {"snapshots_kept", summary.snapshots_kept()},
+                {"writers_paused_seconds", summary.writers_paused_seconds()},
+                {"elapsed_seconds", summary.elapsed_seconds()}};
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  const char* verb = dry_run ? "would remove" : "removed";
+  for (const auto& i : items) {
+    std::printf("%s %s %s (%s)\n", verb, i.kind().c_str(), i.name().c_str(),
+                HumanSize(i.bytes()).c_str());
+  }
+  std::printf("%s %zu items, %s; kept %lld blobs and %lld snapshots\n", verb, items.size(),
+              HumanSize(summary.bytes()).c_str(), static_cast<long long>(summary.blobs_kept()),
+              static_cast<long long>(summary.snapshots_kept()));
+  return 0;
+}
+
+int Commands::Leases() {
+  auto stub = pb::Leases::NewStub(channel_);
+  grpc::ClientContext ctx;
+  pb::ListLeasesResponse resp;
+  grpc::Status s = stub->List(&ctx, pb::ListLeasesRequest(), &resp);
+  if (!s.ok()) return Fail("leases", s);
+  auto time_text = [](const google::protobuf::Timestamp& t) {
+    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(t.seconds()),
+                            absl::UTCTimeZone());
+  };
+  if (g_.json) {
+    json list = json::array();
+    for (const auto& l : resp.leases()) {
+      json labels = json::object();
+      for (const auto& [k, v] : l.labels()) labels[k] = v;
+      list.push_back({{"id", l.id()},
+                      {"created_at", time_text(l.created_at())},
+                      {"expires_at", l.has_expires_at() ? json(time_text(l.expires_at())) : json()},
+                      {"resources", l.resources()},
+                      {"labels", labels}});
+    }
+    std::printf("%s\n", list.dump(2).c_str());
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& l : resp.leases()) {
+    std::string labels;
+    for (const auto& [k, v] : l.labels())
+      absl::StrAppend(&labels, labels.empty() ? "" : ",", k, "=", v);
+    rows.push_back({l.id(), time_text(l.created_at()),
+                    l.has_expires_at() ? time_text(l.expires_at()) : "never",
+                    std::to_string(l.resources()), labels});
+  }
+  PrintTable({"ID", "CREATED", "EXPIRES", "RESOURCES", "LABELS"}, rows);
+  return 0;
+}
+
+int Commands::LeaseCreate(const std::string& id, const std::string& ttl,
+                          const std::vector<std::string>& labels) {
+  pb::CreateLeaseRequest req;
+  req.set_id(id);
+  if (!ttl.empty()) {
+    absl::Duration d;
+    if (!absl::ParseDuration(ttl, &d) || d <= absl::ZeroDuration()) {
+      return Fail(absl::StrCat("leases create: --ttl ", ttl,
+                               " is not a positive duration (like 30m or 24h)"));
+    }
+    req.set_ttl_seconds(std::max<int64_t>(1, absl::ToInt64Seconds(d)));
+  }
+  for (const std::string& kv : labels) {
+    size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Fail(absl::StrCat("leases create: label \"", kv, "\" is not KEY=VALUE"));
+    }
+    (*req.mutable_labels())[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  auto stub = pb::Leases::NewStub(channel_);
+  grpc::ClientContext ctx;
+  pb::Lease resp;
+  grpc::Status s = stub->Create(&ctx, req, &resp);
+  if (!s.ok()) return Fail("leases create", s);
+  if (g_.json) {
+    std::printf("%s\n", json({{"id", resp.id()}}).dump(2).c_str());
+  } else {
+    std::printf("%s\n", resp.id().c_str());
+  }
+  return 0;
+}
+
+int Commands::LeaseRm(const std::string& id) {
+  auto stub = pb::Leases::NewStub(channel_);
+  grpc::ClientContext ctx;
+  pb::DeleteLeaseRequest req;
+  req.set_id(id);
+  pb::DeleteLeaseResponse resp;
+  grpc::Status s = stub->Delete(&ctx, req, &resp);
+  if (!s.ok()) return Fail("leases rm " + id, s);
+  if (!g_.json) std::printf("deleted lease %s\n", id.c_str());
   return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace strata::cli {
 
@@ -36,6 +37,14 @@ class Commands {
   int Rm(const std::string& key);
   // Per image: bytes only it uses and bytes it shares; totals with and without sharing.
   int Du();
+  // Collects garbage, or with dry_run says what would go. `ingest_max_age`
+  // ("24h"; empty: the daemon's setting) makes older ingests garbage.
+  int Gc(bool dry_run, const std::string& ingest_max_age);
+  int Leases();
+  // `ttl` like "1h" (empty: never expires); labels as KEY=VALUE.
+  int LeaseCreate(const std::string& id, const std::string& ttl,
+                  const std::vector<std::string>& labels);
+  int LeaseRm(const std::string& id);
 
  private:
   int Fail(const std::string& what, const grpc::Status& s) const;

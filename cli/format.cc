@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace strata::cli {
@@ -52,19 +53,44 @@ ProgressLine::~ProgressLine() {
   if (drawn_) std::fprintf(stderr, "\n");
 }
 
+namespace {
+
+std::string Bar(int64_t done, int64_t total) {
+  constexpr int kWidth = 30;
+  int filled = static_cast<int>(kWidth * std::min(done, total) / total);
+  return absl::StrCat("[", std::string(filled, '#'), std::string(kWidth - filled, ' '), "]");
+}
+
+}  // namespace
+
 void ProgressLine::Update(const std::string& phase, int64_t done, int64_t total) {
-  if (!tty_) return;
-  std::string line;
   if (phase == "read") {
-    line = absl::StrFormat("reading archive  %s", HumanSize(done));
-  } else if (total > 0) {
-    int width = 30;
-    int filled = static_cast<int>(width * done / total);
-    line = absl::StrFormat("%-8s [%s%s] %d/%d layers", phase, std::string(filled, '#'),
-                           std::string(width - filled, ' '), done, total);
+    Bytes("reading archive", done, total);
   } else {
-    line = absl::StrFormat("%s", phase);
+    Count(phase, done, total, "layers");
   }
+}
+
+void ProgressLine::Bytes(const std::string& label, int64_t done, int64_t total) {
+  if (total > 0) {
+    Draw(absl::StrFormat("%-16s %s %s / %s", label, Bar(done, total), HumanSize(done),
+                         HumanSize(total)));
+  } else {
+    Draw(absl::StrFormat("%-16s %s", label, HumanSize(done)));
+  }
+}
+
+void ProgressLine::Count(const std::string& label, int64_t done, int64_t total,
+                         const std::string& noun) {
+  if (total > 0) {
+    Draw(absl::StrFormat("%-16s %s %d/%d %s", label, Bar(done, total), done, total, noun));
+  } else {
+    Draw(absl::StrFormat("%-16s %d %s", label, done, noun));
+  }
+}
+
+void ProgressLine::Draw(const std::string& line) {
+  if (!tty_) return;
   std::fprintf(stderr, "\r\033[K%s", line.c_str());
   drawn_ = true;
 }

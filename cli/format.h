@@ -20,9 +20,15 @@ class ProgressLine {
  public:
   ProgressLine();
   ~ProgressLine();  // ends the line
+  // An import's phases: "read" (archive bytes), then "unpack" (layers).
   void Update(const std::string& phase, int64_t done, int64_t total);
+  // A bar when the total is known (> 0), else a running count.
+  void Bytes(const std::string& label, int64_t done, int64_t total);
+  void Count(const std::string& label, int64_t done, int64_t total, const std::string& noun);
 
  private:
+  void Draw(const std::string& line);
+
   bool tty_;
   bool drawn_ = false;
 };

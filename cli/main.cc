@@ -56,8 +56,24 @@ int main(int argc, char** argv) {
   commit->add_option("--base", base,
                      "the image it builds on (default: the one it was mounted from)");
   commit->add_option("--compression", compression, "gzip, zstd or none")->capture_default_str();
-  for (CLI::App* sub :
-       {import, images, rmi, blobs, snapshots, mount, unmount, commit, exp, fsck, rm, du}) {
+  bool dry_run = false;
+  std::string ingest_max_age;
+  auto* gc = app.add_subcommand("gc", "remove what nothing references (images, leases, roots)");
+  gc->add_flag("--dry-run", dry_run, "only say what would go and how many bytes");
+  gc->add_option("--ingest-max-age", ingest_max_age,
+                 "ingests idle longer than this go, e.g. 1h (default: the daemon's setting)");
+  auto* leases = app.add_subcommand("leases", "list leases (holds against garbage collection)");
+  std::string lease_id, ttl;
+  std::vector<std::string> labels;
+  auto* lease_create = leases->add_subcommand("create", "create a lease; prints its id");
+  lease_create->add_option("--id", lease_id, "its id (default: generated)");
+  lease_create->add_option("--ttl", ttl, "expire after this long, e.g. 2h (default: never)");
+  lease_create->add_option("--label", labels, "KEY=VALUE (repeatable)");
+  auto* lease_rm =
+      leases->add_subcommand("rm", "delete a lease; what it held may then be collected");
+  lease_rm->add_option("ID", lease_id)->required();
+  for (CLI::App* sub : {import, images, rmi, blobs, snapshots, mount, unmount, commit, exp, fsck,
+                        rm, du, gc, leases, lease_create, lease_rm}) {
     sub->add_flag("--json", g.json, "machine-readable output");
   }
 
@@ -79,5 +95,9 @@ int main(int argc, char** argv) {
   if (*fsck) return c.Fsck(repair);
   if (*rm) return c.Rm(key);
   if (*du) return c.Du();
+  if (*gc) return c.Gc(dry_run, ingest_max_age);
+  if (*lease_create) return c.LeaseCreate(lease_id, ttl, labels);
+  if (*lease_rm) return c.LeaseRm(lease_id);
+  if (*leases) return c.Leases();
   return 2;
 }

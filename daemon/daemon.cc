@@ -13,18 +13,22 @@
 #include "api/content_service.h"
 #include "api/images_service.h"
 #include "api/layers_service.h"
+#include "api/leases_service.h"
 #include "api/snapshots_service.h"
 #include "common/errno_status.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/status_util.h"
+#include "daemon/gc_policy.h"
 #include "daemon/socket.h"
 #include "layerstore/committer.h"
 #include "layerstore/content_store.h"
+#include "layerstore/gc.h"
 #include "layerstore/image_store.h"
 #include "layerstore/importer.h"
 #include "layerstore/unpacker.h"
 #include "meta/db.h"
+#include "meta/leases.h"
 #include "snapshotter/snapshotter.h"
 
 namespace strata::daemon {
@@ -77,12 +81,23 @@ absl::Status Daemon::OpenStore() {
       std::make_unique<layerstore::Importer>(content_.get(), images_.get(), unpacker_.get());
   committer_ =
       std::make_unique<layerstore::Committer>(content_.get(), images_.get(), snapshotter_.get());
+  leases_ = std::make_unique<meta::Leases>(db_.get());
+  // Temporary leases belonged to calls that died with the last process.
+  STRATA_ASSIGN_OR_RETURN(int dropped_leases, leases_->DeleteTemporary());
+  gc_ = std::make_unique<layerstore::GarbageCollector>(db_.get(), content_.get(), images_.get(),
+                                                       snapshotter_.get());
+  GcPolicy::Options policy;
+  policy.interval = options_.gc_interval;
+  policy.after_deletions = options_.gc_after_deletions;
+  policy.ingest_max_age = options_.ingest_max_age;
+  gc_policy_ = std::make_unique<GcPolicy>(gc_.get(), policy);
   const auto& report = snapshotter_->recovery_report();
   log::Info("recovered",
             {{"tmp_removed", std::to_string(report.tmp_entries_removed)},
              {"orphan_dirs_removed", std::to_string(report.orphan_dirs_removed)},
              {"orphan_blobs_removed", std::to_string(content_->orphan_blobs_removed())},
-             {"records_missing_dir", std::to_string(report.records_missing_dir.size())}});
+             {"records_missing_dir", std::to_string(report.records_missing_dir.size())},
+             {"temporary_leases_dropped", std::to_string(dropped_leases)}});
   return absl::OkStatus();
 }
 
@@ -90,17 +105,22 @@ absl::Status Daemon::Serve() {
   STRATA_RETURN_IF_ERROR(PrepareSocketPath(options_.socket));
   layerstore::ImportOptions import_policy;
   import_policy.allowed_import_dirs = options_.import_dirs;
+  GcPolicy* policy = gc_policy_.get();
+  api::DeletionHook deleted = [policy] { policy->NoteDeletion(); };
+  // containerd's snapshots are its own: removing one frees nothing we collect.
   services_.push_back(std::make_unique<api::ContainerdSnapshotsService>(
       snapshotter_.get(), snapshotter::KeySpace::kContainerd));
   services_.push_back(std::make_unique<api::NativeSnapshotsService>(
-      snapshotter_.get(), snapshotter::KeySpace::kNative));
-  services_.push_back(std::make_unique<api::ContentService>(content_.get()));
-  services_.push_back(std::make_unique<api::AdminService>(content_.get(), snapshotter_.get()));
-  services_.push_back(std::make_unique<api::ImagesService>(importer_.get(), images_.get(),
-                                                           content_.get(), snapshotter_.get(),
-                                                           committer_.get(), import_policy));
-  services_.push_back(
-      std::make_unique<api::LayersService>(content_.get(), unpacker_.get(), committer_.get()));
+      snapshotter_.get(), snapshotter::KeySpace::kNative, deleted));
+  services_.push_back(std::make_unique<api::ContentService>(content_.get(), deleted));
+  services_.push_back(std::make_unique<api::AdminService>(content_.get(), snapshotter_.get(),
+                                                          gc_.get(), options_.ingest_max_age));
+  services_.push_back(std::make_unique<api::ImagesService>(
+      importer_.get(), images_.get(), content_.get(), snapshotter_.get(), committer_.get(),
+      leases_.get(), import_policy, deleted));
+  services_.push_back(std::make_unique<api::LayersService>(content_.get(), unpacker_.get(),
+                                                           committer_.get(), leases_.get()));
+  services_.push_back(std::make_unique<api::LeasesService>(leases_.get(), deleted));
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + options_.socket, grpc::InsecureServerCredentials());
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
@@ -121,6 +141,7 @@ void Daemon::Shutdown() {
   server_->Shutdown(std::chrono::system_clock::now() + kDrainTimeout);
   server_->Wait();
   server_.reset();
+  gc_policy_.reset();  // waits for a scheduled collection in progress
   // Every acknowledged write is already durable; this just waits for stragglers.
   absl::Status s = db_->Flush();
   if (!s.ok()) log::Error("flush at shutdown", {{"err", s.ToString()}});

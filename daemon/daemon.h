@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 
 namespace grpc {
 class Server;
@@ -18,7 +19,8 @@ class Service;
 
 namespace strata::meta {
 class Db;
-}
+class Leases;
+}  // namespace strata::meta
 namespace strata::snapshotter {
 class Snapshotter;
 }
@@ -28,6 +30,7 @@ class ImageStore;
 class Importer;
 class Unpacker;
 class Committer;
+class GarbageCollector;
 }  // namespace strata::layerstore
 
 namespace strata::daemon {
@@ -49,7 +52,16 @@ struct DaemonOptions {
   int64_t max_layer_bytes = int64_t{64} << 30;
   // Per layer: tar entries. Default: 10,000,000.
   int64_t max_layer_entries = 10'000'000;
+  // Garbage collection on a timer. Default: zero, never.
+  absl::Duration gc_interval = absl::ZeroDuration();
+  // Garbage collection a moment after deletions (images, snapshots, leases,
+  // blobs). Default: off.
+  bool gc_after_deletions = false;
+  // Ingests idle this long are garbage. Default: 24 hours.
+  absl::Duration ingest_max_age = absl::Hours(24);
 };
+
+class GcPolicy;
 
 class Daemon {
  public:
@@ -73,6 +85,9 @@ class Daemon {
   std::unique_ptr<layerstore::Unpacker> unpacker_;
   std::unique_ptr<layerstore::Importer> importer_;
   std::unique_ptr<layerstore::Committer> committer_;
+  std::unique_ptr<meta::Leases> leases_;
+  std::unique_ptr<layerstore::GarbageCollector> gc_;
+  std::unique_ptr<GcPolicy> gc_policy_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
 };

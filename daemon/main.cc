@@ -5,6 +5,7 @@
 #include <clocale>
 #include <cstdio>
 #include <string>
+#include <tuple>
 
 #include "CLI/CLI.hpp"
 #include "common/log.h"
@@ -29,7 +30,28 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-layer-entries", options.max_layer_entries, "entries one layer may have")
       ->capture_default_str();
+  std::string gc_interval = "0";
+  std::string ingest_max_age = "24h";
+  app.add_option("--gc-interval", gc_interval,
+                 "collect garbage this often, e.g. 30m or 6h (0: never on a timer)")
+      ->capture_default_str();
+  app.add_flag("--gc-after-deletions", options.gc_after_deletions,
+               "collect garbage a moment after images, snapshots, leases or blobs are deleted");
+  app.add_option("--ingest-max-age", ingest_max_age,
+                 "an ingest idle this long is garbage, e.g. 24h")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  for (auto [flag, text, out] :
+       {std::tuple{"--gc-interval", &gc_interval, &options.gc_interval},
+        std::tuple{"--ingest-max-age", &ingest_max_age, &options.ingest_max_age}}) {
+    if (*text == "0") {
+      *out = absl::ZeroDuration();
+    } else if (!absl::ParseDuration(*text, out) || *out < absl::ZeroDuration()) {
+      std::fprintf(stderr, "stratad: error: %s %s is not a duration (like 90s, 30m or 6h)\n", flag,
+                   text->c_str());
+      return 2;
+    }
+  }
   // Layer entry names are bytes; a UTF-8 locale lets libarchive hand PAX
   // (UTF-8) names through unchanged.
   std::setlocale(LC_ALL, "C.UTF-8");

@@ -31,11 +31,12 @@ absl::StatusOr<Compression> ParseCompression(const std::string& name) {
 
 absl::StatusOr<CommittedLayer> Committer::CommitLayer(snapshotter::KeySpace space,
                                                       const std::string& key,
-                                                      Compression compression) {
+                                                      Compression compression,
+                                                      const std::string& lease) {
   STRATA_ASSIGN_OR_RETURN(auto base, snapshots_->ActiveForLayerCommit(space, key));
   static std::atomic<uint64_t> counter{0};
   std::string ref = absl::StrCat("commit/", ::getpid(), "/", counter.fetch_add(1));
-  absl::StatusOr<DiffResult> diff = DiffUpperDir(base.upper_dir, compression, content_, ref);
+  absl::StatusOr<DiffResult> diff = DiffUpperDir(base.upper_dir, compression, content_, ref, lease);
   if (!diff.ok()) {
     (void)content_->Abort(ref);  // no half blob; the snapshot stays active
     return Annotate(diff.status(), absl::StrCat("commit \"", key, "\""));
@@ -55,12 +56,13 @@ absl::StatusOr<CommittedLayer> Committer::CommitLayer(snapshotter::KeySpace spac
   info.blob_media_type = diff->blob.media_type;
   info.blob_size = diff->blob.size;
   info.entries = diff->entries;
-  STRATA_RETURN_IF_ERROR(snapshots_->CommitActiveAsLayer(space, key, info));
+  STRATA_RETURN_IF_ERROR(snapshots_->CommitActiveAsLayer(space, key, info, lease));
   return out;
 }
 
 absl::StatusOr<ImageInfo> Committer::CommitImage(const std::string& base, const std::string& key,
-                                                 const std::string& name, Compression compression) {
+                                                 const std::string& name, Compression compression,
+                                                 const std::string& lease) {
   if (name.empty()) return absl::InvalidArgumentError("commit: a name for the new image is needed");
   json config;
   std::vector<layerstore::Descriptor> layers;
@@ -74,6 +76,13 @@ absl::StatusOr<ImageInfo> Committer::CommitImage(const std::string& base, const 
     }
     layers = img.manifest.layers;
     base_top = img.top_chain();
+    // The new manifest names the base's layer blobs: hold them, in case the
+    // base image is deleted while this commit runs.
+    if (!lease.empty()) {
+      for (const layerstore::Descriptor& l : layers) {
+        STRATA_RETURN_IF_ERROR(content_->Hold(l.digest, lease));
+      }
+    }
   } else {
     Platform p = HostPlatform();
     config = {{"architecture", p.architecture},
@@ -88,7 +97,7 @@ absl::StatusOr<ImageInfo> Committer::CommitImage(const std::string& base, const 
         "commit \"", key, "\": the snapshot is not above image \"", base, "\"'s top layer"));
   }
   STRATA_ASSIGN_OR_RETURN(CommittedLayer layer,
-                          CommitLayer(snapshotter::KeySpace::kNative, key, compression));
+                          CommitLayer(snapshotter::KeySpace::kNative, key, compression, lease));
 
   std::string now = absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::Now(), absl::UTCTimeZone());
   config["rootfs"]["diff_ids"].push_back(layer.diff.diff_id.str());
@@ -99,7 +108,7 @@ absl::StatusOr<ImageInfo> Committer::CommitImage(const std::string& base, const 
   std::string config_text = config.dump();
   auto store = [&](const std::string& data,
                    const std::string& mt) -> absl::StatusOr<layerstore::Descriptor> {
-    STRATA_ASSIGN_OR_RETURN(Digest d, content_->Put(data, mt));
+    STRATA_ASSIGN_OR_RETURN(Digest d, content_->Put(data, mt, lease));
     layerstore::Descriptor desc;
     desc.media_type = mt;
     desc.digest = d;

@@ -29,13 +29,17 @@ class Committer {
   // Diffs active snapshot `key` into a layer blob and commits it under its
   // chainID. NotFound for an unknown key, FailedPrecondition for a view or a
   // committed snapshot; on failure no blob is left and the snapshot stays active.
+  // `lease` (optional) holds the blob and the layer.
   absl::StatusOr<CommittedLayer> CommitLayer(snapshotter::KeySpace space, const std::string& key,
-                                             Compression compression);
+                                             Compression compression,
+                                             const std::string& lease = "");
 
   // Commits native snapshot `key` (prepared above `base`'s top layer; `base`
-  // empty: a snapshot without parent) as image `name`.
+  // empty: a snapshot without parent) as image `name`. `lease` (optional)
+  // holds what the new image will reference until its name is recorded.
   absl::StatusOr<ImageInfo> CommitImage(const std::string& base, const std::string& key,
-                                        const std::string& name, Compression compression);
+                                        const std::string& name, Compression compression,
+                                        const std::string& lease = "");
 
  private:
   ContentStore* content_;

@@ -15,6 +15,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/status_util.h"
+#include "meta/leases.h"
 #include "strata/meta/v1/records.pb.h"
 
 namespace strata::layerstore {
@@ -69,10 +70,11 @@ absl::StatusOr<Sha256> HashPrefix(int fd, int64_t n) {
 
 }  // namespace
 
-Writer::Writer(ContentStore* store, std::string ref, std::string dir, UniqueFd fd, int64_t offset,
-               Sha256 hash)
+Writer::Writer(ContentStore* store, std::string ref, std::string lease, std::string dir,
+               UniqueFd fd, int64_t offset, Sha256 hash)
     : store_(store),
       ref_(std::move(ref)),
+      lease_(std::move(lease)),
       dir_(std::move(dir)),
       fd_(std::move(fd)),
       offset_(offset),
@@ -128,7 +130,10 @@ absl::StatusOr<BlobInfo> Writer::Commit(int64_t expected_size, const Digest& exp
     return absl::DataLossError(absl::StrCat("ingest \"", ref_, "\": digest ", actual.str(),
                                             " does not match expected ", expected.str()));
   }
+  // Committing, deleting and collecting one digest's file never interleave.
+  absl::MutexLock blob_lock(&store_->BlobMutex(actual));
   if (store_->Has(actual)) {
+    if (!lease_.empty()) STRATA_RETURN_IF_ERROR(store_->Hold(actual, lease_));
     (void)RemoveTree(dir_);
     return absl::AlreadyExistsError(absl::StrCat("blob ", actual.str(), " already exists"));
   }
@@ -141,7 +146,11 @@ absl::StatusOr<BlobInfo> Writer::Commit(int64_t expected_size, const Digest& exp
   STRATA_RETURN_IF_ERROR(FsyncDir(store_->blobs_dir_));
   // Recorded after the rename: a crash in between leaves a blob file without
   // a record, which start-up removes (this commit never returned success).
-  STRATA_ASSIGN_OR_RETURN(BlobInfo info, store_->Record(actual, offset_, labels, media_type));
+  absl::StatusOr<BlobInfo> info = store_->Record(actual, offset_, labels, media_type, lease_);
+  if (!info.ok()) {
+    (void)::unlink(target.c_str());  // no record points at it
+    return info.status();
+  }
   (void)RemoveTree(dir_);
   return info;
 }
@@ -187,7 +196,9 @@ absl::StatusOr<std::vector<std::string>> ContentStore::UnrecordedFiles() const {
 absl::Status ContentStore::RemoveUnrecordedFile(const std::string& name) {
   if (name.find('/') != std::string::npos)
     return absl::InvalidArgumentError("not a blob file name");
-  return RemoveTree(blobs_dir_ + "/" + name);
+  absl::StatusOr<Digest> d = Digest::Parse("sha256:" + name);
+  if (!d.ok()) return RemoveTree(blobs_dir_ + "/" + name);  // not a blob name at all
+  return RemoveCollectedFile(*d);
 }
 
 std::string ContentStore::IngestDir(const std::string& ref) const {
@@ -221,8 +232,15 @@ absl::Status ContentStore::Walk(const std::function<bool(const BlobInfo&)>& fn) 
   return inner;
 }
 
+absl::Mutex& ContentStore::BlobMutex(const Digest& d) const {
+  const std::string& hex = d.hex();
+  size_t stripe = hex.empty() ? 0 : static_cast<size_t>(std::stoi(hex.substr(0, 1), nullptr, 16));
+  return blob_mu_[stripe % (sizeof(blob_mu_) / sizeof(blob_mu_[0]))];
+}
+
 absl::StatusOr<BlobInfo> ContentStore::Record(const Digest& d, int64_t size, const Labels& labels,
-                                              const std::string& media_type) {
+                                              const std::string& media_type,
+                                              const std::string& lease) {
   BlobRecord r;
   int64_t now = absl::ToUnixNanos(absl::Now());
   r.set_size(size);
@@ -232,11 +250,34 @@ absl::StatusOr<BlobInfo> ContentStore::Record(const Digest& d, int64_t size, con
   r.set_updated_unix_nanos(now);
   meta::WriteTxn txn(db_);
   txn.Put(Family::kBlobs, d.hex(), r.SerializeAsString());
+  STRATA_RETURN_IF_ERROR(meta::StageLeaseRef(txn, lease, meta::LeaseResource::kBlob, d.hex()));
   STRATA_RETURN_IF_ERROR(txn.Commit());
   return ToInfo(d, r);
 }
 
+absl::Status ContentStore::Hold(const Digest& d, const std::string& lease) {
+  meta::WriteTxn txn(db_);
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(Family::kBlobs, d.hex()));
+  if (!raw) return absl::NotFoundError(absl::StrCat("blob ", d.str(), " not found"));
+  STRATA_RETURN_IF_ERROR(meta::StageLeaseRef(txn, lease, meta::LeaseResource::kBlob, d.hex()));
+  return txn.Commit();
+}
+
+void ContentStore::StageCollect(meta::WriteTxn& txn, const Digest& d) const {
+  txn.Delete(Family::kBlobs, d.hex());
+}
+
+absl::Status ContentStore::RemoveCollectedFile(const Digest& d) {
+  absl::MutexLock blob_lock(&BlobMutex(d));
+  if (Has(d)) return absl::OkStatus();  // stored again since it was collected
+  if (::unlink(BlobPath(d).c_str()) != 0 && errno != ENOENT) {
+    return ErrnoToStatus(errno, absl::StrCat("remove blob ", d.str()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ContentStore::Delete(const Digest& d) {
+  absl::MutexLock blob_lock(&BlobMutex(d));
   {
     meta::WriteTxn txn(db_);
     STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(Family::kBlobs, d.hex()));
@@ -287,10 +328,13 @@ absl::StatusOr<std::string> ContentStore::ReadAt(const Digest& d, int64_t offset
   return out;
 }
 
-absl::StatusOr<Digest> ContentStore::Put(const std::string& data, const std::string& media_type) {
+absl::StatusOr<Digest> ContentStore::Put(const std::string& data, const std::string& media_type,
+                                         const std::string& lease) {
   static std::atomic<uint64_t> counter{0};
+  // The ingest itself needs no lease: it lives only for this call.
   STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Writer> w,
                           OpenWriter(absl::StrCat("put/", ::getpid(), "/", counter.fetch_add(1))));
+  w->lease_ = lease;
   STRATA_RETURN_IF_ERROR(w->Truncate(0));
   STRATA_RETURN_IF_ERROR(w->Write(data.data(), data.size()));
   absl::StatusOr<BlobInfo> info =
@@ -299,8 +343,14 @@ absl::StatusOr<Digest> ContentStore::Put(const std::string& data, const std::str
   return w->digest();
 }
 
-absl::StatusOr<std::unique_ptr<Writer>> ContentStore::OpenWriter(const std::string& ref) {
+absl::StatusOr<std::unique_ptr<Writer>> ContentStore::OpenWriter(const std::string& ref,
+                                                                 const std::string& lease) {
   if (ref.empty()) return absl::InvalidArgumentError("ingest ref must not be empty");
+  if (!lease.empty()) {
+    meta::WriteTxn txn(db_);
+    STRATA_RETURN_IF_ERROR(meta::StageLeaseRef(txn, lease, meta::LeaseResource::kIngest, ref));
+    STRATA_RETURN_IF_ERROR(txn.Commit());
+  }
   {
     absl::MutexLock l(&mu_);
     if (!open_refs_.insert(ref).second) {
@@ -326,7 +376,7 @@ absl::StatusOr<std::unique_ptr<Writer>> ContentStore::OpenWriter(const std::stri
   absl::StatusOr<Sha256> hash = HashPrefix(fd.get(), st.st_size);
   if (!hash.ok()) return fail(hash.status());
   return std::unique_ptr<Writer>(
-      new Writer(this, ref, dir, std::move(fd), st.st_size, std::move(*hash)));
+      new Writer(this, ref, lease, dir, std::move(fd), st.st_size, std::move(*hash)));
 }
 
 void ContentStore::ReleaseRef(const std::string& ref) {
@@ -364,6 +414,25 @@ absl::Status ContentStore::Abort(const std::string& ref) {
   std::string dir = IngestDir(ref);
   if (!PathExists(dir)) return absl::NotFoundError(absl::StrCat("ingest \"", ref, "\" not found"));
   return RemoveTree(dir);
+}
+
+absl::StatusOr<std::optional<int64_t>> ContentStore::AbortIfIdleSince(const std::string& ref,
+                                                                      absl::Time cutoff) {
+  {
+    // Claim the ref as a writer would, so no writer opens it while it goes.
+    absl::MutexLock l(&mu_);
+    if (!open_refs_.insert(ref).second) return std::nullopt;
+  }
+  absl::StatusOr<IngestStatus> st = Status(ref);
+  std::optional<int64_t> removed;
+  absl::Status result;
+  if (st.ok() && st->updated < cutoff) {
+    result = RemoveTree(IngestDir(ref));
+    if (result.ok()) removed = st->offset;
+  }
+  ReleaseRef(ref);
+  STRATA_RETURN_IF_ERROR(result);
+  return removed;
 }
 
 }  // namespace strata::layerstore

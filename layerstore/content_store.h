@@ -75,11 +75,12 @@ class Writer {
 
  private:
   friend class ContentStore;
-  Writer(ContentStore* store, std::string ref, std::string dir, UniqueFd fd, int64_t offset,
-         Sha256 hash);
+  Writer(ContentStore* store, std::string ref, std::string lease, std::string dir, UniqueFd fd,
+         int64_t offset, Sha256 hash);
 
   ContentStore* store_;
   std::string ref_;
+  std::string lease_;
   std::string dir_;
   UniqueFd fd_;
   int64_t offset_;
@@ -106,21 +107,39 @@ class ContentStore {
   absl::StatusOr<std::string> ReadAt(const Digest& digest, int64_t offset, size_t n) const;
 
   // Stores a small blob held in memory (a manifest, a config) and returns its
-  // digest; a blob that is already stored is not an error.
-  absl::StatusOr<Digest> Put(const std::string& data, const std::string& media_type);
+  // digest; a blob that is already stored is not an error. `lease` (optional)
+  // holds the blob, new or not.
+  absl::StatusOr<Digest> Put(const std::string& data, const std::string& media_type,
+                             const std::string& lease = "");
+  // Makes `lease` hold a stored blob. NotFound if it is not stored.
+  absl::Status Hold(const Digest& digest, const std::string& lease);
 
   // Opens (creating or resuming) the ingest for `ref`. Unavailable while
   // another Writer holds the same ref. InvalidArgument for an empty ref.
-  absl::StatusOr<std::unique_ptr<Writer>> OpenWriter(const std::string& ref);
+  // `lease` (optional) holds the ingest, and then the blob it commits (or the
+  // blob already stored with that digest).
+  absl::StatusOr<std::unique_ptr<Writer>> OpenWriter(const std::string& ref,
+                                                     const std::string& lease = "");
   absl::StatusOr<IngestStatus> Status(const std::string& ref) const;
   absl::Status ListIngests(const std::function<void(const IngestStatus&)>& fn) const;
   // Removes the ingest for `ref`. NotFound if there is none.
   absl::Status Abort(const std::string& ref);
+  // Removes the ingest for `ref` if no Writer has it open and it has not
+  // changed since `cutoff`; returns the bytes removed, or nullopt if it stayed.
+  absl::StatusOr<std::optional<int64_t>> AbortIfIdleSince(const std::string& ref,
+                                                          absl::Time cutoff);
+
+  // Garbage collection: stages the removal of a blob's record (the caller
+  // holds the write transaction) ...
+  void StageCollect(meta::WriteTxn& txn, const Digest& digest) const;
+  // ... and once it has committed, removes the file unless the blob was
+  // stored again meanwhile.
+  absl::Status RemoveCollectedFile(const Digest& digest);
 
   std::string BlobPath(const Digest& digest) const;
   // Names of files in the blob directory that no record claims.
   absl::StatusOr<std::vector<std::string>> UnrecordedFiles() const;
-  // Removes an unrecorded blob file by name.
+  // Removes an unrecorded blob file by name (unless it was recorded meanwhile).
   absl::Status RemoveUnrecordedFile(const std::string& name);
   int orphan_blobs_removed() const { return orphan_blobs_removed_; }
 
@@ -131,7 +150,10 @@ class ContentStore {
   std::string IngestDir(const std::string& ref) const;
   void ReleaseRef(const std::string& ref);
   absl::StatusOr<BlobInfo> Record(const Digest& digest, int64_t size, const Labels& labels,
-                                  const std::string& media_type);
+                                  const std::string& media_type, const std::string& lease);
+  // Serializes what happens to one digest's file: committing it, deleting it,
+  // collecting it. (Striped: digests are uniform.)
+  absl::Mutex& BlobMutex(const Digest& digest) const;
 
   meta::Db* const db_;
   const std::string blobs_dir_;
@@ -140,6 +162,7 @@ class ContentStore {
 
   absl::Mutex mu_;
   std::set<std::string> open_refs_ ABSL_GUARDED_BY(mu_);
+  mutable absl::Mutex blob_mu_[16];
 };
 
 }  // namespace strata::layerstore

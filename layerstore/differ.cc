@@ -227,10 +227,11 @@ std::string LayerMediaType(Compression c) {
 }
 
 absl::StatusOr<DiffResult> DiffUpperDir(const std::string& upper, Compression compression,
-                                        ContentStore* content, const std::string& ref) {
+                                        ContentStore* content, const std::string& ref,
+                                        const std::string& lease) {
   UniqueFd root(::open(upper.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   if (!root.valid()) return ErrnoToStatus(errno, "open " + upper);
-  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Writer> w, content->OpenWriter(ref));
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Writer> w, content->OpenWriter(ref, lease));
   STRATA_RETURN_IF_ERROR(w->Truncate(0));
   IngestSink ingest(w.get());
   HashingSink blob_hash(&ingest);

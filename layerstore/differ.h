@@ -34,6 +34,7 @@ std::string LayerMediaType(Compression c);
 // A blob that is already stored is not an error (the same change committed
 // twice): the result names it.
 absl::StatusOr<DiffResult> DiffUpperDir(const std::string& upper, Compression compression,
-                                        ContentStore* content, const std::string& ref);
+                                        ContentStore* content, const std::string& ref,
+                                        const std::string& lease = "");
 
 }  // namespace strata::layerstore

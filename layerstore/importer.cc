@@ -112,7 +112,8 @@ absl::Status Importer::ReadMembers(ByteSource* archive, const ImportOptions& opt
       if (!d.ok()) return Annotate(d.status(), absl::StrCat("archive member ", path));
       expected = *d;
     }
-    STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Writer> w, content_->OpenWriter(NextRef()));
+    STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Writer> w,
+                            content_->OpenWriter(NextRef(), options.lease));
     STRATA_RETURN_IF_ERROR(w->Truncate(0));
     std::string head;
     while (true) {
@@ -195,7 +196,8 @@ absl::StatusOr<std::vector<Importer::Candidate>> Importer::FromOciLayout(const M
   return out;
 }
 
-absl::StatusOr<std::vector<Importer::Candidate>> Importer::FromDockerArchive(const Members& m) {
+absl::StatusOr<std::vector<Importer::Candidate>> Importer::FromDockerArchive(
+    const Members& m, const std::string& lease) {
   STRATA_ASSIGN_OR_RETURN(std::vector<DockerArchiveEntry> entries,
                           ParseDockerArchiveManifest(m.metadata.at("manifest.json")));
   auto blob = [&](const std::string& path) -> absl::StatusOr<Descriptor> {
@@ -224,7 +226,7 @@ absl::StatusOr<std::vector<Importer::Candidate>> Importer::FromDockerArchive(con
     }
     Candidate c;
     std::string text = SerializeManifest(manifest);
-    STRATA_ASSIGN_OR_RETURN(Digest stored, content_->Put(text, media_type::kDockerManifest));
+    STRATA_ASSIGN_OR_RETURN(Digest stored, content_->Put(text, media_type::kDockerManifest, lease));
     c.manifest.media_type = media_type::kDockerManifest;
     c.manifest.digest = stored;
     c.manifest.size = static_cast<int64_t>(text.size());
@@ -235,8 +237,8 @@ absl::StatusOr<std::vector<Importer::Candidate>> Importer::FromDockerArchive(con
   return out;
 }
 
-absl::StatusOr<ImportedImage> Importer::Finish(const Candidate& c, const ProgressFn& progress,
-                                               UnpackSession* session) {
+absl::StatusOr<ImportedImage> Importer::Finish(const Candidate& c, const std::string& lease,
+                                               const ProgressFn& progress, UnpackSession* session) {
   STRATA_ASSIGN_OR_RETURN(std::string text, images_->ReadJsonBlob(c.manifest));
   std::string what = "manifest " + c.manifest.digest.str();
   STRATA_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(text, what));
@@ -269,7 +271,7 @@ absl::StatusOr<ImportedImage> Importer::Finish(const Candidate& c, const Progres
     layers.push_back({l, config.diff_ids[i]});
   }
   ImportedImage out;
-  STRATA_ASSIGN_OR_RETURN(out.chain_ids, session->UnpackChain(layers, Digest(), progress));
+  STRATA_ASSIGN_OR_RETURN(out.chain_ids, session->UnpackChain(layers, Digest(), progress, lease));
   out.info.target = c.target;
   out.info.manifest = c.manifest.digest;
   return out;
@@ -311,7 +313,7 @@ absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,
   if (members.metadata.count("index.json")) {
     STRATA_ASSIGN_OR_RETURN(candidates, FromOciLayout(members));
   } else if (members.metadata.count("manifest.json")) {
-    STRATA_ASSIGN_OR_RETURN(candidates, FromDockerArchive(members));
+    STRATA_ASSIGN_OR_RETURN(candidates, FromDockerArchive(members, options.lease));
   } else {
     return absl::InvalidArgumentError(
         "archive has neither index.json (OCI layout) nor manifest.json (docker save)");
@@ -332,7 +334,7 @@ absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,
   // Unpack everything before recording any name: a failure records nothing.
   std::vector<ImportedImage> done;
   for (const Candidate& c : candidates) {
-    STRATA_ASSIGN_OR_RETURN(ImportedImage img, Finish(c, progress, &session));
+    STRATA_ASSIGN_OR_RETURN(ImportedImage img, Finish(c, options.lease, progress, &session));
     done.push_back(std::move(img));
   }
   log::Info("import unpacked",

@@ -32,6 +32,10 @@ struct ImportOptions {
   // Directories ImportPath may read from (after resolving symlinks). Default:
   // none: a client cannot make the daemon read its host's files.
   std::vector<std::string> allowed_import_dirs;
+  // Lease holding every blob and layer the import stores or relies on until
+  // its images are recorded (meta/leases.h). Default: none; the daemon always
+  // gives one, so garbage collection cannot race an import.
+  std::string lease;
 };
 
 struct ImportedImage {
@@ -62,10 +66,11 @@ class Importer {
   absl::Status ReadMembers(ByteSource* archive, const ImportOptions& options,
                            const ProgressFn& progress, UnpackSession* session, Members* out);
   absl::StatusOr<std::vector<Candidate>> FromOciLayout(const Members& m);
-  absl::StatusOr<std::vector<Candidate>> FromDockerArchive(const Members& m);
+  absl::StatusOr<std::vector<Candidate>> FromDockerArchive(const Members& m,
+                                                           const std::string& lease);
   absl::StatusOr<Descriptor> ChooseManifest(const Descriptor& d, int depth);
-  absl::StatusOr<ImportedImage> Finish(const Candidate& c, const ProgressFn& progress,
-                                       UnpackSession* session);
+  absl::StatusOr<ImportedImage> Finish(const Candidate& c, const std::string& lease,
+                                       const ProgressFn& progress, UnpackSession* session);
 
   ContentStore* content_;
   ImageStore* images_;

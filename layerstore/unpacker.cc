@@ -96,24 +96,47 @@ absl::StatusOr<Unpacker::Unpacked> Unpacker::UnpackOne(const LayerToUnpack& laye
 
 absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChain(const std::vector<LayerToUnpack>& layers,
                                                           const Digest& parent_chain,
-                                                          const ProgressFn& progress) {
-  return UnpackChainWith(layers, parent_chain, progress, nullptr);
+                                                          const ProgressFn& progress,
+                                                          const std::string& lease) {
+  return UnpackChainWith(layers, parent_chain, progress, lease, nullptr);
+}
+
+absl::Status Unpacker::PlanChain(const std::vector<LayerToUnpack>& layers,
+                                 const Digest& parent_chain, const std::string& lease,
+                                 std::vector<Digest>* chains, std::vector<size_t>* todo) {
+  // What is unpacked is a prefix of the chain (a layer keeps its parent), and
+  // garbage collection may take it until a lease holds it: hold it, and if it
+  // went in between, plan again.
+  for (int attempt = 0;; ++attempt) {
+    if (!parent_chain.empty()) {
+      STRATA_RETURN_IF_ERROR(snapshots_->GetLayer(parent_chain.str()).status());
+    }
+    chains->clear();
+    todo->clear();
+    Digest chain = parent_chain;
+    Digest present = parent_chain;
+    for (size_t i = 0; i < layers.size(); ++i) {
+      chain = ChainId(chain, layers[i].diff_id);
+      chains->push_back(chain);
+      if (snapshots_->GetLayer(chain.str()).ok()) {
+        present = chain;
+      } else {
+        todo->push_back(i);
+      }
+    }
+    if (lease.empty() || present.empty()) return absl::OkStatus();
+    absl::Status held =
+        snapshots_->AdoptLayerChain(snapshotter::KeySpace::kNative, present.str(), lease);
+    if (!absl::IsNotFound(held) || attempt == 2) return held;
+  }
 }
 
 absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChainWith(
     const std::vector<LayerToUnpack>& layers, const Digest& parent_chain,
-    const ProgressFn& progress, UnpackSession* session) {
-  if (!parent_chain.empty()) {
-    STRATA_RETURN_IF_ERROR(snapshots_->GetLayer(parent_chain.str()).status());
-  }
+    const ProgressFn& progress, const std::string& lease, UnpackSession* session) {
   std::vector<Digest> chains;
-  Digest chain = parent_chain;
   std::vector<size_t> todo;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    chain = ChainId(chain, layers[i].diff_id);
-    chains.push_back(chain);
-    if (!snapshots_->GetLayer(chain.str()).ok()) todo.push_back(i);
-  }
+  STRATA_RETURN_IF_ERROR(PlanChain(layers, parent_chain, lease, &chains, &todo));
 
   // The largest layer is the critical path: start it first.
   std::sort(todo.begin(), todo.end(),
@@ -189,9 +212,20 @@ absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChainWith(
     info.blob_size = layers[i].blob.size;
     info.unpacked_bytes = u.result.logical_bytes;
     info.entries = u.result.entries;
-    absl::Status s = snapshots_->CommitLayer(snapshotter::KeySpace::kNative, info, u.dir_id);
+    absl::Status s = snapshots_->CommitLayer(snapshotter::KeySpace::kNative, info, u.dir_id, lease);
     if (absl::IsAlreadyExists(s)) {
       snapshots_->DiscardLayerDirectory(u.dir_id);  // a concurrent import recorded it first
+      if (!lease.empty()) {
+        s = snapshots_->AdoptLayerChain(snapshotter::KeySpace::kNative, info.chain_id, lease);
+      } else {
+        s = absl::OkStatus();
+      }
+      if (!s.ok()) {
+        for (size_t j : todo) {
+          if (j > i) snapshots_->DiscardLayerDirectory((*results[j])->dir_id);
+        }
+        return s;
+      }
     } else if (!s.ok()) {
       for (size_t j : todo) {
         if (j >= i) snapshots_->DiscardLayerDirectory((*results[j])->dir_id);
@@ -203,7 +237,7 @@ absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChainWith(
     // Layers present before (perhaps only in containerd's key space) become
     // visible as native snapshots too.
     STRATA_RETURN_IF_ERROR(
-        snapshots_->AdoptLayerChain(snapshotter::KeySpace::kNative, chains.back().str()));
+        snapshots_->AdoptLayerChain(snapshotter::KeySpace::kNative, chains.back().str(), lease));
   }
   return chains;
 }
@@ -288,8 +322,8 @@ std::optional<absl::StatusOr<Unpacker::Unpacked>> UnpackSession::Claim(const Dig
 
 absl::StatusOr<std::vector<Digest>> UnpackSession::UnpackChain(
     const std::vector<LayerToUnpack>& layers, const Digest& parent_chain,
-    const ProgressFn& progress) {
-  return unpacker_->UnpackChainWith(layers, parent_chain, progress, this);
+    const ProgressFn& progress, const std::string& lease) {
+  return unpacker_->UnpackChainWith(layers, parent_chain, progress, lease, this);
 }
 
 std::string SniffLayerMediaType(absl::string_view head) {

@@ -59,10 +59,13 @@ class Unpacker {
 
   // Ensures `layers` (bottom first) are unpacked above `parent_chain` (empty:
   // a base) and visible as native snapshots named by chainID. Returns the
-  // chainIDs, one per layer.
+  // chainIDs, one per layer. `lease` (optional) holds the chain, so garbage
+  // collection cannot take a layer this call relies on before its caller
+  // records what references it.
   absl::StatusOr<std::vector<Digest>> UnpackChain(const std::vector<LayerToUnpack>& layers,
                                                   const Digest& parent_chain,
-                                                  const ProgressFn& progress = nullptr);
+                                                  const ProgressFn& progress = nullptr,
+                                                  const std::string& lease = "");
 
  private:
   friend class UnpackSession;
@@ -80,7 +83,13 @@ class Unpacker {
   absl::StatusOr<std::vector<Digest>> UnpackChainWith(const std::vector<LayerToUnpack>& layers,
                                                       const Digest& parent_chain,
                                                       const ProgressFn& progress,
+                                                      const std::string& lease,
                                                       UnpackSession* session);
+  // The chainIDs of `layers` above `parent_chain`, and the indexes of those
+  // not unpacked yet. With a lease, the part already unpacked is held first.
+  absl::Status PlanChain(const std::vector<LayerToUnpack>& layers, const Digest& parent_chain,
+                         const std::string& lease, std::vector<Digest>* chains,
+                         std::vector<size_t>* todo);
 
   ContentStore* content_;
   snapshotter::Snapshotter* snapshots_;
@@ -102,7 +111,8 @@ class UnpackSession {
   void Prefetch(const Descriptor& blob);
   absl::StatusOr<std::vector<Digest>> UnpackChain(const std::vector<LayerToUnpack>& layers,
                                                   const Digest& parent_chain,
-                                                  const ProgressFn& progress = nullptr);
+                                                  const ProgressFn& progress = nullptr,
+                                                  const std::string& lease = "");
 
  private:
   friend class Unpacker;

@@ -22,14 +22,7 @@ std::string LayerKey(absl::string_view chain_id) { return std::string(chain_id);
 
 absl::StatusOr<std::optional<LayerRecord>> ReadLayer(meta::WriteTxn& txn,
                                                      absl::string_view chain_id) {
-  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw,
-                          txn.Get(Family::kLayers, LayerKey(chain_id)));
-  if (!raw) return std::nullopt;
-  LayerRecord r;
-  if (!r.ParseFromString(*raw)) {
-    return absl::DataLossError(absl::StrCat("layer ", chain_id, ": corrupt metadata record"));
-  }
-  return r;
+  return TxnLayer(txn, chain_id);
 }
 
 SnapshotRecord LayerSnapshot(const LayerRecord& layer, const std::string& chain_id, int64_t size,
@@ -127,7 +120,8 @@ absl::Status Snapshotter::WalkLayers(const std::function<void(const LayerInfo&)>
   return inner;
 }
 
-absl::Status Snapshotter::CommitLayer(KeySpace space, const LayerInfo& layer, uint64_t dir_id) {
+absl::Status Snapshotter::CommitLayer(KeySpace space, const LayerInfo& layer, uint64_t dir_id,
+                                      const std::string& lease) {
   STRATA_RETURN_IF_ERROR(ValidateKey(layer.chain_id, "chain id"));
   // A layer directory needs no overlay workdir; its usage is fixed from now on.
   (void)RemoveTree(layout_.WorkDir(dir_id));
@@ -140,6 +134,7 @@ absl::Status Snapshotter::CommitLayer(KeySpace space, const LayerInfo& layer, ui
   }
   STRATA_RETURN_IF_ERROR(
       StageNewLayer(txn, space, layer, dir_id, layer.unpacked_bytes, usage.bytes, usage.inodes));
+  STRATA_RETURN_IF_ERROR(StageSnapshotLease(txn, space, layer.chain_id, lease));
   STRATA_RETURN_IF_ERROR(txn.Commit());
   pool_->Recorded(dir_id);
   return absl::OkStatus();
@@ -202,7 +197,7 @@ absl::StatusOr<Snapshotter::ActiveLayerBase> Snapshotter::ActiveForLayerCommit(
 }
 
 absl::Status Snapshotter::CommitActiveAsLayer(KeySpace space, const std::string& key,
-                                              const LayerInfo& layer) {
+                                              const LayerInfo& layer, const std::string& lease) {
   STRATA_ASSIGN_OR_RETURN(SnapshotRecord active, GetRecord(space, key));
   STRATA_ASSIGN_OR_RETURN(DiskUsage usage, MeasureDiskUsage(layout_.FilesDir(active.id())));
   bool reap = false;
@@ -227,15 +222,18 @@ absl::Status Snapshotter::CommitActiveAsLayer(KeySpace space, const std::string&
       STRATA_RETURN_IF_ERROR(
           StageNewLayer(txn, space, layer, active.id(), usage.bytes, usage.bytes, usage.inodes));
     }
+    STRATA_RETURN_IF_ERROR(StageSnapshotLease(txn, space, layer.chain_id, lease));
     STRATA_RETURN_IF_ERROR(txn.Commit());
   }
   if (reap) pool_->Reap(active.id());
   return absl::OkStatus();
 }
 
-absl::Status Snapshotter::AdoptLayerChain(KeySpace space, const std::string& chain_id) {
+absl::Status Snapshotter::AdoptLayerChain(KeySpace space, const std::string& chain_id,
+                                          const std::string& lease) {
   meta::WriteTxn txn(db_);
   STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, chain_id));
+  STRATA_RETURN_IF_ERROR(StageSnapshotLease(txn, space, chain_id, lease));
   return txn.Commit();
 }
 

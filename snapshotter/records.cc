@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_util.h"
+#include "meta/leases.h"
 
 namespace strata::snapshotter {
 
@@ -80,6 +81,23 @@ absl::StatusOr<std::optional<SnapshotRecord>> TxnRecord(meta::WriteTxn& txn, Key
   if (!raw) return std::nullopt;
   STRATA_ASSIGN_OR_RETURN(SnapshotRecord rec, DecodeRecord(key, *raw));
   return rec;
+}
+
+absl::StatusOr<std::optional<LayerRecord>> TxnLayer(meta::WriteTxn& txn,
+                                                    absl::string_view chain_id) {
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(meta::Family::kLayers, chain_id));
+  if (!raw) return std::nullopt;
+  LayerRecord r;
+  if (!r.ParseFromString(*raw)) {
+    return absl::DataLossError(absl::StrCat("layer ", chain_id, ": corrupt metadata record"));
+  }
+  return r;
+}
+
+absl::Status StageSnapshotLease(meta::WriteTxn& txn, KeySpace space, absl::string_view key,
+                                absl::string_view lease) {
+  if (space != KeySpace::kNative) return absl::OkStatus();
+  return meta::StageLeaseRef(txn, lease, meta::LeaseResource::kSnapshot, RecordKey(space, key));
 }
 
 }  // namespace strata::snapshotter

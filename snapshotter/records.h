@@ -12,6 +12,7 @@
 
 namespace strata::snapshotter {
 
+using meta::v1::LayerRecord;
 using meta::v1::SnapshotRecord;
 
 // snapshots family: <space><key>
@@ -32,5 +33,14 @@ absl::StatusOr<SnapshotRecord> DecodeRecord(absl::string_view key, absl::string_
 // Reads a record inside a write transaction (committed state).
 absl::StatusOr<std::optional<SnapshotRecord>> TxnRecord(meta::WriteTxn& txn, KeySpace space,
                                                         absl::string_view key);
+
+// Reads a layer record (by chainID) inside a write transaction.
+absl::StatusOr<std::optional<LayerRecord>> TxnLayer(meta::WriteTxn& txn,
+                                                    absl::string_view chain_id);
+
+// Stages that `lease` holds snapshot `key`. Only the native key space takes
+// leases: containerd keeps its own and never collects through us.
+absl::Status StageSnapshotLease(meta::WriteTxn& txn, KeySpace space, absl::string_view key,
+                                absl::string_view lease);
 
 }  // namespace strata::snapshotter

@@ -120,25 +120,25 @@ absl::Status Snapshotter::CopyRootAttributes(uint64_t id, uint64_t parent_id) {
 
 absl::StatusOr<std::vector<MountSpec>> Snapshotter::Prepare(KeySpace space, const std::string& key,
                                                             const std::string& parent,
-                                                            const Labels& labels) {
-  return Create(space, Kind::kActive, key, parent, labels);
+                                                            const Labels& labels,
+                                                            const std::string& lease) {
+  return Create(space, Kind::kActive, key, parent, labels, lease);
 }
 
 absl::StatusOr<std::vector<MountSpec>> Snapshotter::View(KeySpace space, const std::string& key,
                                                          const std::string& parent,
-                                                         const Labels& labels) {
-  return Create(space, Kind::kView, key, parent, labels);
+                                                         const Labels& labels,
+                                                         const std::string& lease) {
+  return Create(space, Kind::kView, key, parent, labels, lease);
 }
 
 absl::StatusOr<uint64_t> Snapshotter::ParentDirId(KeySpace space, const std::string& parent) {
   absl::StatusOr<SnapshotRecord> p = GetRecord(space, parent);
-  if (absl::IsNotFound(p.status()) && GetLayer(parent).ok()) {
-    // A parent named by chainID that is unpacked (through the other API):
-    // adopt its chain into this key space.
-    STRATA_RETURN_IF_ERROR(AdoptLayerChain(space, parent));
-    p = GetRecord(space, parent);
-  }
   if (absl::IsNotFound(p.status())) {
+    // A parent named by chainID that is unpacked (through the other API):
+    // Create adopts its chain into this key space.
+    absl::StatusOr<LayerInfo> layer = GetLayer(parent);
+    if (layer.ok()) return layer->dir_id;
     return absl::NotFoundError(absl::StrCat("parent snapshot \"", parent, "\" does not exist"));
   }
   STRATA_RETURN_IF_ERROR(p.status());
@@ -148,7 +148,8 @@ absl::StatusOr<uint64_t> Snapshotter::ParentDirId(KeySpace space, const std::str
 absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind kind,
                                                            const std::string& key,
                                                            const std::string& parent,
-                                                           const Labels& labels) {
+                                                           const Labels& labels,
+                                                           const std::string& lease) {
   STRATA_RETURN_IF_ERROR(ValidateKey(key, "key"));
   if (!parent.empty()) STRATA_RETURN_IF_ERROR(ValidateKey(parent, "parent"));
   STRATA_RETURN_IF_ERROR(ValidateLabels(labels));
@@ -177,9 +178,15 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind 
     if (!parent.empty()) {
       STRATA_ASSIGN_OR_RETURN(std::optional<SnapshotRecord> p, TxnRecord(txn, space, parent));
       if (!p) {
-        return absl::NotFoundError(absl::StrCat("parent snapshot \"", parent, "\" does not exist"));
-      }
-      if (p->kind() != meta::v1::SNAPSHOT_KIND_COMMITTED) {
+        // An unpacked layer not yet in this key space is adopted in this
+        // same transaction, so nothing (not even GC) can remove it between.
+        absl::Status adopted = StageAdoption(txn, space, parent);
+        if (absl::IsNotFound(adopted)) {
+          return absl::NotFoundError(
+              absl::StrCat("parent snapshot \"", parent, "\" does not exist"));
+        }
+        STRATA_RETURN_IF_ERROR(adopted);
+      } else if (p->kind() != meta::v1::SNAPSHOT_KIND_COMMITTED) {
         return absl::FailedPreconditionError(absl::StrCat("parent snapshot \"", parent, "\" is ",
                                                           KindName(KindFromRecord(p->kind())),
                                                           ", not committed"));
@@ -194,6 +201,7 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind 
     rec.set_created_unix_nanos(now);
     rec.set_updated_unix_nanos(now);
     txn.Put(Family::kSnapshots, RecordKey(space, key), Encode(rec));
+    STRATA_RETURN_IF_ERROR(StageSnapshotLease(txn, space, key, lease));
     STRATA_RETURN_IF_ERROR(BumpIdCounter(txn, id));
     return txn.Commit();
   }();
@@ -229,7 +237,7 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Mounts(KeySpace space, const
 }
 
 absl::Status Snapshotter::Commit(KeySpace space, const std::string& name, const std::string& key,
-                                 const Labels& labels) {
+                                 const Labels& labels, const std::string& lease) {
   STRATA_RETURN_IF_ERROR(ValidateKey(name, "name"));
   STRATA_RETURN_IF_ERROR(ValidateKey(key, "key"));
   STRATA_RETURN_IF_ERROR(ValidateLabels(labels));
@@ -269,6 +277,7 @@ absl::Status Snapshotter::Commit(KeySpace space, const std::string& name, const 
     txn.Delete(Family::kChildren, ChildKey(space, current->parent(), key));
     txn.Put(Family::kChildren, ChildKey(space, current->parent(), name), "");
   }
+  STRATA_RETURN_IF_ERROR(StageSnapshotLease(txn, space, name, lease));
   return txn.Commit();
 }
 
@@ -392,20 +401,11 @@ absl::StatusOr<std::set<uint64_t>> Snapshotter::ReferencedIds() const {
 absl::Status Snapshotter::Cleanup() { return RemoveOrphanDirs().status(); }
 
 absl::StatusOr<int> Snapshotter::RemoveOrphanDirs() {
-  // Order matters against concurrent Prepare: list directories, then the
-  // pending ids, then the records. A directory made before the listing is
-  // either pending at the second step or recorded by the third.
-  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(layout_.SnapshotsDir()));
-  std::set<uint64_t> pending;
-  if (pool_ != nullptr) pending = pool_->PendingIds();
-  STRATA_ASSIGN_OR_RETURN(std::set<uint64_t> referenced, ReferencedIds());
-  int removed = 0;
-  for (const std::string& name : names) {
-    std::optional<uint64_t> id = Layout::ParseIdName(name);
-    if (id && (referenced.count(*id) || pending.count(*id))) continue;
+  STRATA_ASSIGN_OR_RETURN(auto orphans, OrphanDirs());
+  for (const auto& [name, bytes] : orphans) {
     STRATA_RETURN_IF_ERROR(RemoveTree(absl::StrCat(layout_.SnapshotsDir(), "/", name)));
-    ++removed;
   }
+  int removed = static_cast<int>(orphans.size());
   if (removed > 0) log::Info("removed orphan snapshot dirs", {{"count", std::to_string(removed)}});
   return removed;
 }
@@ -445,12 +445,8 @@ absl::StatusOr<std::vector<Snapshotter::Problem>> Snapshotter::Check(bool repair
     problems.push_back(std::move(p));
   }
   // Directories no record points to.
-  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(layout_.SnapshotsDir()));
-  std::set<uint64_t> pending = pool_->PendingIds();
-  STRATA_ASSIGN_OR_RETURN(std::set<uint64_t> referenced, ReferencedIds());
-  for (const std::string& name : names) {
-    std::optional<uint64_t> id = Layout::ParseIdName(name);
-    if (id && (referenced.count(*id) || pending.count(*id))) continue;
+  STRATA_ASSIGN_OR_RETURN(auto orphans, OrphanDirs());
+  for (const auto& [name, bytes] : orphans) {
     Problem p{absl::StrCat("directory snapshots/", name, " belongs to no snapshot"), false, ""};
     if (repair) {
       STRATA_RETURN_IF_ERROR(RemoveTree(absl::StrCat(layout_.SnapshotsDir(), "/", name)));

@@ -59,15 +59,19 @@ class Snapshotter {
   const RecoveryReport& recovery_report() const { return recovery_; }
   const Layout& layout() const { return layout_; }
 
+  // `lease` (optional, native key space only: containerd keeps its own
+  // leases) holds what a call creates until the lease goes; see meta/leases.h.
   absl::StatusOr<std::vector<MountSpec>> Prepare(KeySpace space, const std::string& key,
-                                                 const std::string& parent, const Labels& labels);
+                                                 const std::string& parent, const Labels& labels,
+                                                 const std::string& lease = "");
   absl::StatusOr<std::vector<MountSpec>> View(KeySpace space, const std::string& key,
-                                              const std::string& parent, const Labels& labels);
+                                              const std::string& parent, const Labels& labels,
+                                              const std::string& lease = "");
   // FailedPrecondition for a committed snapshot (it is only a parent).
   absl::StatusOr<std::vector<MountSpec>> Mounts(KeySpace space, const std::string& key);
   // Active `key` becomes committed `name`; the labels are the committed snapshot's.
   absl::Status Commit(KeySpace space, const std::string& name, const std::string& key,
-                      const Labels& labels);
+                      const Labels& labels, const std::string& lease = "");
   // FailedPrecondition while the snapshot has children.
   absl::Status Remove(KeySpace space, const std::string& key);
   absl::StatusOr<Info> Stat(KeySpace space, const std::string& key);
@@ -82,7 +86,7 @@ class Snapshotter {
   // key order, on a point-in-time view, holding no lock; fn returns false to stop.
   absl::Status Walk(KeySpace space, const std::vector<std::string>& filters,
                     const std::function<bool(const Info&)>& fn);
-  // Removes directories that no record points to, and staging leftovers.
+  // Removes directories that no record points to.
   absl::Status Cleanup();
   // Waits until directories of removed snapshots are gone (they go in the background).
   void WaitForBackgroundWork();
@@ -123,13 +127,17 @@ class Snapshotter {
   // `layer.chain_id` in `space`, above the snapshot named after the parent
   // chain (which must be recorded). AlreadyExists if the chain is already
   // recorded: the caller discards its directory and uses the recorded one.
-  absl::Status CommitLayer(KeySpace space, const LayerInfo& layer, uint64_t dir_id);
+  absl::Status CommitLayer(KeySpace space, const LayerInfo& layer, uint64_t dir_id,
+                           const std::string& lease = "");
   absl::StatusOr<LayerInfo> GetLayer(const std::string& chain_id) const;
   // Every unpacked layer: chainID and directory id (for checking its files).
   absl::Status WalkLayers(const std::function<void(const LayerInfo&)>& fn) const;
   // Makes a recorded layer chain visible in `space`: committed snapshots named
-  // by chainID for every layer of the chain missing there.
-  absl::Status AdoptLayerChain(KeySpace space, const std::string& chain_id);
+  // by chainID for every layer of the chain missing there. With a lease, the
+  // lease holds the chain's top (and so the whole chain); NotFound if the
+  // layer has gone meanwhile.
+  absl::Status AdoptLayerChain(KeySpace space, const std::string& chain_id,
+                               const std::string& lease = "");
 
   // For committing a container into a layer: the upper directory of active
   // snapshot `key` and the chainID of its parent (empty for a base).
@@ -144,15 +152,42 @@ class Snapshotter {
   // under the chainID. If that layer already exists (the same change made
   // before), the active snapshot is removed instead and the existing layer
   // made visible in `space`.
-  absl::Status CommitActiveAsLayer(KeySpace space, const std::string& key, const LayerInfo& layer);
+  absl::Status CommitActiveAsLayer(KeySpace space, const std::string& key, const LayerInfo& layer,
+                                   const std::string& lease = "");
+
+  // --- Garbage collection (layerstore/gc.h drives it).
+
+  // A committed native snapshot that nothing reaches.
+  struct Collectable {
+    std::string key;
+    uint64_t dir_id = 0;
+    // True when its directory goes with it (not a layer another record
+    // still shares); `bytes` is then what that frees.
+    bool frees_dir = false;
+    int64_t bytes = 0;
+    int depth = 0;  // parents below it; the sweep goes leaves first
+  };
+  // REQUIRES: the caller holds `txn`, so no record changes until it commits.
+  // Marks from the roots (every containerd-space snapshot, every active or
+  // view snapshot, snapshots labelled as gc roots, and `native_roots`),
+  // following parents, and stages in `txn` the removal of every committed
+  // native snapshot not reached. Returns them leaves first.
+  absl::StatusOr<std::vector<Collectable>> StageCollect(meta::WriteTxn& txn,
+                                                        const std::set<std::string>& native_roots);
+  // After the transaction committed: removes the freed directories.
+  void ReapCollected(const std::vector<Collectable>& swept);
+  // Directories under snapshots/ that no record and no call in progress owns,
+  // with their sizes (what Cleanup would remove).
+  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> OrphanDirs() const;
 
  private:
   Snapshotter(meta::Db* db, Layout layout);
 
   absl::StatusOr<std::vector<MountSpec>> Create(KeySpace space, Kind kind, const std::string& key,
-                                                const std::string& parent, const Labels& labels);
-  // The directory id of `parent` (adopting it if it is a layer of the other
-  // key space); NotFound if there is no such snapshot.
+                                                const std::string& parent, const Labels& labels,
+                                                const std::string& lease);
+  // The directory id of `parent` (or of the layer it names, when the layer is
+  // not yet in this key space); NotFound if there is neither.
   absl::StatusOr<uint64_t> ParentDirId(KeySpace space, const std::string& parent);
   // Gives f of a new child the owner and mode of its parent layer's root.
   absl::Status CopyRootAttributes(uint64_t id, uint64_t parent_id);

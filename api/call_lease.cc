@@ -1,0 +1,16 @@
+#include "api/call_lease.h"
+
+namespace strata::api {
+
+std::string LeaseOf(const grpc::ServerContext* ctx) {
+  if (ctx == nullptr) return "";
+  const auto& md = ctx->client_metadata();
+  auto it = md.find("containerd-lease");
+  return it == md.end() ? "" : std::string(it->second.data(), it->second.size());
+}
+
+absl::StatusOr<meta::CallLease> HoldForCall(meta::Leases* leases, const grpc::ServerContext* ctx) {
+  return meta::CallLease::Begin(leases, LeaseOf(ctx));
+}
+
+}  // namespace strata::api

@@ -1,0 +1,233 @@
+#include "layerstore/gc.h"
+
+#include <set>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log.h"
+#include "common/status_util.h"
+
+namespace strata::layerstore {
+namespace {
+
+constexpr int kMaxIndexDepth = 4;
+constexpr absl::string_view kContentRefLabel = "containerd.io/gc.ref.content";
+
+bool IsGcRoot(const Labels& labels) {
+  return labels.count("strata.io/gc.root") > 0 || labels.count("containerd.io/gc.root") > 0;
+}
+
+}  // namespace
+
+const char* GcKindName(GcItem::Kind kind) {
+  switch (kind) {
+    case GcItem::Kind::kSnapshot:
+      return "snapshot";
+    case GcItem::Kind::kBlob:
+      return "blob";
+    case GcItem::Kind::kIngest:
+      return "ingest";
+    case GcItem::Kind::kLease:
+      return "lease";
+    case GcItem::Kind::kOrphanDir:
+      return "orphan-dir";
+    case GcItem::Kind::kOrphanBlobFile:
+      return "orphan-blob-file";
+  }
+  return "unknown";
+}
+
+const GarbageCollector::Refs& GarbageCollector::RefsOf(const Descriptor& d, int depth) {
+  refs_used_.insert(d.digest);
+  auto cached = refs_cache_.find(d.digest);
+  if (cached != refs_cache_.end()) return cached->second;
+  Refs refs;
+  // A blob that cannot be read or parsed references nothing: it is kept
+  // (something names it) and fsck reports what is wrong with it.
+  absl::StatusOr<std::string> text = images_->ReadJsonBlob(d);
+  std::string what = absl::StrCat("blob ", d.digest.str());
+  if (text.ok() && IsIndexType(d.media_type) && depth < kMaxIndexDepth) {
+    absl::StatusOr<Index> index = ParseIndex(*text, what);
+    if (index.ok()) {
+      for (const Descriptor& m : index->manifests) {
+        refs.blobs.push_back(m.digest);
+        const Refs& sub = RefsOf(m, depth + 1);
+        refs.blobs.insert(refs.blobs.end(), sub.blobs.begin(), sub.blobs.end());
+        refs.chains.insert(refs.chains.end(), sub.chains.begin(), sub.chains.end());
+      }
+    }
+  } else if (text.ok() && IsManifestType(d.media_type)) {
+    absl::StatusOr<Manifest> manifest = ParseManifest(*text, what);
+    if (manifest.ok()) {
+      refs.blobs.push_back(manifest->config.digest);
+      for (const Descriptor& l : manifest->layers) refs.blobs.push_back(l.digest);
+      absl::StatusOr<std::string> config_text = images_->ReadJsonBlob(manifest->config);
+      absl::StatusOr<ImageConfig> config =
+          config_text.ok() ? ParseConfig(*config_text, "config " + manifest->config.digest.str())
+                           : absl::StatusOr<ImageConfig>(config_text.status());
+      if (config.ok()) refs.chains = ChainIds(config->diff_ids);
+    }
+  }
+  refs_used_.insert(d.digest);
+  return refs_cache_.emplace(d.digest, std::move(refs)).first->second;
+}
+
+absl::StatusOr<GcReport> GarbageCollector::Collect(
+    const GcOptions& options, const std::function<void(const GcItem&)>& on_item) {
+  absl::MutexLock run(&run_mu_);
+  absl::Time start = absl::Now();
+  GcReport report;
+  auto emit = [&](GcItem item) {
+    report.bytes += item.bytes;
+    if (on_item) on_item(item);
+    report.removed.push_back(std::move(item));
+  };
+  refs_used_.clear();
+
+  // Before the lock: parse what images reference (usually all cached).
+  std::vector<ImageInfo> images;
+  STRATA_RETURN_IF_ERROR(images_->List([&](const ImageInfo& info) {
+    images.push_back(info);
+    return true;
+  }));
+  for (const ImageInfo& img : images) RefsOf(img.target, 0);
+
+  std::vector<BlobInfo> swept_blobs;
+  std::vector<snapshotter::Snapshotter::Collectable> swept_snapshots;
+  std::set<std::string> leased_ingests;
+  {
+    absl::Time locked = absl::Now();
+    meta::WriteTxn txn(db_);
+    // From here until Commit no writer can change any record: the marks below
+    // see one state, and the removals are staged against that same state.
+    absl::Time now = absl::Now();
+    std::set<std::string> live_leases;
+    std::vector<std::string> expired;
+    STRATA_RETURN_IF_ERROR(leases_.List([&](const meta::LeaseInfo& l) {
+      if (l.Expired(now)) {
+        expired.push_back(l.id);
+      } else {
+        live_leases.insert(l.id);
+      }
+    }));
+    std::set<Digest> blob_roots;
+    std::set<std::string> snapshot_roots;  // native keys
+    STRATA_RETURN_IF_ERROR(
+        db_->Scan(meta::Family::kLeaseRefs, "", [&](absl::string_view k, absl::string_view) {
+          size_t sep = k.find('\0');
+          if (sep == absl::string_view::npos || sep + 1 >= k.size()) return true;
+          if (!live_leases.count(std::string(k.substr(0, sep)))) return true;
+          auto kind = static_cast<meta::LeaseResource>(k[sep + 1]);
+          absl::string_view resource = k.substr(sep + 2);
+          if (kind == meta::LeaseResource::kBlob) {
+            blob_roots.insert(Digest::FromHex(std::string(resource)));
+          } else if (kind == meta::LeaseResource::kIngest) {
+            leased_ingests.insert(std::string(resource));
+          } else if (kind == meta::LeaseResource::kSnapshot && !resource.empty() &&
+                     resource[0] == static_cast<char>(snapshotter::KeySpace::kNative)) {
+            snapshot_roots.insert(std::string(resource.substr(1)));
+          }
+          return true;
+        }));
+    // Images recorded since the list above are resolved here, under the lock.
+    STRATA_RETURN_IF_ERROR(images_->List([&](const ImageInfo& img) {
+      blob_roots.insert(img.target.digest);
+      const Refs& refs = RefsOf(img.target, 0);
+      blob_roots.insert(refs.blobs.begin(), refs.blobs.end());
+      for (const Digest& c : refs.chains) snapshot_roots.insert(c.str());
+      return true;
+    }));
+
+    std::map<Digest, BlobInfo> blobs;
+    STRATA_RETURN_IF_ERROR(content_->Walk([&](const BlobInfo& b) {
+      if (IsGcRoot(b.labels)) blob_roots.insert(b.digest);
+      blobs.emplace(b.digest, b);
+      return true;
+    }));
+    std::set<Digest> marked;
+    std::vector<Digest> stack(blob_roots.begin(), blob_roots.end());
+    while (!stack.empty()) {
+      Digest d = std::move(stack.back());
+      stack.pop_back();
+      auto it = blobs.find(d);
+      if (it == blobs.end() || !marked.insert(d).second) continue;
+      for (const auto& [key, value] : it->second.labels) {
+        if (!absl::StartsWith(key, kContentRefLabel)) continue;
+        absl::StatusOr<Digest> ref = Digest::Parse(value);
+        if (ref.ok()) stack.push_back(*ref);
+      }
+    }
+    for (const auto& [digest, info] : blobs) {
+      if (marked.count(digest)) continue;
+      content_->StageCollect(txn, digest);
+      swept_blobs.push_back(info);
+    }
+    report.blobs_kept = static_cast<int64_t>(marked.size());
+
+    STRATA_ASSIGN_OR_RETURN(swept_snapshots, snapshots_->StageCollect(txn, snapshot_roots));
+    for (const std::string& id : expired) STRATA_RETURN_IF_ERROR(leases_.StageDelete(txn, id));
+    if (!options.dry_run) STRATA_RETURN_IF_ERROR(txn.Commit());
+    report.writers_paused = absl::Now() - locked;
+    for (const std::string& id : expired) emit({GcItem::Kind::kLease, id, 0});
+  }
+  int64_t snapshots_total = 0;
+  STRATA_RETURN_IF_ERROR(
+      snapshots_->Walk(snapshotter::KeySpace::kNative, {}, [&](const snapshotter::Info&) {
+        ++snapshots_total;
+        return true;
+      }));
+  report.snapshots_kept =
+      snapshots_total - (options.dry_run ? static_cast<int64_t>(swept_snapshots.size()) : 0);
+
+  // Records are gone: now the files, leaves first.
+  for (const auto& c : swept_snapshots) {
+    emit({GcItem::Kind::kSnapshot, c.key, c.frees_dir ? c.bytes : 0});
+  }
+  if (!options.dry_run) snapshots_->ReapCollected(swept_snapshots);
+  for (const BlobInfo& b : swept_blobs) {
+    if (!options.dry_run) STRATA_RETURN_IF_ERROR(content_->RemoveCollectedFile(b.digest));
+    emit({GcItem::Kind::kBlob, b.digest.str(), b.size});
+  }
+
+  // Stale ingests.
+  absl::Time cutoff = absl::Now() - options.ingest_max_age;
+  std::vector<IngestStatus> stale;
+  STRATA_RETURN_IF_ERROR(content_->ListIngests([&](const IngestStatus& st) {
+    if (st.updated < cutoff && !leased_ingests.count(st.ref)) stale.push_back(st);
+  }));
+  for (const IngestStatus& st : stale) {
+    if (options.dry_run) {
+      emit({GcItem::Kind::kIngest, st.ref, st.offset});
+      continue;
+    }
+    STRATA_ASSIGN_OR_RETURN(std::optional<int64_t> freed,
+                            content_->AbortIfIdleSince(st.ref, cutoff));
+    if (freed) emit({GcItem::Kind::kIngest, st.ref, *freed});
+  }
+
+  // What no record owns: left by a crash, or by hand.
+  STRATA_ASSIGN_OR_RETURN(auto orphans, snapshots_->OrphanDirs());
+  if (!orphans.empty() && !options.dry_run) STRATA_RETURN_IF_ERROR(snapshots_->Cleanup());
+  for (auto& [name, bytes] : orphans) emit({GcItem::Kind::kOrphanDir, "snapshots/" + name, bytes});
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> files, content_->UnrecordedFiles());
+  for (const std::string& name : files) {
+    if (!options.dry_run) STRATA_RETURN_IF_ERROR(content_->RemoveUnrecordedFile(name));
+    emit({GcItem::Kind::kOrphanBlobFile, name, 0});
+  }
+
+  // Keep only what this run used: the cache never outgrows the images.
+  for (auto it = refs_cache_.begin(); it != refs_cache_.end();) {
+    it = refs_used_.count(it->first) ? std::next(it) : refs_cache_.erase(it);
+  }
+  report.elapsed = absl::Now() - start;
+  log::Info(options.dry_run ? "gc dry run" : "gc",
+            {{"items", std::to_string(report.removed.size())},
+             {"bytes", std::to_string(report.bytes)},
+             {"writers_paused_ms", absl::StrCat(absl::ToDoubleMilliseconds(report.writers_paused))},
+             {"seconds", absl::StrCat(absl::ToDoubleSeconds(report.elapsed))}});
+  return report;
+}
+
+}  // namespace strata::layerstore

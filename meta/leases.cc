@@ -1,0 +1,181 @@
+#include "meta/leases.h"
+
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/log.h"
+#include "common/status_util.h"
+#include "strata/meta/v1/records.pb.h"
+
+namespace strata::meta {
+namespace {
+
+using v1::LeaseRecord;
+
+constexpr size_t kMaxLeaseIdLength = 76;
+
+absl::StatusOr<LeaseInfo> Decode(absl::string_view id, absl::string_view raw) {
+  LeaseRecord r;
+  if (!r.ParseFromArray(raw.data(), static_cast<int>(raw.size()))) {
+    return absl::DataLossError(absl::StrCat("lease \"", id, "\": corrupt metadata record"));
+  }
+  LeaseInfo info;
+  info.id = std::string(id);
+  info.created = absl::FromUnixNanos(r.created_unix_nanos());
+  if (r.expires_unix_nanos() != 0) info.expires = absl::FromUnixNanos(r.expires_unix_nanos());
+  info.labels.insert(r.labels().begin(), r.labels().end());
+  info.temporary = r.temporary();
+  return info;
+}
+
+std::string GenerateId() {
+  std::random_device rd;
+  return absl::StrFormat("%d-%08x%08x", absl::ToUnixSeconds(absl::Now()), rd(), rd());
+}
+
+}  // namespace
+
+std::string LeaseRefPrefix(absl::string_view lease) {
+  return absl::StrCat(lease, absl::string_view("\0", 1));
+}
+
+std::string LeaseRefKey(absl::string_view lease, LeaseResource kind, absl::string_view resource) {
+  std::string key = LeaseRefPrefix(lease);
+  key.push_back(static_cast<char>(kind));
+  key.append(resource.data(), resource.size());
+  return key;
+}
+
+absl::Status ValidateLeaseId(absl::string_view id) {
+  bool ok = !id.empty() && id.size() <= kMaxLeaseIdLength && absl::ascii_isalnum(id[0]);
+  for (char c : id) {
+    ok = ok && (absl::ascii_isalnum(c) || c == '.' || c == '_' || c == '-');
+  }
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("lease id \"", absl::CHexEscape(id.substr(0, kMaxLeaseIdLength)),
+                   "\" is invalid: 1-76 characters of letters, digits, '.', '_' and '-', "
+                   "starting with a letter or digit"));
+}
+
+absl::Status StageLeaseRef(WriteTxn& txn, absl::string_view lease, LeaseResource kind,
+                           absl::string_view resource) {
+  if (lease.empty()) return absl::OkStatus();
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(Family::kLeases, lease));
+  if (!raw) return absl::NotFoundError(absl::StrCat("lease \"", lease, "\" does not exist"));
+  STRATA_ASSIGN_OR_RETURN(LeaseInfo info, Decode(lease, *raw));
+  if (info.Expired(absl::Now())) {
+    return absl::FailedPreconditionError(absl::StrCat("lease \"", lease, "\" has expired"));
+  }
+  txn.Put(Family::kLeaseRefs, LeaseRefKey(lease, kind, resource), "");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<LeaseInfo> Leases::Create(std::string id, std::optional<absl::Time> expires,
+                                         const std::map<std::string, std::string>& labels,
+                                         bool temporary) {
+  if (id.empty()) id = GenerateId();
+  STRATA_RETURN_IF_ERROR(ValidateLeaseId(id));
+  LeaseRecord r;
+  r.set_created_unix_nanos(absl::ToUnixNanos(absl::Now()));
+  if (expires) r.set_expires_unix_nanos(absl::ToUnixNanos(*expires));
+  r.mutable_labels()->insert(labels.begin(), labels.end());
+  r.set_temporary(temporary);
+  std::string raw = r.SerializeAsString();
+  WriteTxn txn(db_);
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> existing, txn.Get(Family::kLeases, id));
+  if (existing) return absl::AlreadyExistsError(absl::StrCat("lease \"", id, "\" already exists"));
+  txn.Put(Family::kLeases, id, raw);
+  STRATA_RETURN_IF_ERROR(txn.Commit());
+  return Decode(id, raw);
+}
+
+absl::StatusOr<LeaseInfo> Leases::Get(absl::string_view id) const {
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, db_->Get(Family::kLeases, id));
+  if (!raw) return absl::NotFoundError(absl::StrCat("lease \"", id, "\" does not exist"));
+  return Decode(id, *raw);
+}
+
+absl::Status Leases::List(const std::function<void(const LeaseInfo&)>& fn) const {
+  absl::Status inner;
+  STRATA_RETURN_IF_ERROR(
+      db_->Scan(Family::kLeases, "", [&](absl::string_view k, absl::string_view v) {
+        absl::StatusOr<LeaseInfo> info = Decode(k, v);
+        if (!info.ok()) {
+          inner = info.status();
+          return false;
+        }
+        fn(*info);
+        return true;
+      }));
+  return inner;
+}
+
+absl::Status Leases::StageDelete(WriteTxn& txn, absl::string_view id) const {
+  txn.Delete(Family::kLeases, id);
+  return db_->Scan(Family::kLeaseRefs, LeaseRefPrefix(id),
+                   [&](absl::string_view k, absl::string_view) {
+                     txn.Delete(Family::kLeaseRefs, k);
+                     return true;
+                   });
+}
+
+absl::Status Leases::Delete(absl::string_view id) {
+  WriteTxn txn(db_);
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(Family::kLeases, id));
+  if (!raw) return absl::NotFoundError(absl::StrCat("lease \"", id, "\" does not exist"));
+  STRATA_RETURN_IF_ERROR(StageDelete(txn, id));
+  return txn.Commit();
+}
+
+absl::Status Leases::Resources(
+    absl::string_view id, const std::function<void(LeaseResource, absl::string_view)>& fn) const {
+  std::string prefix = LeaseRefPrefix(id);
+  return db_->Scan(Family::kLeaseRefs, prefix, [&](absl::string_view k, absl::string_view) {
+    absl::string_view rest = k.substr(prefix.size());
+    if (!rest.empty()) fn(static_cast<LeaseResource>(rest[0]), rest.substr(1));
+    return true;
+  });
+}
+
+absl::StatusOr<int> Leases::DeleteTemporary() {
+  std::vector<std::string> temporary;
+  STRATA_RETURN_IF_ERROR(List([&](const LeaseInfo& l) {
+    if (l.temporary) temporary.push_back(l.id);
+  }));
+  for (const std::string& id : temporary) {
+    absl::Status s = Delete(id);
+    if (!s.ok() && !absl::IsNotFound(s)) return s;
+  }
+  return static_cast<int>(temporary.size());
+}
+
+absl::StatusOr<CallLease> CallLease::Begin(Leases* leases, const std::string& client_lease) {
+  if (!client_lease.empty()) {
+    STRATA_RETURN_IF_ERROR(leases->Get(client_lease).status());
+    return CallLease(leases, client_lease, false);
+  }
+  STRATA_ASSIGN_OR_RETURN(LeaseInfo info, leases->Create("", std::nullopt, {}, /*temporary=*/true));
+  return CallLease(leases, info.id, true);
+}
+
+CallLease::CallLease(CallLease&& other) noexcept
+    : leases_(other.leases_), id_(std::move(other.id_)), owned_(other.owned_) {
+  other.owned_ = false;
+}
+
+CallLease::~CallLease() {
+  if (!owned_) return;
+  absl::Status s = leases_->Delete(id_);
+  if (!s.ok()) {
+    // Left for start-up, which drops temporary leases.
+    log::Warn("drop temporary lease", {{"lease", id_}, {"error", s.ToString()}});
+  }
+}
+
+}  // namespace strata::meta
