@@ -82,7 +82,10 @@ void DirPool::Reap(uint64_t id) {
 
 std::set<uint64_t> DirPool::PendingIds() {
   absl::MutexLock l(&mu_);
-  return pending_;
+  std::set<uint64_t> ids = pending_;
+  ids.insert(to_reap_.begin(), to_reap_.end());
+  ids.insert(reaping_ids_.begin(), reaping_ids_.end());
+  return ids;
 }
 
 void DirPool::WaitForReaping() {
@@ -99,6 +102,7 @@ void DirPool::ReapQueued() {
   std::deque<uint64_t> batch;
   batch.swap(to_reap_);
   reaping_ = true;
+  reaping_ids_.insert(batch.begin(), batch.end());
   mu_.Unlock();
   for (uint64_t id : batch) {
     absl::Status s = RemoveTree(layout_->SnapshotDir(id));
@@ -107,6 +111,7 @@ void DirPool::ReapQueued() {
   }
   mu_.Lock();
   reaping_ = false;
+  reaping_ids_.clear();
 }
 
 bool DirPool::Refill() {

@@ -45,7 +45,8 @@ class DirPool {
   // Queues the directory of a removed snapshot for background removal.
   void Reap(uint64_t id);
 
-  // Ids with a directory but no record yet (pooled or being set up).
+  // Ids whose directory has no record but is accounted for: pooled, being
+  // set up, or queued for (or in) background removal. Not orphans.
   std::set<uint64_t> PendingIds();
   // Waits until every queued removal is done (tests, shutdown).
   void WaitForReaping();
@@ -69,6 +70,7 @@ class DirPool {
   std::set<uint64_t> pending_ ABSL_GUARDED_BY(mu_);
   std::deque<uint64_t> to_reap_ ABSL_GUARDED_BY(mu_);
   bool reaping_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<uint64_t> reaping_ids_ ABSL_GUARDED_BY(mu_);  // the batch being removed
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread worker_;
 };
