@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "bench/bench_util.h"
 #include "common/fs.h"
 #include "tests/containerd_process.h"
 #include "tests/snapshots_client.h"
@@ -26,7 +27,6 @@
 namespace strata::bench {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using testing::SnapshotsClient;
 
 // containerd garbage-collects snapshots nothing references, even mid-cycle;
@@ -42,13 +42,6 @@ struct Result {
   long errors = 0;
   double op_p50_us[4] = {0, 0, 0, 0};  // prepare, commit, stat, remove
 };
-
-double Percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
-  return v[i];
-}
 
 Result Run(std::shared_ptr<grpc::Channel> channel, const std::string& snapshotter,
            const std::string& ns, int clients, double seconds, const std::string& tag) {

@@ -10,3 +10,4 @@ build/bench/snapshot_bench "$@"
 build/bench/inflate_bench --images build/images
 build/bench/import_bench --images build/images
 build/bench/commit_bench
+build/bench/gc_bench
