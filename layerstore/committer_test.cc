@@ -13,6 +13,7 @@
 #include "common/fs.h"
 #include "common/mount.h"
 #include "layerstore/importer.h"
+#include "tests/core_store.h"
 #include "tests/test_util.h"
 #include "tests/tree_expect.h"
 
@@ -29,16 +30,14 @@ constexpr snapshotter::KeySpace kN = snapshotter::KeySpace::kNative;
 class CommitterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    db_ = std::move(*meta::Db::Open({tmp_.Sub("root/meta")}));
-    snapshots_ = std::move(*snapshotter::Snapshotter::Open(db_.get(), {tmp_.Sub("root")}));
-    content_ = std::move(*ContentStore::Open(db_.get(), tmp_.Sub("root")));
-    images_ = std::make_unique<ImageStore>(db_.get(), content_.get());
-    unpacker_ = std::make_unique<Unpacker>(content_.get(), snapshots_.get(), UnpackOptions{});
-    committer_ = std::make_unique<Committer>(content_.get(), images_.get(), snapshots_.get());
-    Importer importer(content_.get(), images_.get(), unpacker_.get());
+    ASSERT_OK_AND_ASSIGN(store_, ::strata::testing::CoreStore::Open(tmp_.Sub("root")));
+    snapshots_ = store_->snapshots.get();
+    content_ = store_->content.get();
+    images_ = store_->images.get();
+    committer_ = store_->committer.get();
     UniqueFd fd(::open((SharedImagesDir() + "/prebuilt/busybox.oci.tar").c_str(), O_RDONLY));
     FdSource src(fd.get());
-    ASSERT_OK(importer.Import(&src, {}).status());
+    ASSERT_OK(store_->importer->Import(&src, {}).status());
     ASSERT_OK_AND_ASSIGN(auto img, images_->Resolve(kBusybox));
     top_ = img.top_chain().str();
   }
@@ -52,12 +51,11 @@ class CommitterTest : public ::testing::Test {
 
   static constexpr char kBusybox[] = "docker.io/library/busybox:latest";
   TempDir tmp_;
-  std::unique_ptr<meta::Db> db_;
-  std::unique_ptr<snapshotter::Snapshotter> snapshots_;
-  std::unique_ptr<ContentStore> content_;
-  std::unique_ptr<ImageStore> images_;
-  std::unique_ptr<Unpacker> unpacker_;
-  std::unique_ptr<Committer> committer_;
+  std::unique_ptr<::strata::testing::CoreStore> store_;
+  snapshotter::Snapshotter* snapshots_ = nullptr;
+  ContentStore* content_ = nullptr;
+  ImageStore* images_ = nullptr;
+  Committer* committer_ = nullptr;
   std::string top_;
 };
 

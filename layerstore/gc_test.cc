@@ -11,6 +11,7 @@
 #include "common/mount.h"
 #include "layerstore/importer.h"
 #include "meta/leases.h"
+#include "tests/core_store.h"
 #include "tests/oci_builder.h"
 #include "tests/test_util.h"
 
@@ -19,6 +20,7 @@ namespace {
 
 using snapshotter::KeySpace;
 using ::strata::testing::BuildOciArchive;
+using ::strata::testing::CoreStore;
 using ::strata::testing::OneFileLayer;
 using ::strata::testing::ReadFileOrDie;
 using ::strata::testing::StatusIs;
@@ -31,15 +33,13 @@ using ::testing::Not;
 class GcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(db_, meta::Db::Open({tmp_.Sub("root/meta")}));
-    ASSERT_OK_AND_ASSIGN(snapshots_, snapshotter::Snapshotter::Open(db_.get(), {tmp_.Sub("root")}));
-    ASSERT_OK_AND_ASSIGN(content_, ContentStore::Open(db_.get(), tmp_.Sub("root")));
-    images_ = std::make_unique<ImageStore>(db_.get(), content_.get());
-    unpacker_ = std::make_unique<Unpacker>(content_.get(), snapshots_.get(), UnpackOptions{});
-    importer_ = std::make_unique<Importer>(content_.get(), images_.get(), unpacker_.get());
-    leases_ = std::make_unique<meta::Leases>(db_.get());
-    gc_ = std::make_unique<GarbageCollector>(db_.get(), content_.get(), images_.get(),
-                                             snapshots_.get());
+    ASSERT_OK_AND_ASSIGN(store_, CoreStore::Open(tmp_.Sub("root")));
+    snapshots_ = store_->snapshots.get();
+    content_ = store_->content.get();
+    images_ = store_->images.get();
+    importer_ = store_->importer.get();
+    leases_ = store_->leases.get();
+    gc_ = store_->gc.get();
   }
   void TearDown() override {
     for (const std::string& m : mounted_) EXPECT_OK(Unmount(m));
@@ -101,14 +101,13 @@ class GcTest : public ::testing::Test {
   }
 
   TempDir tmp_;
-  std::unique_ptr<meta::Db> db_;
-  std::unique_ptr<snapshotter::Snapshotter> snapshots_;
-  std::unique_ptr<ContentStore> content_;
-  std::unique_ptr<ImageStore> images_;
-  std::unique_ptr<Unpacker> unpacker_;
-  std::unique_ptr<Importer> importer_;
-  std::unique_ptr<meta::Leases> leases_;
-  std::unique_ptr<GarbageCollector> gc_;
+  std::unique_ptr<CoreStore> store_;
+  snapshotter::Snapshotter* snapshots_ = nullptr;
+  ContentStore* content_ = nullptr;
+  ImageStore* images_ = nullptr;
+  Importer* importer_ = nullptr;
+  meta::Leases* leases_ = nullptr;
+  GarbageCollector* gc_ = nullptr;
   std::vector<std::string> mounted_;
 };
 
@@ -337,7 +336,7 @@ TEST_F(GcTest, ImportsRacingCollectionsNeverLoseAnything) {
     std::string name = "race/img:" + std::to_string(i % 3);
     std::string archive =
         BuildOciArchive({{name, {base, OneFileLayer("n.txt", std::to_string(i % 3))}}});
-    absl::StatusOr<meta::CallLease> lease = meta::CallLease::Begin(leases_.get(), "");
+    absl::StatusOr<meta::CallLease> lease = meta::CallLease::Begin(leases_, "");
     ASSERT_OK(lease);
     ImportOptions options;
     options.lease = lease->id();

@@ -9,6 +9,7 @@
 
 #include "common/fs.h"
 #include "common/mount.h"
+#include "tests/core_store.h"
 #include "tests/tar_builder.h"
 #include "tests/test_util.h"
 #include "tests/tree_expect.h"
@@ -29,18 +30,11 @@ using Code = absl::StatusCode;
 class ImporterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto db = meta::Db::Open({tmp_.Sub("root/meta")});
-    ASSERT_OK(db);
-    db_ = std::move(*db);
-    auto sn = snapshotter::Snapshotter::Open(db_.get(), {tmp_.Sub("root")});
-    ASSERT_OK(sn);
-    snapshots_ = std::move(*sn);
-    auto content = ContentStore::Open(db_.get(), tmp_.Sub("root"));
-    ASSERT_OK(content);
-    content_ = std::move(*content);
-    images_ = std::make_unique<ImageStore>(db_.get(), content_.get());
-    unpacker_ = std::make_unique<Unpacker>(content_.get(), snapshots_.get(), UnpackOptions{});
-    importer_ = std::make_unique<Importer>(content_.get(), images_.get(), unpacker_.get());
+    ASSERT_OK_AND_ASSIGN(store_, ::strata::testing::CoreStore::Open(tmp_.Sub("root")));
+    snapshots_ = store_->snapshots.get();
+    content_ = store_->content.get();
+    images_ = store_->images.get();
+    importer_ = store_->importer.get();
   }
   void TearDown() override {
     for (const std::string& m : mounted_) EXPECT_OK(Unmount(m));
@@ -95,12 +89,11 @@ class ImporterTest : public ::testing::Test {
   }
 
   TempDir tmp_;
-  std::unique_ptr<meta::Db> db_;
-  std::unique_ptr<snapshotter::Snapshotter> snapshots_;
-  std::unique_ptr<ContentStore> content_;
-  std::unique_ptr<ImageStore> images_;
-  std::unique_ptr<Unpacker> unpacker_;
-  std::unique_ptr<Importer> importer_;
+  std::unique_ptr<::strata::testing::CoreStore> store_;
+  snapshotter::Snapshotter* snapshots_ = nullptr;
+  ContentStore* content_ = nullptr;
+  ImageStore* images_ = nullptr;
+  Importer* importer_ = nullptr;
   std::vector<std::string> mounted_;
 };
 
