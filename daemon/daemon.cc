@@ -21,15 +21,7 @@
 #include "common/status_util.h"
 #include "daemon/gc_policy.h"
 #include "daemon/socket.h"
-#include "layerstore/committer.h"
-#include "layerstore/content_store.h"
-#include "layerstore/gc.h"
-#include "layerstore/image_store.h"
-#include "layerstore/importer.h"
-#include "layerstore/unpacker.h"
-#include "meta/db.h"
-#include "meta/leases.h"
-#include "snapshotter/snapshotter.h"
+#include "layerstore/store.h"
 
 namespace strata::daemon {
 namespace {
@@ -68,36 +60,23 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
 absl::Status Daemon::OpenStore() {
   const std::string& root = options_.root;
   STRATA_RETURN_IF_ERROR(CheckRootWritable(root));
-  STRATA_ASSIGN_OR_RETURN(db_, meta::Db::Open({root + "/meta"}));
-  STRATA_ASSIGN_OR_RETURN(snapshotter_, snapshotter::Snapshotter::Open(db_.get(), {root}));
-  STRATA_ASSIGN_OR_RETURN(content_, layerstore::ContentStore::Open(db_.get(), root));
-  images_ = std::make_unique<layerstore::ImageStore>(db_.get(), content_.get());
   layerstore::UnpackOptions unpack;
   unpack.parallelism = options_.unpack_jobs;
   unpack.limits.max_written_bytes = options_.max_layer_bytes;
   unpack.limits.max_entries = options_.max_layer_entries;
-  unpacker_ = std::make_unique<layerstore::Unpacker>(content_.get(), snapshotter_.get(), unpack);
-  importer_ =
-      std::make_unique<layerstore::Importer>(content_.get(), images_.get(), unpacker_.get());
-  committer_ =
-      std::make_unique<layerstore::Committer>(content_.get(), images_.get(), snapshotter_.get());
-  leases_ = std::make_unique<meta::Leases>(db_.get());
-  // Temporary leases belonged to calls that died with the last process.
-  STRATA_ASSIGN_OR_RETURN(int dropped_leases, leases_->DeleteTemporary());
-  gc_ = std::make_unique<layerstore::GarbageCollector>(db_.get(), content_.get(), images_.get(),
-                                                       snapshotter_.get());
+  STRATA_ASSIGN_OR_RETURN(store_, layerstore::Store::Open(root, unpack));
   GcPolicy::Options policy;
   policy.interval = options_.gc_interval;
   policy.after_deletions = options_.gc_after_deletions;
   policy.ingest_max_age = options_.ingest_max_age;
-  gc_policy_ = std::make_unique<GcPolicy>(gc_.get(), policy);
-  const auto& report = snapshotter_->recovery_report();
+  gc_policy_ = std::make_unique<GcPolicy>(store_->gc.get(), policy);
+  const auto& report = store_->snapshots->recovery_report();
   log::Info("recovered",
             {{"tmp_removed", std::to_string(report.tmp_entries_removed)},
              {"orphan_dirs_removed", std::to_string(report.orphan_dirs_removed)},
-             {"orphan_blobs_removed", std::to_string(content_->orphan_blobs_removed())},
+             {"orphan_blobs_removed", std::to_string(store_->content->orphan_blobs_removed())},
              {"records_missing_dir", std::to_string(report.records_missing_dir.size())},
-             {"temporary_leases_dropped", std::to_string(dropped_leases)}});
+             {"temporary_leases_dropped", std::to_string(store_->temporary_leases_dropped)}});
   return absl::OkStatus();
 }
 
@@ -109,18 +88,19 @@ absl::Status Daemon::Serve() {
   api::DeletionHook deleted = [policy] { policy->NoteDeletion(); };
   // containerd's snapshots are its own: removing one frees nothing we collect.
   services_.push_back(std::make_unique<api::ContainerdSnapshotsService>(
-      snapshotter_.get(), snapshotter::KeySpace::kContainerd));
+      store_->snapshots.get(), snapshotter::KeySpace::kContainerd));
   services_.push_back(std::make_unique<api::NativeSnapshotsService>(
-      snapshotter_.get(), snapshotter::KeySpace::kNative, deleted));
-  services_.push_back(std::make_unique<api::ContentService>(content_.get(), deleted));
-  services_.push_back(std::make_unique<api::AdminService>(content_.get(), snapshotter_.get(),
-                                                          gc_.get(), options_.ingest_max_age));
+      store_->snapshots.get(), snapshotter::KeySpace::kNative, deleted));
+  services_.push_back(std::make_unique<api::ContentService>(store_->content.get(), deleted));
+  services_.push_back(std::make_unique<api::AdminService>(
+      store_->content.get(), store_->snapshots.get(), store_->gc.get(), options_.ingest_max_age));
   services_.push_back(std::make_unique<api::ImagesService>(
-      importer_.get(), images_.get(), content_.get(), snapshotter_.get(), committer_.get(),
-      leases_.get(), import_policy, deleted));
-  services_.push_back(std::make_unique<api::LayersService>(content_.get(), unpacker_.get(),
-                                                           committer_.get(), leases_.get()));
-  services_.push_back(std::make_unique<api::LeasesService>(leases_.get(), deleted));
+      store_->importer.get(), store_->images.get(), store_->content.get(), store_->snapshots.get(),
+      store_->committer.get(), store_->leases.get(), import_policy, deleted));
+  services_.push_back(
+      std::make_unique<api::LayersService>(store_->content.get(), store_->unpacker.get(),
+                                           store_->committer.get(), store_->leases.get()));
+  services_.push_back(std::make_unique<api::LeasesService>(store_->leases.get(), deleted));
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + options_.socket, grpc::InsecureServerCredentials());
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
@@ -143,7 +123,7 @@ void Daemon::Shutdown() {
   server_.reset();
   gc_policy_.reset();  // waits for a scheduled collection in progress
   // Every acknowledged write is already durable; this just waits for stragglers.
-  absl::Status s = db_->Flush();
+  absl::Status s = store_->db->Flush();
   if (!s.ok()) log::Error("flush at shutdown", {{"err", s.ToString()}});
   ::unlink(options_.socket.c_str());
 }

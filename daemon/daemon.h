@@ -17,21 +17,9 @@ class Server;
 class Service;
 }  // namespace grpc
 
-namespace strata::meta {
-class Db;
-class Leases;
-}  // namespace strata::meta
-namespace strata::snapshotter {
-class Snapshotter;
-}
 namespace strata::layerstore {
-class ContentStore;
-class ImageStore;
-class Importer;
-class Unpacker;
-class Committer;
-class GarbageCollector;
-}  // namespace strata::layerstore
+struct Store;
+}
 
 namespace strata::daemon {
 
@@ -78,15 +66,7 @@ class Daemon {
   absl::Status Serve();
 
   DaemonOptions options_;
-  std::unique_ptr<meta::Db> db_;
-  std::unique_ptr<snapshotter::Snapshotter> snapshotter_;
-  std::unique_ptr<layerstore::ContentStore> content_;
-  std::unique_ptr<layerstore::ImageStore> images_;
-  std::unique_ptr<layerstore::Unpacker> unpacker_;
-  std::unique_ptr<layerstore::Importer> importer_;
-  std::unique_ptr<layerstore::Committer> committer_;
-  std::unique_ptr<meta::Leases> leases_;
-  std::unique_ptr<layerstore::GarbageCollector> gc_;
+  std::unique_ptr<layerstore::Store> store_;
   std::unique_ptr<GcPolicy> gc_policy_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;

@@ -13,7 +13,7 @@
 #include "common/fs.h"
 #include "common/mount.h"
 #include "layerstore/importer.h"
-#include "tests/core_store.h"
+#include "layerstore/store.h"
 #include "tests/test_util.h"
 #include "tests/tree_expect.h"
 
@@ -30,7 +30,7 @@ constexpr snapshotter::KeySpace kN = snapshotter::KeySpace::kNative;
 class CommitterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(store_, ::strata::testing::CoreStore::Open(tmp_.Sub("root")));
+    ASSERT_OK_AND_ASSIGN(store_, Store::Open(tmp_.Sub("root")));
     snapshots_ = store_->snapshots.get();
     content_ = store_->content.get();
     images_ = store_->images.get();
@@ -51,7 +51,7 @@ class CommitterTest : public ::testing::Test {
 
   static constexpr char kBusybox[] = "docker.io/library/busybox:latest";
   TempDir tmp_;
-  std::unique_ptr<::strata::testing::CoreStore> store_;
+  std::unique_ptr<Store> store_;
   snapshotter::Snapshotter* snapshots_ = nullptr;
   ContentStore* content_ = nullptr;
   ImageStore* images_ = nullptr;

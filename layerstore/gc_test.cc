@@ -10,8 +10,8 @@
 #include "common/fs.h"
 #include "common/mount.h"
 #include "layerstore/importer.h"
+#include "layerstore/store.h"
 #include "meta/leases.h"
-#include "tests/core_store.h"
 #include "tests/oci_builder.h"
 #include "tests/test_util.h"
 
@@ -20,7 +20,6 @@ namespace {
 
 using snapshotter::KeySpace;
 using ::strata::testing::BuildOciArchive;
-using ::strata::testing::CoreStore;
 using ::strata::testing::OneFileLayer;
 using ::strata::testing::ReadFileOrDie;
 using ::strata::testing::StatusIs;
@@ -33,7 +32,7 @@ using ::testing::Not;
 class GcTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(store_, CoreStore::Open(tmp_.Sub("root")));
+    ASSERT_OK_AND_ASSIGN(store_, Store::Open(tmp_.Sub("root")));
     snapshots_ = store_->snapshots.get();
     content_ = store_->content.get();
     images_ = store_->images.get();
@@ -101,7 +100,7 @@ class GcTest : public ::testing::Test {
   }
 
   TempDir tmp_;
-  std::unique_ptr<CoreStore> store_;
+  std::unique_ptr<Store> store_;
   snapshotter::Snapshotter* snapshots_ = nullptr;
   ContentStore* content_ = nullptr;
   ImageStore* images_ = nullptr;

@@ -9,7 +9,7 @@
 
 #include "common/fs.h"
 #include "common/mount.h"
-#include "tests/core_store.h"
+#include "layerstore/store.h"
 #include "tests/tar_builder.h"
 #include "tests/test_util.h"
 #include "tests/tree_expect.h"
@@ -30,7 +30,7 @@ using Code = absl::StatusCode;
 class ImporterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(store_, ::strata::testing::CoreStore::Open(tmp_.Sub("root")));
+    ASSERT_OK_AND_ASSIGN(store_, Store::Open(tmp_.Sub("root")));
     snapshots_ = store_->snapshots.get();
     content_ = store_->content.get();
     images_ = store_->images.get();
@@ -89,7 +89,7 @@ class ImporterTest : public ::testing::Test {
   }
 
   TempDir tmp_;
-  std::unique_ptr<::strata::testing::CoreStore> store_;
+  std::unique_ptr<Store> store_;
   snapshotter::Snapshotter* snapshots_ = nullptr;
   ContentStore* content_ = nullptr;
   ImageStore* images_ = nullptr;

@@ -1,0 +1,24 @@
+#include "layerstore/store.h"
+
+#include "common/status_util.h"
+
+namespace strata::layerstore {
+
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& root,
+                                                   const UnpackOptions& unpack) {
+  auto s = std::make_unique<Store>();
+  STRATA_ASSIGN_OR_RETURN(s->db, meta::Db::Open({root + "/meta"}));
+  STRATA_ASSIGN_OR_RETURN(s->snapshots, snapshotter::Snapshotter::Open(s->db.get(), {root}));
+  STRATA_ASSIGN_OR_RETURN(s->content, ContentStore::Open(s->db.get(), root));
+  s->images = std::make_unique<ImageStore>(s->db.get(), s->content.get());
+  s->unpacker = std::make_unique<Unpacker>(s->content.get(), s->snapshots.get(), unpack);
+  s->importer = std::make_unique<Importer>(s->content.get(), s->images.get(), s->unpacker.get());
+  s->committer = std::make_unique<Committer>(s->content.get(), s->images.get(), s->snapshots.get());
+  s->leases = std::make_unique<meta::Leases>(s->db.get());
+  s->gc = std::make_unique<GarbageCollector>(s->db.get(), s->content.get(), s->images.get(),
+                                             s->snapshots.get());
+  STRATA_ASSIGN_OR_RETURN(s->temporary_leases_dropped, s->leases->DeleteTemporary());
+  return s;
+}
+
+}  // namespace strata::layerstore

@@ -1,0 +1,39 @@
+// The whole core over one store root, wired once: stratad serves it, tests
+// drive it in-process. Opening runs every part's start-up recovery.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "layerstore/committer.h"
+#include "layerstore/content_store.h"
+#include "layerstore/gc.h"
+#include "layerstore/image_store.h"
+#include "layerstore/importer.h"
+#include "layerstore/unpacker.h"
+#include "meta/db.h"
+#include "meta/leases.h"
+#include "snapshotter/snapshotter.h"
+
+namespace strata::layerstore {
+
+struct Store {
+  // Opens (creating) the store at `root`.
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& root,
+                                                     const UnpackOptions& unpack = {});
+
+  std::unique_ptr<meta::Db> db;
+  std::unique_ptr<snapshotter::Snapshotter> snapshots;
+  std::unique_ptr<ContentStore> content;
+  std::unique_ptr<ImageStore> images;
+  std::unique_ptr<Unpacker> unpacker;
+  std::unique_ptr<Importer> importer;
+  std::unique_ptr<Committer> committer;
+  std::unique_ptr<meta::Leases> leases;
+  std::unique_ptr<GarbageCollector> gc;
+  // Temporary leases dropped at opening: their calls died with the last process.
+  int temporary_leases_dropped = 0;
+};
+
+}  // namespace strata::layerstore
