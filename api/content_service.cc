@@ -93,6 +93,10 @@ grpc::Status ContentService::Write(Ctx* ctx, grpc::ServerReader<pb::WriteContent
                                    pb::WriteContentResponse* resp) {
   pb::WriteContentRequest msg;
   if (!r->Read(&msg)) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "empty write");
+  if (layerstore::ContentStore::IsInternalRef(msg.ref())) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "write: refs starting with \"strata.internal/\" are the daemon's own");
+  }
   absl::StatusOr<std::unique_ptr<layerstore::Writer>> w =
       store_->OpenWriter(msg.ref(), LeaseOf(ctx));
   if (!w.ok()) return ToGrpc(w.status());

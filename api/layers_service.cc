@@ -53,7 +53,7 @@ grpc::Status LayersService::Pull(grpc::ServerContext* ctx,
                           "pull: only data may follow the header");
     }
     if (!writer) {
-      auto w = content_->OpenWriter(absl::StrCat("pull/", layer->blob.digest.str()), lease->id());
+      auto w = content_->OpenWriter(layerstore::ContentStore::InternalRef("pull"), lease->id());
       if (!w.ok()) return ToGrpc(w.status());
       writer = std::move(*w);
       if (absl::Status s = writer->Truncate(0); !s.ok()) return ToGrpc(s);

@@ -75,6 +75,7 @@ absl::Status Daemon::OpenStore() {
             {{"tmp_removed", std::to_string(report.tmp_entries_removed)},
              {"orphan_dirs_removed", std::to_string(report.orphan_dirs_removed)},
              {"orphan_blobs_removed", std::to_string(store_->content->orphan_blobs_removed())},
+             {"dead_ingests_removed", std::to_string(store_->content->dead_ingests_removed())},
              {"records_missing_dir", std::to_string(report.records_missing_dir.size())},
              {"temporary_leases_dropped", std::to_string(store_->temporary_leases_dropped)}});
   return absl::OkStatus();

@@ -34,8 +34,7 @@ absl::StatusOr<CommittedLayer> Committer::CommitLayer(snapshotter::KeySpace spac
                                                       Compression compression,
                                                       const std::string& lease) {
   STRATA_ASSIGN_OR_RETURN(auto base, snapshots_->ActiveForLayerCommit(space, key));
-  static std::atomic<uint64_t> counter{0};
-  std::string ref = absl::StrCat("commit/", ::getpid(), "/", counter.fetch_add(1));
+  std::string ref = ContentStore::InternalRef("commit");
   absl::StatusOr<DiffResult> diff = DiffUpperDir(base.upper_dir, compression, content_, ref, lease);
   if (!diff.ok()) {
     (void)content_->Abort(ref);  // no half blob; the snapshot stays active

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/errno_status.h"
@@ -167,7 +168,30 @@ absl::StatusOr<std::unique_ptr<ContentStore>> ContentStore::Open(meta::Db* db,
   return s;
 }
 
+namespace {
+constexpr absl::string_view kInternalRefPrefix = "strata.internal/";
+}  // namespace
+
+std::string ContentStore::InternalRef(absl::string_view what) {
+  static std::atomic<uint64_t> counter{0};
+  return absl::StrCat(kInternalRefPrefix, what, "/", ::getpid(), "/", counter.fetch_add(1));
+}
+
+bool ContentStore::IsInternalRef(absl::string_view ref) {
+  return absl::StartsWith(ref, kInternalRefPrefix);
+}
+
 absl::Status ContentStore::Recover() {
+  // Ingests of calls that died with the last process, and ingest directories
+  // a crash left before their ref was written, can never be resumed.
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> ingests, ListDir(ingest_dir_));
+  for (const std::string& name : ingests) {
+    std::string dir = absl::StrCat(ingest_dir_, "/", name);
+    absl::StatusOr<std::string> ref = ReadFile(dir + "/ref");
+    if (ref.ok() && !IsInternalRef(*ref)) continue;
+    STRATA_RETURN_IF_ERROR(RemoveTree(dir));
+    ++dead_ingests_removed_;
+  }
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(blobs_dir_));
   for (const std::string& name : names) {
     absl::StatusOr<Digest> d = Digest::Parse("sha256:" + name);
@@ -330,10 +354,8 @@ absl::StatusOr<std::string> ContentStore::ReadAt(const Digest& d, int64_t offset
 
 absl::StatusOr<Digest> ContentStore::Put(const std::string& data, const std::string& media_type,
                                          const std::string& lease) {
-  static std::atomic<uint64_t> counter{0};
   // The ingest itself needs no lease: it lives only for this call.
-  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Writer> w,
-                          OpenWriter(absl::StrCat("put/", ::getpid(), "/", counter.fetch_add(1))));
+  STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Writer> w, OpenWriter(InternalRef("put")));
   w->lease_ = lease;
   STRATA_RETURN_IF_ERROR(w->Truncate(0));
   STRATA_RETURN_IF_ERROR(w->Write(data.data(), data.size()));

@@ -136,12 +136,20 @@ class ContentStore {
   // stored again meanwhile.
   absl::Status RemoveCollectedFile(const Digest& digest);
 
+  // A fresh ref for an ingest the daemon writes for itself within one call
+  // (an import's members, a commit's layer, a Put); `what` says which. Such
+  // ingests are never resumed: start-up removes them. Clients cannot use
+  // this namespace (IsInternalRef).
+  static std::string InternalRef(absl::string_view what);
+  static bool IsInternalRef(absl::string_view ref);
+
   std::string BlobPath(const Digest& digest) const;
   // Names of files in the blob directory that no record claims.
   absl::StatusOr<std::vector<std::string>> UnrecordedFiles() const;
   // Removes an unrecorded blob file by name (unless it was recorded meanwhile).
   absl::Status RemoveUnrecordedFile(const std::string& name);
   int orphan_blobs_removed() const { return orphan_blobs_removed_; }
+  int dead_ingests_removed() const { return dead_ingests_removed_; }
 
  private:
   friend class Writer;
@@ -159,6 +167,7 @@ class ContentStore {
   const std::string blobs_dir_;
   const std::string ingest_dir_;
   int orphan_blobs_removed_ = 0;
+  int dead_ingests_removed_ = 0;
 
   absl::Mutex mu_;
   std::set<std::string> open_refs_ ABSL_GUARDED_BY(mu_);

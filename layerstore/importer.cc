@@ -46,11 +46,6 @@ std::string NormalizeMemberPath(const std::string& raw) {
   return absl::StrJoin(parts, "/");
 }
 
-std::string NextRef() {
-  static std::atomic<uint64_t> counter{0};
-  return absl::StrCat("import/", ::getpid(), "/", counter.fetch_add(1));
-}
-
 // The media type a `docker save` layer gets, from its compression.
 std::string DockerLayerType(const std::string& sniffed) {
   if (sniffed == media_type::kOciLayerGzip) return media_type::kDockerLayerGzip;
@@ -112,8 +107,9 @@ absl::Status Importer::ReadMembers(ByteSource* archive, const ImportOptions& opt
       if (!d.ok()) return Annotate(d.status(), absl::StrCat("archive member ", path));
       expected = *d;
     }
-    STRATA_ASSIGN_OR_RETURN(std::unique_ptr<Writer> w,
-                            content_->OpenWriter(NextRef(), options.lease));
+    STRATA_ASSIGN_OR_RETURN(
+        std::unique_ptr<Writer> w,
+        content_->OpenWriter(ContentStore::InternalRef("import"), options.lease));
     STRATA_RETURN_IF_ERROR(w->Truncate(0));
     std::string head;
     while (true) {
