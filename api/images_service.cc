@@ -101,6 +101,9 @@ grpc::Status ImagesService::List(Ctx*, const pb::ListImagesRequest*, pb::ListIma
   absl::Status inner;
   absl::Status s = images_->List([&](const layerstore::ImageInfo& info) {
     absl::StatusOr<layerstore::ResolvedImage> r = images_->Resolve(info.name);
+    if (absl::IsNotFound(r.status()) && absl::IsNotFound(images_->Get(info.name).status())) {
+      return true;  // deleted while the list was read (its blobs may be collected already)
+    }
     if (!r.ok()) {
       inner = r.status();
       return false;

@@ -134,9 +134,14 @@ absl::StatusOr<BlobInfo> Writer::Commit(int64_t expected_size, const Digest& exp
   // Committing, deleting and collecting one digest's file never interleave.
   absl::MutexLock blob_lock(&store_->BlobMutex(actual));
   if (store_->Has(actual)) {
-    if (!lease_.empty()) STRATA_RETURN_IF_ERROR(store_->Hold(actual, lease_));
-    (void)RemoveTree(dir_);
-    return absl::AlreadyExistsError(absl::StrCat("blob ", actual.str(), " already exists"));
+    absl::Status held = lease_.empty() ? absl::OkStatus() : store_->Hold(actual, lease_);
+    if (held.ok()) {
+      (void)RemoveTree(dir_);
+      return absl::AlreadyExistsError(absl::StrCat("blob ", actual.str(), " already exists"));
+    }
+    // Collected between the check and the hold: this ingest stores it again
+    // (the collector removes the old file only under this same lock).
+    if (!absl::IsNotFound(held)) return held;
   }
   if (::fchmod(fd_.get(), 0444) != 0) return ErrnoToStatus(errno, "chmod ingest");
   if (::fsync(fd_.get()) != 0) return ErrnoToStatus(errno, "fsync ingest");
