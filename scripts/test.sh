@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs the whole test suite (needs root:
-# the tests mount overlayfs and run containerd).
+# the tests mount overlayfs and run containerd); then builds it again with
+# AddressSanitizer + UndefinedBehaviorSanitizer and runs it all once more
+# (scripts/sanitize.sh; STRATA_SKIP_SANITIZERS=1 skips that half).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/check-format.sh
 CMAKE_ARGS="-DSTRATA_WERROR=ON ${CMAKE_ARGS:-}" scripts/build.sh
 scripts/check-thread-safety.sh
-cd "${BUILD_DIR:-build}"
-ctest --output-on-failure -j "${TEST_JOBS:-2}" "$@"
+(cd "${BUILD_DIR:-build}" && ctest --output-on-failure -j "${TEST_JOBS:-2}" "$@")
+if [ "${STRATA_SKIP_SANITIZERS:-0}" != 1 ]; then
+  scripts/sanitize.sh "$@"
+fi
