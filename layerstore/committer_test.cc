@@ -13,7 +13,7 @@
 #include "common/fs.h"
 #include "common/mount.h"
 #include "layerstore/importer.h"
-#include "layerstore/store.h"
+#include "tests/store_test.h"
 #include "tests/test_util.h"
 #include "tests/tree_expect.h"
 
@@ -22,22 +22,17 @@ namespace {
 
 using ::strata::testing::SharedImagesDir;
 using ::strata::testing::StatusIs;
-using ::strata::testing::TempDir;
 using ::strata::testing::WriteFileOrDie;
 using Code = absl::StatusCode;
 constexpr snapshotter::KeySpace kN = snapshotter::KeySpace::kNative;
 
-class CommitterTest : public ::testing::Test {
+class CommitterTest : public ::strata::testing::StoreTest {
  protected:
   void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(store_, Store::Open(tmp_.Sub("root")));
-    snapshots_ = store_->snapshots.get();
-    content_ = store_->content.get();
-    images_ = store_->images.get();
-    committer_ = store_->committer.get();
+    StoreTest::SetUp();
     UniqueFd fd(::open((SharedImagesDir() + "/prebuilt/busybox.oci.tar").c_str(), O_RDONLY));
     FdSource src(fd.get());
-    ASSERT_OK(store_->importer->Import(&src, {}).status());
+    ASSERT_OK(importer_->Import(&src, {}).status());
     ASSERT_OK_AND_ASSIGN(auto img, images_->Resolve(kBusybox));
     top_ = img.top_chain().str();
   }
@@ -50,12 +45,6 @@ class CommitterTest : public ::testing::Test {
   }
 
   static constexpr char kBusybox[] = "docker.io/library/busybox:latest";
-  TempDir tmp_;
-  std::unique_ptr<Store> store_;
-  snapshotter::Snapshotter* snapshots_ = nullptr;
-  ContentStore* content_ = nullptr;
-  ImageStore* images_ = nullptr;
-  Committer* committer_ = nullptr;
   std::string top_;
 };
 

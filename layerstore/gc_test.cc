@@ -10,9 +10,9 @@
 #include "common/fs.h"
 #include "common/mount.h"
 #include "layerstore/importer.h"
-#include "layerstore/store.h"
 #include "meta/leases.h"
 #include "tests/oci_builder.h"
+#include "tests/store_test.h"
 #include "tests/test_util.h"
 
 namespace strata::layerstore {
@@ -23,27 +23,13 @@ using ::strata::testing::BuildOciArchive;
 using ::strata::testing::OneFileLayer;
 using ::strata::testing::ReadFileOrDie;
 using ::strata::testing::StatusIs;
-using ::strata::testing::TempDir;
 using Code = absl::StatusCode;
 using ::testing::Contains;
 using ::testing::IsEmpty;
 using ::testing::Not;
 
-class GcTest : public ::testing::Test {
+class GcTest : public ::strata::testing::StoreTest {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(store_, Store::Open(tmp_.Sub("root")));
-    snapshots_ = store_->snapshots.get();
-    content_ = store_->content.get();
-    images_ = store_->images.get();
-    importer_ = store_->importer.get();
-    leases_ = store_->leases.get();
-    gc_ = store_->gc.get();
-  }
-  void TearDown() override {
-    for (const std::string& m : mounted_) EXPECT_OK(Unmount(m));
-  }
-
   // base -> a and base -> b: two images sharing their bottom layer.
   void ImportTwoImagesSharingABase() {
     std::string base = OneFileLayer("base.txt", "shared\n");
@@ -69,45 +55,10 @@ class GcTest : public ::testing::Test {
     return out;
   }
 
-  // Mounts a read-only view of an image and returns where.
-  std::string MountImage(const std::string& name) {
-    absl::StatusOr<ResolvedImage> img = images_->Resolve(name);
-    EXPECT_OK(img);
-    if (!img.ok()) return "";
-    return MountView(img->top_chain().str(), KeySpace::kNative);
-  }
-  std::string MountView(const std::string& parent, KeySpace space) {
-    std::string dir = tmp_.Sub("mnt-" + std::to_string(mounted_.size()));
-    EXPECT_OK(MakeDirs(dir));
-    auto mounts = snapshots_->View(space, dir, parent, {});
-    EXPECT_OK(mounts);
-    if (!mounts.ok()) return "";
-    EXPECT_OK(MountAll(*mounts, dir));
-    mounted_.push_back(dir);
-    return dir;
-  }
-  void UnmountAll() {
-    for (const std::string& m : mounted_) {
-      EXPECT_OK(Unmount(m));
-      EXPECT_OK(snapshots_->Remove(KeySpace::kNative, m));
-    }
-    mounted_.clear();
-  }
-
   std::string LayerDir(const std::string& chain) {
     absl::StatusOr<snapshotter::Snapshotter::LayerInfo> l = snapshots_->GetLayer(chain);
     return l.ok() ? snapshots_->layout().FilesDir(l->dir_id) : "";
   }
-
-  TempDir tmp_;
-  std::unique_ptr<Store> store_;
-  snapshotter::Snapshotter* snapshots_ = nullptr;
-  ContentStore* content_ = nullptr;
-  ImageStore* images_ = nullptr;
-  Importer* importer_ = nullptr;
-  meta::Leases* leases_ = nullptr;
-  GarbageCollector* gc_ = nullptr;
-  std::vector<std::string> mounted_;
 };
 
 TEST_F(GcTest, NothingGoesWhileImagesReferenceEverything) {

@@ -9,7 +9,7 @@
 
 #include "common/fs.h"
 #include "common/mount.h"
-#include "layerstore/store.h"
+#include "tests/store_test.h"
 #include "tests/tar_builder.h"
 #include "tests/test_util.h"
 #include "tests/tree_expect.h"
@@ -23,23 +23,11 @@ using ::strata::testing::Gzip;
 using ::strata::testing::SharedImagesDir;
 using ::strata::testing::StatusIs;
 using ::strata::testing::TarBuilder;
-using ::strata::testing::TempDir;
 using ::testing::HasSubstr;
 using Code = absl::StatusCode;
 
-class ImporterTest : public ::testing::Test {
+class ImporterTest : public ::strata::testing::StoreTest {
  protected:
-  void SetUp() override {
-    ASSERT_OK_AND_ASSIGN(store_, Store::Open(tmp_.Sub("root")));
-    snapshots_ = store_->snapshots.get();
-    content_ = store_->content.get();
-    images_ = store_->images.get();
-    importer_ = store_->importer.get();
-  }
-  void TearDown() override {
-    for (const std::string& m : mounted_) EXPECT_OK(Unmount(m));
-  }
-
   absl::StatusOr<std::vector<ImportedImage>> ImportFile(const std::string& path,
                                                         const std::string& name = "") {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -55,20 +43,6 @@ class ImporterTest : public ::testing::Test {
     ImportOptions options;
     options.name = name;
     return importer_->Import(&src, options);
-  }
-
-  // Mounts a read-only view of the image's top layer; returns where.
-  std::string MountImage(const std::string& name) {
-    absl::StatusOr<ResolvedImage> img = images_->Resolve(name);
-    EXPECT_OK(img);
-    if (!img.ok()) return "";
-    std::string dir = tmp_.Sub("mnt-" + std::to_string(mounted_.size()));
-    EXPECT_OK(MakeDirs(dir));
-    auto mounts = snapshots_->View(snapshotter::KeySpace::kNative, dir, img->top_chain().str(), {});
-    EXPECT_OK(mounts);
-    EXPECT_OK(MountAll(*mounts, dir));
-    mounted_.push_back(dir);
-    return dir;
   }
 
   void ExpectTree(const std::string& root, const std::string& expected) {
@@ -87,14 +61,6 @@ class ImporterTest : public ::testing::Test {
     }
     return out;
   }
-
-  TempDir tmp_;
-  std::unique_ptr<Store> store_;
-  snapshotter::Snapshotter* snapshots_ = nullptr;
-  ContentStore* content_ = nullptr;
-  ImageStore* images_ = nullptr;
-  Importer* importer_ = nullptr;
-  std::vector<std::string> mounted_;
 };
 
 TEST_F(ImporterTest, BusyboxOciArchive) {
@@ -148,7 +114,7 @@ TEST_F(ImporterTest, ComparatorSeesDifferences) {
   std::string dir = tmp_.Sub("rw");
   ASSERT_OK(MakeDirs(dir));
   ASSERT_OK(MountAll(*mounts, dir));
-  mounted_.push_back(dir);
+  mounted_.emplace_back(dir, snapshotter::KeySpace::kNative);
   ASSERT_EQ(::chmod((dir + "/etc/passwd").c_str(), 0600), 0);
   ::strata::testing::WriteFileOrDie(dir + "/etc/hostname", "changed\n");
   std::vector<std::string> diffs = CompareTreeWithExpectation(dir, expected);
