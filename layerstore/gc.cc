@@ -70,7 +70,6 @@ const GarbageCollector::Refs& GarbageCollector::RefsOf(const Descriptor& d, int 
       if (config.ok()) refs.chains = ChainIds(config->diff_ids);
     }
   }
-  refs_used_.insert(d.digest);
   return refs_cache_.emplace(d.digest, std::move(refs)).first->second;
 }
 
@@ -95,7 +94,7 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
   for (const ImageInfo& img : images) RefsOf(img.target, 0);
 
   std::vector<BlobInfo> swept_blobs;
-  std::vector<snapshotter::Snapshotter::Collectable> swept_snapshots;
+  snapshotter::Snapshotter::CollectPlan snapshots;
   std::set<std::string> leased_ingests;
   {
     absl::Time locked = absl::Now();
@@ -166,26 +165,16 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
     }
     report.blobs_kept = static_cast<int64_t>(marked.size());
 
-    STRATA_ASSIGN_OR_RETURN(swept_snapshots, snapshots_->StageCollect(txn, snapshot_roots));
+    STRATA_ASSIGN_OR_RETURN(snapshots, snapshots_->StageCollect(txn, snapshot_roots));
+    report.snapshots_kept = snapshots.kept;
     for (const std::string& id : expired) STRATA_RETURN_IF_ERROR(leases_.StageDelete(txn, id));
     if (!options.dry_run) STRATA_RETURN_IF_ERROR(txn.Commit());
     report.writers_paused = absl::Now() - locked;
     for (const std::string& id : expired) emit({GcItem::Kind::kLease, id, 0});
   }
-  int64_t snapshots_total = 0;
-  STRATA_RETURN_IF_ERROR(
-      snapshots_->Walk(snapshotter::KeySpace::kNative, {}, [&](const snapshotter::Info&) {
-        ++snapshots_total;
-        return true;
-      }));
-  report.snapshots_kept =
-      snapshots_total - (options.dry_run ? static_cast<int64_t>(swept_snapshots.size()) : 0);
-
   // Records are gone: now the files, leaves first.
-  for (const auto& c : swept_snapshots) {
-    emit({GcItem::Kind::kSnapshot, c.key, c.frees_dir ? c.bytes : 0});
-  }
-  if (!options.dry_run) snapshots_->ReapCollected(swept_snapshots);
+  for (const auto& c : snapshots.swept) emit({GcItem::Kind::kSnapshot, c.key, c.bytes});
+  if (!options.dry_run) snapshots_->ReapCollected(snapshots.swept);
   for (const BlobInfo& b : swept_blobs) {
     if (!options.dry_run) STRATA_RETURN_IF_ERROR(content_->RemoveCollectedFile(b.digest));
     emit({GcItem::Kind::kBlob, b.digest.str(), b.size});
@@ -208,9 +197,8 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
   }
 
   // What no record owns: left by a crash, or by hand.
-  STRATA_ASSIGN_OR_RETURN(auto orphans, snapshots_->OrphanDirs());
-  if (!orphans.empty() && !options.dry_run) STRATA_RETURN_IF_ERROR(snapshots_->Cleanup());
-  for (auto& [name, bytes] : orphans) emit({GcItem::Kind::kOrphanDir, "snapshots/" + name, bytes});
+  STRATA_ASSIGN_OR_RETURN(auto orphans, snapshots_->CollectOrphanDirs(options.dry_run));
+  for (const auto& o : orphans) emit({GcItem::Kind::kOrphanDir, "snapshots/" + o.name, o.bytes});
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> files, content_->UnrecordedFiles());
   for (const std::string& name : files) {
     if (!options.dry_run) STRATA_RETURN_IF_ERROR(content_->RemoveUnrecordedFile(name));

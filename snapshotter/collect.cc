@@ -22,12 +22,12 @@ bool IsGcRoot(const SnapshotRecord& rec) {
 
 }  // namespace
 
-absl::StatusOr<std::vector<Snapshotter::Collectable>> Snapshotter::StageCollect(
+absl::StatusOr<Snapshotter::CollectPlan> Snapshotter::StageCollect(
     meta::WriteTxn& txn, const std::set<std::string>& native_roots) {
   struct Node {
     SnapshotRecord rec;
     bool marked = false;
-    int depth = -1;
+    int depth = -1;  // parents below it, once known
   };
   // Only the native key space is collected; containerd's snapshots are its own.
   std::map<std::string, Node> nodes;
@@ -44,6 +44,11 @@ absl::StatusOr<std::vector<Snapshotter::Collectable>> Snapshotter::StageCollect(
         return true;
       }));
   STRATA_RETURN_IF_ERROR(decode_error);
+  auto parent_of = [&nodes](const Node* n) -> Node* {
+    if (n->rec.parent().empty()) return nullptr;
+    auto it = nodes.find(n->rec.parent());
+    return it == nodes.end() ? nullptr : &it->second;
+  };
 
   std::vector<Node*> stack;
   for (auto& [key, node] : nodes) {
@@ -52,35 +57,27 @@ absl::StatusOr<std::vector<Snapshotter::Collectable>> Snapshotter::StageCollect(
       stack.push_back(&node);
     }
   }
+  CollectPlan plan;
   while (!stack.empty()) {
     Node* n = stack.back();
     stack.pop_back();
     if (n->marked) continue;
     n->marked = true;
-    auto parent = nodes.find(n->rec.parent());
-    if (!n->rec.parent().empty() && parent != nodes.end()) stack.push_back(&parent->second);
+    ++plan.kept;
+    if (Node* p = parent_of(n)) stack.push_back(p);
   }
 
-  // Depth (parents below) orders the sweep leaves first.
-  auto depth_of = [&nodes](Node* n) {
+  // Depth orders the sweep leaves first. Walk up to the first node whose
+  // depth is known (or the base), then fill in the path on the way down.
+  auto depth_of = [&](Node* n) {
     std::vector<Node*> path;
-    for (Node* p = n; p != nullptr && p->depth < 0;) {
-      path.push_back(p);
-      auto it = p->rec.parent().empty() ? nodes.end() : nodes.find(p->rec.parent());
-      p = it == nodes.end() ? nullptr : &it->second;
-    }
-    int base = -1;
-    if (!path.empty()) {
-      auto it =
-          path.back()->rec.parent().empty() ? nodes.end() : nodes.find(path.back()->rec.parent());
-      if (it != nodes.end()) base = it->second.depth;
-    }
-    for (auto p = path.rbegin(); p != path.rend(); ++p) (*p)->depth = ++base;
+    Node* known = n;
+    for (; known != nullptr && known->depth < 0; known = parent_of(known)) path.push_back(known);
+    int depth = known == nullptr ? -1 : known->depth;
+    for (auto p = path.rbegin(); p != path.rend(); ++p) (*p)->depth = ++depth;
     return n->depth;
   };
 
-  std::vector<Collectable> swept;
-  std::map<std::string, std::vector<size_t>> by_layer;  // chainID -> indexes in swept
   for (auto& [key, node] : nodes) {
     if (node.marked) continue;
     Collectable c;
@@ -92,33 +89,18 @@ absl::StatusOr<std::vector<Snapshotter::Collectable>> Snapshotter::StageCollect(
       // Its parent is swept too, or marked only through other children.
       txn.Delete(Family::kChildren, ChildKey(KeySpace::kNative, node.rec.parent(), key));
     }
-    if (node.rec.layer_chain_id().empty()) {
-      c.frees_dir = true;
-      c.bytes = node.rec.size_bytes();
-    } else {
-      by_layer[node.rec.layer_chain_id()].push_back(swept.size());
+    // A layer's directory goes with its last reference; records in the
+    // other key space keep theirs. (One native record per chainID.)
+    c.frees_dir = true;
+    if (!node.rec.layer_chain_id().empty()) {
+      STRATA_RETURN_IF_ERROR(StageLayerRelease(txn, node.rec.layer_chain_id(), &c.frees_dir));
     }
-    swept.push_back(std::move(c));
+    if (c.frees_dir) c.bytes = node.rec.size_bytes();
+    plan.swept.push_back(std::move(c));
   }
-  // A layer's directory goes with its last reference; records in the other
-  // key space keep theirs.
-  for (const auto& [chain, indexes] : by_layer) {
-    STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> layer, TxnLayer(txn, chain));
-    if (!layer) continue;
-    int64_t released = static_cast<int64_t>(indexes.size());
-    if (layer->refs() <= released) {
-      txn.Delete(Family::kLayers, chain);
-      Collectable& c = swept[indexes.front()];
-      c.frees_dir = true;
-      c.bytes = nodes[c.key].rec.size_bytes();
-    } else {
-      layer->set_refs(layer->refs() - released);
-      txn.Put(Family::kLayers, chain, layer->SerializeAsString());
-    }
-  }
-  std::stable_sort(swept.begin(), swept.end(),
+  std::stable_sort(plan.swept.begin(), plan.swept.end(),
                    [](const Collectable& a, const Collectable& b) { return a.depth > b.depth; });
-  return swept;
+  return plan;
 }
 
 void Snapshotter::ReapCollected(const std::vector<Collectable>& swept) {
@@ -128,7 +110,7 @@ void Snapshotter::ReapCollected(const std::vector<Collectable>& swept) {
   pool_->WaitForReaping();
 }
 
-absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Snapshotter::OrphanDirs() const {
+absl::StatusOr<std::vector<std::string>> Snapshotter::OrphanDirs() const {
   // Order matters against concurrent Prepare: list directories, then the
   // pending ids, then the records. A directory made before the listing is
   // either pending at the second step or recorded by the third.
@@ -136,13 +118,29 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> Snapshotter::Orphan
   std::set<uint64_t> pending;
   if (pool_ != nullptr) pending = pool_->PendingIds();
   STRATA_ASSIGN_OR_RETURN(std::set<uint64_t> referenced, ReferencedIds());
-  std::vector<std::pair<std::string, int64_t>> out;
+  return Unreferenced(names, referenced, pending);
+}
+
+std::vector<std::string> Snapshotter::Unreferenced(const std::vector<std::string>& names,
+                                                   const std::set<uint64_t>& referenced,
+                                                   const std::set<uint64_t>& pending) {
+  std::vector<std::string> out;
   for (const std::string& name : names) {
     std::optional<uint64_t> id = Layout::ParseIdName(name);
     if (id && (referenced.count(*id) || pending.count(*id))) continue;
-    absl::StatusOr<DiskUsage> du =
-        MeasureDiskUsage(absl::StrCat(layout_.SnapshotsDir(), "/", name));
-    out.emplace_back(name, du.ok() ? du->bytes : 0);
+    out.push_back(name);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<Snapshotter::OrphanDir>> Snapshotter::CollectOrphanDirs(bool dry_run) {
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, OrphanDirs());
+  std::vector<OrphanDir> out;
+  for (const std::string& name : names) {
+    std::string path = absl::StrCat(layout_.SnapshotsDir(), "/", name);
+    absl::StatusOr<DiskUsage> du = MeasureDiskUsage(path);
+    if (!dry_run) STRATA_RETURN_IF_ERROR(RemoveTree(path));
+    out.push_back({name, du.ok() ? du->bytes : 0});
   }
   return out;
 }

@@ -18,13 +18,6 @@ using meta::v1::LayerRecord;
 // lookup (labels."containerd.io/snapshot.ref"==<chainID>) finds them.
 constexpr char kSnapshotRefLabel[] = "containerd.io/snapshot.ref";
 
-std::string LayerKey(absl::string_view chain_id) { return std::string(chain_id); }
-
-absl::StatusOr<std::optional<LayerRecord>> ReadLayer(meta::WriteTxn& txn,
-                                                     absl::string_view chain_id) {
-  return TxnLayer(txn, chain_id);
-}
-
 SnapshotRecord LayerSnapshot(const LayerRecord& layer, const std::string& chain_id, int64_t size,
                              int64_t inodes) {
   SnapshotRecord rec;
@@ -88,20 +81,16 @@ absl::Status Snapshotter::StageNewLayer(meta::WriteTxn& txn, KeySpace space, con
   r.set_entries(layer.entries);
   r.set_created_unix_nanos(NowNanos());
   r.set_refs(1);
-  txn.Put(Family::kLayers, LayerKey(layer.chain_id), r.SerializeAsString());
+  txn.Put(Family::kLayers, layer.chain_id, r.SerializeAsString());
   txn.Put(Family::kSnapshots, RecordKey(space, layer.chain_id),
           LayerSnapshot(r, layer.chain_id, size, inodes).SerializeAsString());
   return absl::OkStatus();
 }
 
 absl::StatusOr<Snapshotter::LayerInfo> Snapshotter::GetLayer(const std::string& chain_id) const {
-  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw,
-                          db_->Get(Family::kLayers, LayerKey(chain_id)));
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, db_->Get(Family::kLayers, chain_id));
   if (!raw) return absl::NotFoundError(absl::StrCat("layer ", chain_id, " is not unpacked"));
-  LayerRecord r;
-  if (!r.ParseFromString(*raw)) {
-    return absl::DataLossError(absl::StrCat("layer ", chain_id, ": corrupt metadata record"));
-  }
+  STRATA_ASSIGN_OR_RETURN(LayerRecord r, DecodeLayer(chain_id, *raw));
   return ToLayerInfo(chain_id, r);
 }
 
@@ -109,12 +98,12 @@ absl::Status Snapshotter::WalkLayers(const std::function<void(const LayerInfo&)>
   absl::Status inner;
   STRATA_RETURN_IF_ERROR(
       db_->Scan(Family::kLayers, "", [&](absl::string_view k, absl::string_view v) {
-        LayerRecord r;
-        if (!r.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-          inner = absl::DataLossError(absl::StrCat("layer ", k, ": corrupt metadata record"));
+        absl::StatusOr<LayerRecord> r = DecodeLayer(k, v);
+        if (!r.ok()) {
+          inner = r.status();
           return false;
         }
-        fn(ToLayerInfo(std::string(k), r));
+        fn(ToLayerInfo(std::string(k), *r));
         return true;
       }));
   return inner;
@@ -128,7 +117,7 @@ absl::Status Snapshotter::CommitLayer(KeySpace space, const LayerInfo& layer, ui
   STRATA_ASSIGN_OR_RETURN(DiskUsage usage, MeasureDiskUsage(layout_.FilesDir(dir_id)));
 
   meta::WriteTxn txn(db_);
-  STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> existing, ReadLayer(txn, layer.chain_id));
+  STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> existing, TxnLayer(txn, layer.chain_id));
   if (existing) {
     return absl::AlreadyExistsError(absl::StrCat("layer ", layer.chain_id, " is already unpacked"));
   }
@@ -156,7 +145,7 @@ absl::Status Snapshotter::StageAdoption(meta::WriteTxn& txn, KeySpace space,
       }
       break;
     }
-    STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> layer, ReadLayer(txn, c));
+    STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> layer, TxnLayer(txn, c));
     if (!layer) return absl::NotFoundError(absl::StrCat("layer ", c, " is not unpacked"));
     missing.emplace_back(c, *layer);
     c = layer->parent_chain_id();
@@ -169,7 +158,7 @@ absl::Status Snapshotter::StageAdoption(meta::WriteTxn& txn, KeySpace space,
       txn.Put(Family::kChildren, ChildKey(space, layer.parent_chain_id(), c), "");
     }
     layer.set_refs(layer.refs() + 1);
-    txn.Put(Family::kLayers, LayerKey(c), layer.SerializeAsString());
+    txn.Put(Family::kLayers, c, layer.SerializeAsString());
   }
   return absl::OkStatus();
 }
@@ -213,7 +202,7 @@ absl::Status Snapshotter::CommitActiveAsLayer(KeySpace space, const std::string&
     if (!current->parent().empty()) {
       txn.Delete(Family::kChildren, ChildKey(space, current->parent(), key));
     }
-    STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> existing, ReadLayer(txn, layer.chain_id));
+    STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> existing, TxnLayer(txn, layer.chain_id));
     if (existing) {
       // The same change was committed before: keep that layer, drop this copy.
       STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, layer.chain_id));
@@ -251,16 +240,16 @@ bool Snapshotter::IsKnownLayerOn(KeySpace space, const Labels& labels, const std
 
 absl::Status Snapshotter::StageLayerRelease(meta::WriteTxn& txn, const std::string& chain_id,
                                             bool* reap) {
-  STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> layer, ReadLayer(txn, chain_id));
+  STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> layer, TxnLayer(txn, chain_id));
   *reap = false;
   if (!layer) return absl::OkStatus();  // already gone; nothing to release
   if (layer->refs() <= 1) {
-    txn.Delete(Family::kLayers, LayerKey(chain_id));
+    txn.Delete(Family::kLayers, chain_id);
     *reap = true;
     return absl::OkStatus();
   }
   layer->set_refs(layer->refs() - 1);
-  txn.Put(Family::kLayers, LayerKey(chain_id), layer->SerializeAsString());
+  txn.Put(Family::kLayers, chain_id, layer->SerializeAsString());
   return absl::OkStatus();
 }
 

@@ -83,15 +83,19 @@ absl::StatusOr<std::optional<SnapshotRecord>> TxnRecord(meta::WriteTxn& txn, Key
   return rec;
 }
 
+absl::StatusOr<LayerRecord> DecodeLayer(absl::string_view chain_id, absl::string_view value) {
+  LayerRecord r;
+  if (!r.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return absl::DataLossError(absl::StrCat("layer ", chain_id, ": corrupt metadata record"));
+  }
+  return r;
+}
+
 absl::StatusOr<std::optional<LayerRecord>> TxnLayer(meta::WriteTxn& txn,
                                                     absl::string_view chain_id) {
   STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(meta::Family::kLayers, chain_id));
   if (!raw) return std::nullopt;
-  LayerRecord r;
-  if (!r.ParseFromString(*raw)) {
-    return absl::DataLossError(absl::StrCat("layer ", chain_id, ": corrupt metadata record"));
-  }
-  return r;
+  return DecodeLayer(chain_id, *raw);
 }
 
 absl::Status StageSnapshotLease(meta::WriteTxn& txn, KeySpace space, absl::string_view key,

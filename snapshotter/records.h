@@ -34,6 +34,9 @@ absl::StatusOr<SnapshotRecord> DecodeRecord(absl::string_view key, absl::string_
 absl::StatusOr<std::optional<SnapshotRecord>> TxnRecord(meta::WriteTxn& txn, KeySpace space,
                                                         absl::string_view key);
 
+// layers family: chainID ("sha256:<hex>") -> LayerRecord. Parses a stored
+// record; DataLoss naming the chain if it is corrupt.
+absl::StatusOr<LayerRecord> DecodeLayer(absl::string_view chain_id, absl::string_view value);
 // Reads a layer record (by chainID) inside a write transaction.
 absl::StatusOr<std::optional<LayerRecord>> TxnLayer(meta::WriteTxn& txn,
                                                     absl::string_view chain_id);

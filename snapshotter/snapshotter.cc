@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -398,23 +399,13 @@ absl::StatusOr<std::set<uint64_t>> Snapshotter::ReferencedIds() const {
   return ids;
 }
 
-absl::Status Snapshotter::Cleanup() { return RemoveOrphanDirs().status(); }
-
-absl::StatusOr<int> Snapshotter::RemoveOrphanDirs() {
-  STRATA_ASSIGN_OR_RETURN(auto orphans, OrphanDirs());
-  for (const auto& [name, bytes] : orphans) {
-    STRATA_RETURN_IF_ERROR(RemoveTree(absl::StrCat(layout_.SnapshotsDir(), "/", name)));
-  }
-  int removed = static_cast<int>(orphans.size());
-  if (removed > 0) log::Info("removed orphan snapshot dirs", {{"count", std::to_string(removed)}});
-  return removed;
-}
+absl::Status Snapshotter::Cleanup() { return CollectOrphanDirs(/*dry_run=*/false).status(); }
 
 absl::StatusOr<std::vector<Snapshotter::Problem>> Snapshotter::Check(bool repair,
                                                                      int64_t* records_checked) {
   std::vector<Problem> problems;
-  // Records whose directory is gone.
-  std::vector<std::pair<KeySpace, std::string>> missing;
+  // Records whose directory is gone: key space, key, whether it is a layer.
+  std::vector<std::tuple<KeySpace, std::string, bool>> missing;
   int64_t n = 0;
   STRATA_RETURN_IF_ERROR(
       db_->Scan(Family::kSnapshots, "", [&](absl::string_view k, absl::string_view v) {
@@ -423,20 +414,21 @@ absl::StatusOr<std::vector<Snapshotter::Problem>> Snapshotter::Check(bool repair
         if (!rec.ok()) {
           problems.push_back({std::string(rec.status().message()), false, "corrupt record"});
         } else if (!PathExists(layout_.FilesDir(rec->id()))) {
-          missing.emplace_back(static_cast<KeySpace>(k[0]), std::string(k.substr(1)));
+          missing.emplace_back(static_cast<KeySpace>(k[0]), std::string(k.substr(1)),
+                               !rec->layer_chain_id().empty());
         }
         return true;
       }));
   if (records_checked != nullptr) *records_checked = n;
-  for (const auto& [space, key] : missing) {
+  for (const auto& [space, key, is_layer] : missing) {
     Problem p{absl::StrCat("snapshot \"", key, "\": its directory is missing"), false, ""};
-    absl::StatusOr<SnapshotRecord> rec = GetRecord(space, key);
     STRATA_ASSIGN_OR_RETURN(bool children, HasChildren(space, key));
-    if (!rec.ok()) continue;
-    if (!rec->layer_chain_id().empty() || children) {
+    if (is_layer || children) {
       p.note = "cannot repair: other snapshots depend on it; re-import the image";
     } else if (repair) {
-      STRATA_RETURN_IF_ERROR(Remove(space, key));
+      absl::Status removed = Remove(space, key);
+      if (absl::IsNotFound(removed)) continue;  // removed since the scan
+      STRATA_RETURN_IF_ERROR(removed);
       p.repaired = true;
       p.note = "record removed";
     } else {
@@ -445,8 +437,8 @@ absl::StatusOr<std::vector<Snapshotter::Problem>> Snapshotter::Check(bool repair
     problems.push_back(std::move(p));
   }
   // Directories no record points to.
-  STRATA_ASSIGN_OR_RETURN(auto orphans, OrphanDirs());
-  for (const auto& [name, bytes] : orphans) {
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> orphans, OrphanDirs());
+  for (const std::string& name : orphans) {
     Problem p{absl::StrCat("directory snapshots/", name, " belongs to no snapshot"), false, ""};
     if (repair) {
       STRATA_RETURN_IF_ERROR(RemoveTree(absl::StrCat(layout_.SnapshotsDir(), "/", name)));
@@ -466,16 +458,23 @@ absl::StatusOr<uint64_t> Snapshotter::Recover() {
     STRATA_RETURN_IF_ERROR(RemoveTree(absl::StrCat(layout_.TmpDir(), "/", name)));
   }
   recovery_.tmp_entries_removed = static_cast<int>(tmp.size());
-  STRATA_ASSIGN_OR_RETURN(recovery_.orphan_dirs_removed, RemoveOrphanDirs());
 
+  // One pass over the records: the highest id, the directories they own,
+  // and records whose directory is gone. Nothing runs concurrently yet.
   uint64_t max_id = 0;
   STRATA_ASSIGN_OR_RETURN(std::optional<std::string> counter,
                           db_->Get(Family::kIds, kSnapshotIdCounter));
   if (counter) max_id = meta::DecodeFixed64(*counter);
+  std::set<uint64_t> referenced;
+  bool corrupt = false;
   absl::Status status =
       db_->Scan(Family::kSnapshots, "", [&](absl::string_view k, absl::string_view v) {
         absl::StatusOr<SnapshotRecord> rec = DecodeRecord(k.substr(1), v);
-        if (!rec.ok()) return true;  // reported by fsck; one bad record must not stop start-up
+        if (!rec.ok()) {
+          corrupt = true;  // reported by fsck; one bad record must not stop start-up
+          return true;
+        }
+        referenced.insert(rec->id());
         if (rec->id() > max_id) max_id = rec->id();
         if (!PathExists(layout_.FilesDir(rec->id()))) recovery_.records_missing_dir.emplace_back(k);
         return true;
@@ -483,6 +482,20 @@ absl::StatusOr<uint64_t> Snapshotter::Recover() {
   STRATA_RETURN_IF_ERROR(status);
   for (const std::string& key : recovery_.records_missing_dir) {
     log::Error("snapshot record without its directory", {{"key", key.substr(1)}});
+  }
+  if (corrupt) {
+    // A corrupt record's directory cannot be told from an orphan: keep all.
+    log::Error("corrupt snapshot records: orphan directories kept; run strata fsck");
+    return max_id;
+  }
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(layout_.SnapshotsDir()));
+  for (const std::string& name : Unreferenced(names, referenced, {})) {
+    STRATA_RETURN_IF_ERROR(RemoveTree(absl::StrCat(layout_.SnapshotsDir(), "/", name)));
+    ++recovery_.orphan_dirs_removed;
+  }
+  if (recovery_.orphan_dirs_removed > 0) {
+    log::Info("removed orphan snapshot dirs",
+              {{"count", std::to_string(recovery_.orphan_dirs_removed)}});
   }
   return max_id;
 }

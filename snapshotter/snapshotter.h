@@ -167,18 +167,26 @@ class Snapshotter {
     int64_t bytes = 0;
     int depth = 0;  // parents below it; the sweep goes leaves first
   };
+  struct CollectPlan {
+    std::vector<Collectable> swept;  // leaves first
+    int64_t kept = 0;                // native snapshots reached
+  };
   // REQUIRES: the caller holds `txn`, so no record changes until it commits.
-  // Marks from the roots (every containerd-space snapshot, every active or
-  // view snapshot, snapshots labelled as gc roots, and `native_roots`),
-  // following parents, and stages in `txn` the removal of every committed
-  // native snapshot not reached. Returns them leaves first.
-  absl::StatusOr<std::vector<Collectable>> StageCollect(meta::WriteTxn& txn,
-                                                        const std::set<std::string>& native_roots);
+  // Marks from the roots (every active or view snapshot, snapshots labelled
+  // as gc roots, and `native_roots`), following parents, and stages in `txn`
+  // the removal of every committed native snapshot not reached.
+  absl::StatusOr<CollectPlan> StageCollect(meta::WriteTxn& txn,
+                                           const std::set<std::string>& native_roots);
   // After the transaction committed: removes the freed directories.
   void ReapCollected(const std::vector<Collectable>& swept);
-  // Directories under snapshots/ that no record and no call in progress owns,
-  // with their sizes (what Cleanup would remove).
-  absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> OrphanDirs() const;
+  // Directories under snapshots/ that no record and no call in progress owns.
+  absl::StatusOr<std::vector<std::string>> OrphanDirs() const;
+  // Removes them (unless `dry_run`); returns each with the bytes it held.
+  struct OrphanDir {
+    std::string name;
+    int64_t bytes = 0;
+  };
+  absl::StatusOr<std::vector<OrphanDir>> CollectOrphanDirs(bool dry_run);
 
  private:
   Snapshotter(meta::Db* db, Layout layout);
@@ -213,8 +221,10 @@ class Snapshotter {
 
   // Runs start-up recovery; returns the highest directory id ever used.
   absl::StatusOr<uint64_t> Recover();
-  // Returns how many orphan directories it removed.
-  absl::StatusOr<int> RemoveOrphanDirs();
+  // The directory names not owned by a `referenced` or `pending` id.
+  static std::vector<std::string> Unreferenced(const std::vector<std::string>& names,
+                                               const std::set<uint64_t>& referenced,
+                                               const std::set<uint64_t>& pending);
 
   meta::Db* const db_;
   const Layout layout_;
