@@ -113,13 +113,9 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
     }));
     std::set<Digest> blob_roots;
     std::set<std::string> snapshot_roots;  // native keys
-    STRATA_RETURN_IF_ERROR(
-        db_->Scan(meta::Family::kLeaseRefs, "", [&](absl::string_view k, absl::string_view) {
-          size_t sep = k.find('\0');
-          if (sep == absl::string_view::npos || sep + 1 >= k.size()) return true;
-          if (!live_leases.count(std::string(k.substr(0, sep)))) return true;
-          auto kind = static_cast<meta::LeaseResource>(k[sep + 1]);
-          absl::string_view resource = k.substr(sep + 2);
+    STRATA_RETURN_IF_ERROR(leases_.AllResources(
+        [&](absl::string_view lease, meta::LeaseResource kind, absl::string_view resource) {
+          if (!live_leases.count(std::string(lease))) return;
           if (kind == meta::LeaseResource::kBlob) {
             blob_roots.insert(Digest::FromHex(std::string(resource)));
           } else if (kind == meta::LeaseResource::kIngest) {
@@ -128,7 +124,6 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
                      resource[0] == static_cast<char>(snapshotter::KeySpace::kNative)) {
             snapshot_roots.insert(std::string(resource.substr(1)));
           }
-          return true;
         }));
     // Images recorded since the list above are resolved here, under the lock.
     STRATA_RETURN_IF_ERROR(images_->List([&](const ImageInfo& img) {

@@ -133,15 +133,28 @@ absl::Status Leases::Delete(absl::string_view id) {
   return txn.Commit();
 }
 
-absl::Status Leases::Resources(
-    absl::string_view id, const std::function<void(LeaseResource, absl::string_view)>& fn) const {
-  std::string prefix = LeaseRefPrefix(id);
-  return db_->Scan(Family::kLeaseRefs, prefix, [&](absl::string_view k, absl::string_view) {
-    absl::string_view rest = k.substr(prefix.size());
-    if (!rest.empty()) fn(static_cast<LeaseResource>(rest[0]), rest.substr(1));
+namespace {
+
+// Scans lease_refs keys starting with `prefix`, decoding each (see LeaseRefKey).
+absl::Status ScanRefs(const Db& db, absl::string_view prefix, const Leases::HeldFn& fn) {
+  return db.Scan(Family::kLeaseRefs, prefix, [&](absl::string_view k, absl::string_view) {
+    size_t sep = k.find('\0');
+    if (sep != absl::string_view::npos && sep + 1 < k.size()) {
+      fn(k.substr(0, sep), static_cast<LeaseResource>(k[sep + 1]), k.substr(sep + 2));
+    }
     return true;
   });
 }
+
+}  // namespace
+
+absl::Status Leases::Resources(
+    absl::string_view id, const std::function<void(LeaseResource, absl::string_view)>& fn) const {
+  return ScanRefs(*db_, LeaseRefPrefix(id),
+                  [&](absl::string_view, LeaseResource kind, absl::string_view r) { fn(kind, r); });
+}
+
+absl::Status Leases::AllResources(const HeldFn& fn) const { return ScanRefs(*db_, "", fn); }
 
 absl::StatusOr<int> Leases::DeleteTemporary() {
   std::vector<std::string> temporary;

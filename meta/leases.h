@@ -67,6 +67,10 @@ class Leases {
   // Calls fn for each resource `lease` holds.
   absl::Status Resources(absl::string_view id,
                          const std::function<void(LeaseResource, absl::string_view)>& fn) const;
+  // Calls fn for each resource every lease holds (expired ones included).
+  using HeldFn =
+      std::function<void(absl::string_view lease, LeaseResource kind, absl::string_view resource)>;
+  absl::Status AllResources(const HeldFn& fn) const;
   // Start-up: drops every temporary lease (the calls that made them died
   // with the previous process). Returns how many went.
   absl::StatusOr<int> DeleteTemporary();
