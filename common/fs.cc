@@ -207,7 +207,8 @@ absl::Status SyncFilesystem(const std::string& path) {
   return absl::OkStatus();
 }
 
-absl::Status WriteFileDurably(const std::string& path, const std::string& contents, mode_t mode) {
+absl::Status WriteFileReplacing(const std::string& path, const std::string& contents, mode_t mode,
+                                bool sync) {
   std::string tmp = absl::StrCat(path, ".tmp");
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd.valid()) return ErrnoToStatus(errno, absl::StrCat("create ", tmp));
@@ -218,10 +219,11 @@ absl::Status WriteFileDurably(const std::string& path, const std::string& conten
     if (n < 0) return ErrnoToStatus(errno, absl::StrCat("write ", tmp));
     done += static_cast<size_t>(n);
   }
-  if (::fsync(fd.get()) != 0) return ErrnoToStatus(errno, absl::StrCat("fsync ", tmp));
+  if (sync && ::fsync(fd.get()) != 0) return ErrnoToStatus(errno, absl::StrCat("fsync ", tmp));
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     return ErrnoToStatus(errno, absl::StrCat("rename ", tmp));
   }
+  if (!sync) return absl::OkStatus();
   std::string dir = path.substr(0, path.find_last_of('/') + 1);
   UniqueFd dir_fd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir_fd.valid()) ::fsync(dir_fd.get());

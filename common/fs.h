@@ -42,9 +42,15 @@ bool PathExists(const std::string& path);
 // syncfs(2) on the filesystem holding `path`: one call makes every write on it durable.
 absl::Status SyncFilesystem(const std::string& path);
 
-// Writes `contents` to `path` (replacing it), fsyncs it, and fsyncs its directory.
-absl::Status WriteFileDurably(const std::string& path, const std::string& contents,
-                              mode_t mode = 0644);
+// Writes `contents` to `path.tmp` and renames it over `path`, so a reader sees
+// the old or the new contents, never a mix. With `sync`, the file and its
+// directory are fsynced too: the new contents survive power loss.
+absl::Status WriteFileReplacing(const std::string& path, const std::string& contents, mode_t mode,
+                                bool sync);
+inline absl::Status WriteFileDurably(const std::string& path, const std::string& contents,
+                                     mode_t mode = 0644) {
+  return WriteFileReplacing(path, contents, mode, /*sync=*/true);
+}
 
 // Reads a whole (small) file.
 absl::StatusOr<std::string> ReadFile(const std::string& path);

@@ -133,16 +133,17 @@ absl::StatusOr<BlobInfo> Writer::Commit(int64_t expected_size, const Digest& exp
   }
   // Committing, deleting and collecting one digest's file never interleave.
   absl::MutexLock blob_lock(&store_->BlobMutex(actual));
-  if (store_->Has(actual)) {
-    absl::Status held = lease_.empty() ? absl::OkStatus() : store_->Hold(actual, lease_);
-    if (held.ok()) {
-      (void)RemoveTree(dir_);
-      return absl::AlreadyExistsError(absl::StrCat("blob ", actual.str(), " already exists"));
-    }
-    // Collected between the check and the hold: this ingest stores it again
-    // (the collector removes the old file only under this same lock).
-    if (!absl::IsNotFound(held)) return held;
+  // Already stored (and, with a lease, held): this ingest is not needed.
+  // NotFound (never stored, or collected a moment ago) means store it; the
+  // collector removes an old file only under this same lock.
+  absl::Status stored = lease_.empty()
+                            ? (store_->Has(actual) ? absl::OkStatus() : absl::NotFoundError(""))
+                            : store_->Hold(actual, lease_);
+  if (stored.ok()) {
+    (void)RemoveTree(dir_);
+    return absl::AlreadyExistsError(absl::StrCat("blob ", actual.str(), " already exists"));
   }
+  if (!absl::IsNotFound(stored)) return stored;
   if (::fchmod(fd_.get(), 0444) != 0) return ErrnoToStatus(errno, "chmod ingest");
   if (::fsync(fd_.get()) != 0) return ErrnoToStatus(errno, "fsync ingest");
   std::string target = store_->BlobPath(actual);
@@ -188,12 +189,13 @@ bool ContentStore::IsInternalRef(absl::string_view ref) {
 
 absl::Status ContentStore::Recover() {
   // Ingests of calls that died with the last process, and ingest directories
-  // a crash left before their ref was written, can never be resumed.
+  // a crash left without their ref (or with a ref that is not theirs), can
+  // never be resumed.
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> ingests, ListDir(ingest_dir_));
   for (const std::string& name : ingests) {
     std::string dir = absl::StrCat(ingest_dir_, "/", name);
     absl::StatusOr<std::string> ref = ReadFile(dir + "/ref");
-    if (ref.ok() && !IsInternalRef(*ref)) continue;
+    if (ref.ok() && !IsInternalRef(*ref) && IngestDir(*ref) == dir) continue;
     STRATA_RETURN_IF_ERROR(RemoveTree(dir));
     ++dead_ingests_removed_;
   }
@@ -393,7 +395,9 @@ absl::StatusOr<std::unique_ptr<Writer>> ContentStore::OpenWriter(const std::stri
     return fail(ErrnoToStatus(errno, "create ingest"));
   }
   if (!PathExists(dir + "/ref")) {
-    absl::Status s = WriteFileDurably(dir + "/ref", ref, 0600);
+    // A client's ingest must survive to be resumed; the daemon's own are
+    // removed at start-up anyway, so they skip the two fsyncs.
+    absl::Status s = WriteFileReplacing(dir + "/ref", ref, 0600, !IsInternalRef(ref));
     if (!s.ok()) return fail(s);
   }
   UniqueFd fd(::open((dir + "/data").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
