@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -72,6 +73,15 @@ int64_t ImageSize(const pb::Image& img) {
   for (const auto& l : img.layers()) total += l.blob().size();
   return total;
 }
+
+// A duration flag ("90s", "30m", "24h") in whole seconds (at least 1);
+// nullopt unless it parses and is positive.
+std::optional<int64_t> PositiveSeconds(const std::string& text) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) return std::nullopt;
+  return std::max<int64_t>(1, absl::ToInt64Seconds(d));
+}
+constexpr char kNotADuration[] = " is not a positive duration (like 30m or 24h)";
 
 const char* KindName(spb::Kind k) {
   switch (k) {
@@ -537,12 +547,9 @@ int Commands::Gc(bool dry_run, const std::string& ingest_max_age) {
   pb::GarbageCollectRequest req;
   req.set_dry_run(dry_run);
   if (!ingest_max_age.empty()) {
-    absl::Duration age;
-    if (!absl::ParseDuration(ingest_max_age, &age) || age <= absl::ZeroDuration()) {
-      return Fail(absl::StrCat("gc: --ingest-max-age ", ingest_max_age,
-                               " is not a positive duration (like 30m or 24h)"));
-    }
-    req.set_ingest_max_age_seconds(std::max<int64_t>(1, absl::ToInt64Seconds(age)));
+    std::optional<int64_t> seconds = PositiveSeconds(ingest_max_age);
+    if (!seconds) return Fail("gc: --ingest-max-age " + ingest_max_age + kNotADuration);
+    req.set_ingest_max_age_seconds(*seconds);
   }
   auto stub = pb::Admin::NewStub(channel_);
   grpc::ClientContext ctx;
@@ -634,12 +641,9 @@ int Commands::LeaseCreate(const std::string& id, const std::string& ttl,
   pb::CreateLeaseRequest req;
   req.set_id(id);
   if (!ttl.empty()) {
-    absl::Duration d;
-    if (!absl::ParseDuration(ttl, &d) || d <= absl::ZeroDuration()) {
-      return Fail(absl::StrCat("leases create: --ttl ", ttl,
-                               " is not a positive duration (like 30m or 24h)"));
-    }
-    req.set_ttl_seconds(std::max<int64_t>(1, absl::ToInt64Seconds(d)));
+    std::optional<int64_t> seconds = PositiveSeconds(ttl);
+    if (!seconds) return Fail("leases create: --ttl " + ttl + kNotADuration);
+    req.set_ttl_seconds(*seconds);
   }
   for (const std::string& kv : labels) {
     size_t eq = kv.find('=');
