@@ -130,6 +130,26 @@ TEST_F(ImporterTest, NameOverrideAndReimportIsIdempotent) {
   EXPECT_EQ(info.target.media_type, media_type::kOciManifest);
 }
 
+// A layer only containerd's key space still uses (its native snapshot was
+// removed) becomes a native snapshot again when the image is imported again,
+// without being unpacked a second time.
+TEST_F(ImporterTest, ReimportMakesAContainerdOnlyLayerNativeAgain) {
+  std::string path = SharedImagesDir() + "/prebuilt/busybox.oci.tar";
+  ASSERT_OK_AND_ASSIGN(auto imported, ImportFile(path, "mine:1"));
+  std::string top = imported[0].chain_ids.back().str();
+  ASSERT_OK(snapshots_->AdoptLayerChain(snapshotter::KeySpace::kContainerd, top));
+  ASSERT_OK(snapshots_->Remove(snapshotter::KeySpace::kNative, top));
+  ASSERT_THAT(snapshots_->Stat(snapshotter::KeySpace::kNative, top).status(),
+              StatusIs(Code::kNotFound));
+  ASSERT_OK_AND_ASSIGN(snapshotter::Snapshotter::LayerInfo before, snapshots_->GetLayer(top));
+
+  ASSERT_OK(ImportFile(path, "mine:1").status());
+  EXPECT_OK(snapshots_->Stat(snapshotter::KeySpace::kNative, top).status());
+  ASSERT_OK_AND_ASSIGN(snapshotter::Snapshotter::LayerInfo after, snapshots_->GetLayer(top));
+  EXPECT_EQ(after.dir_id, before.dir_id) << "unpacked again";
+  EXPECT_EQ(after.refs, 2);
+}
+
 // An OCI layout archive built by hand, to break in each test.
 struct FakeImage {
   std::string layer_tar;

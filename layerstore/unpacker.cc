@@ -104,9 +104,10 @@ absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChain(const std::vector<Laye
 absl::Status Unpacker::PlanChain(const std::vector<LayerToUnpack>& layers,
                                  const Digest& parent_chain, const std::string& lease,
                                  std::vector<Digest>* chains, std::vector<size_t>* todo) {
-  // What is unpacked is a prefix of the chain (a layer keeps its parent), and
-  // garbage collection may take it until a lease holds it: hold it, and if it
-  // went in between, plan again.
+  // What is unpacked is a prefix of the chain (a layer keeps its parent). It
+  // is made visible as native snapshots (it may be only in containerd's key
+  // space) and held by the lease at once: garbage collection may take it
+  // until then. If it went in between, plan again.
   for (int attempt = 0;; ++attempt) {
     if (!parent_chain.empty()) {
       STRATA_RETURN_IF_ERROR(snapshots_->GetLayer(parent_chain.str()).status());
@@ -124,7 +125,7 @@ absl::Status Unpacker::PlanChain(const std::vector<LayerToUnpack>& layers,
         todo->push_back(i);
       }
     }
-    if (lease.empty() || present.empty()) return absl::OkStatus();
+    if (present.empty()) return absl::OkStatus();
     absl::Status held =
         snapshots_->AdoptLayerChain(snapshotter::KeySpace::kNative, present.str(), lease);
     if (!absl::IsNotFound(held) || attempt == 2) return held;
@@ -232,12 +233,6 @@ absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChainWith(
       }
       return s;
     }
-  }
-  if (!chains.empty()) {
-    // Layers present before (perhaps only in containerd's key space) become
-    // visible as native snapshots too.
-    STRATA_RETURN_IF_ERROR(
-        snapshots_->AdoptLayerChain(snapshotter::KeySpace::kNative, chains.back().str(), lease));
   }
   return chains;
 }
