@@ -18,6 +18,7 @@
 #include "strata/v1/images.grpc.pb.h"
 #include "strata/v1/layers.grpc.pb.h"
 #include "strata/v1/snapshots.grpc.pb.h"
+#include "tests/native_client.h"
 #include "tests/snapshots_client.h"
 #include "tests/stratad_process.h"
 #include "tests/tar_builder.h"
@@ -48,39 +49,19 @@ class ImagesIntegrationTest : public ::testing::Test {
   // A native snapshot `key` above `parent`, writable or a view; its mounts.
   std::vector<MountSpec> NativeSnapshot(bool writable, const std::string& key,
                                         const std::string& parent) {
-    auto stub = pb::Snapshots::NewStub(daemon_->channel());
-    grpc::ClientContext ctx;
-    grpc::Status s;
-    std::vector<MountSpec> mounts;
-    if (writable) {
-      snapshots_pb::PrepareSnapshotRequest req;
-      req.set_key(key);
-      req.set_parent(parent);
-      snapshots_pb::PrepareSnapshotResponse resp;
-      s = stub->Prepare(&ctx, req, &resp);
-      mounts = api::MountsFromProto(resp.mounts());
-    } else {
-      snapshots_pb::ViewSnapshotRequest req;
-      req.set_key(key);
-      req.set_parent(parent);
-      snapshots_pb::ViewSnapshotResponse resp;
-      s = stub->View(&ctx, req, &resp);
-      mounts = api::MountsFromProto(resp.mounts());
-    }
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    return mounts;
+    NativeClient client(daemon_->channel());
+    absl::StatusOr<std::vector<MountSpec>> mounts =
+        writable ? client.Prepare(key, parent) : client.View(key, parent);
+    EXPECT_OK(mounts);
+    return mounts.value_or(std::vector<MountSpec>());
   }
 
   std::string Busybox() { return SharedImagesDir() + "/prebuilt/busybox.oci.tar"; }
 
   pb::Image GetImage(const std::string& name) {
-    auto stub = pb::Images::NewStub(daemon_->channel());
-    grpc::ClientContext ctx;
-    pb::GetImageRequest req;
-    req.set_name(name);
-    pb::Image img;
-    EXPECT_TRUE(stub->Get(&ctx, req, &img).ok());
-    return img;
+    absl::StatusOr<pb::Image> img = NativeClient(daemon_->channel()).GetImage(name);
+    EXPECT_OK(img);
+    return img.value_or(pb::Image());
   }
 
   TempDir tmp_;
@@ -204,12 +185,8 @@ TEST_F(ImagesIntegrationTest, ExportIsReadByOtherToolsAndReimportsIdentically) {
   ASSERT_OK_AND_ASSIGN(auto other, StratadProcess::Start(tmp_.Sub("root2"), tmp_.Sub("s2.sock")));
   RunResult r2 = RunStrataCli(tmp_.Sub("s2.sock"), {"import", file});
   ASSERT_EQ(r2.exit_code, 0) << r2.output;
-  auto stub = pb::Images::NewStub(other->channel());
-  grpc::ClientContext ctx;
-  pb::GetImageRequest req;
-  req.set_name("example/exported:1");
-  pb::Image again;
-  ASSERT_TRUE(stub->Get(&ctx, req, &again).ok());
+  ASSERT_OK_AND_ASSIGN(pb::Image again,
+                       NativeClient(other->channel()).GetImage("example/exported:1"));
   EXPECT_EQ(again.manifest_digest(), img.manifest_digest());
   EXPECT_EQ(again.top_chain_id(), img.top_chain_id());
   EXPECT_EQ(again.layers(1).blob().digest(), img.layers(1).blob().digest());
@@ -313,13 +290,8 @@ TEST_F(ImagesIntegrationTest, FsckFindsAndRepairs) {
   ASSERT_OK(MakeDirs(tmp_.Sub("m")));
   ASSERT_EQ(Cli({"mount", kBusybox, tmp_.Sub("m"), "--rw", "victim"}).exit_code, 0);
   ASSERT_EQ(Cli({"unmount", tmp_.Sub("m")}).exit_code, 0);
-  auto snaps = pb::Snapshots::NewStub(daemon_->channel());
-  grpc::ClientContext ctx;
-  snapshots_pb::MountsRequest mreq;
-  mreq.set_key("victim");
-  snapshots_pb::MountsResponse mresp;
-  ASSERT_TRUE(snaps->Mounts(&ctx, mreq, &mresp).ok());
-  std::string upper = UpperDirOf(api::MountsFromProto(mresp.mounts()));
+  ASSERT_OK_AND_ASSIGN(auto victim, NativeClient(daemon_->channel()).Mounts("victim"));
+  std::string upper = UpperDirOf(victim);
   ASSERT_OK(RemoveTree(upper.substr(0, upper.size() - 2)));  // snapshots/<id>
   // 3. A directory no snapshot owns.
   ASSERT_OK(MakeDirs(tmp_.Sub("root/snapshots/zzzzzz/f")));
