@@ -36,11 +36,6 @@ namespace {
 
 using Files = std::map<std::string, std::string>;  // path in the rootfs -> content
 
-int EnvInt(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
-}
-
 // What the daemon acknowledged, and what it may or may not have done.
 struct Ledger {
   std::map<std::string, Files> images;  // name -> files its rootfs must have

@@ -29,11 +29,6 @@
 namespace strata::testing {
 namespace {
 
-int EnvInt(const char* name, int fallback) {
-  const char* v = std::getenv(name);
-  return v != nullptr && *v != '\0' ? std::atoi(v) : fallback;
-}
-
 int OpenFds(pid_t pid) {
   int n = 0;
   DIR* d = ::opendir(absl::StrCat("/proc/", pid, "/fd").c_str());
@@ -50,12 +45,6 @@ int64_t RssKiB(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::atoll(line.c_str() + 6);
   }
   return -1;
-}
-
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& socket) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel("unix:" + socket, grpc::InsecureChannelCredentials(), args);
 }
 
 TEST(LoadTest, SixtyFourClientsMixingEveryCall) {

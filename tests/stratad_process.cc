@@ -22,6 +22,12 @@ RunResult RunStrataCli(const std::string& socket, const std::vector<std::string>
   return RunCommand(argv);
 }
 
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& socket) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  return grpc::CreateCustomChannel("unix:" + socket, grpc::InsecureChannelCredentials(), args);
+}
+
 absl::StatusOr<std::unique_ptr<StratadProcess>> StratadProcess::Start(
     const std::string& root, const std::string& socket, const std::vector<std::string>& extra) {
   auto p = std::unique_ptr<StratadProcess>(new StratadProcess());
@@ -40,12 +46,8 @@ absl::StatusOr<std::unique_ptr<StratadProcess>> StratadProcess::Start(
       return absl::InternalError(absl::StrCat("stratad exited: ", log.value_or("")));
     }
     if (PathExists(socket)) {
-      // A local subchannel pool: gRPC would otherwise hand this channel a
-      // connection still cached from a daemon that was just killed.
-      grpc::ChannelArguments args;
-      args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-      auto channel =
-          grpc::CreateCustomChannel("unix:" + socket, grpc::InsecureChannelCredentials(), args);
+      // Not a connection still cached from a daemon that was just killed.
+      std::shared_ptr<grpc::Channel> channel = NewChannel(socket);
       if (channel->WaitForConnected(std::chrono::system_clock::now() +
                                     std::chrono::milliseconds(200))) {
         p->channel_ = channel;

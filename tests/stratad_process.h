@@ -43,6 +43,10 @@ RunResult RunStratad(const std::vector<std::string>& args);
 
 std::string StratadPath();
 
+// A new connection to the daemon at `socket`, with its own subchannel pool:
+// gRPC would otherwise share (or reuse a stale) one between channels.
+std::shared_ptr<grpc::Channel> NewChannel(const std::string& socket);
+
 // Runs the strata CLI against the daemon at `socket`.
 RunResult RunStrataCli(const std::string& socket, const std::vector<std::string>& args);
 

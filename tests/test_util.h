@@ -53,6 +53,9 @@ class TempDir {
   std::string path_;
 };
 
+// An integer from the environment (a test's size or seed), or `fallback`.
+int EnvInt(const char* name, int fallback);
+
 // Whole-file helpers that fail the test on error.
 void WriteFileOrDie(const std::string& path, const std::string& contents);
 std::string ReadFileOrDie(const std::string& path);
