@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/gc_labels.h"
 #include "common/log.h"
 #include "common/status_util.h"
 
@@ -14,10 +15,6 @@ namespace {
 
 constexpr int kMaxIndexDepth = 4;
 constexpr absl::string_view kContentRefLabel = "containerd.io/gc.ref.content";
-
-bool IsGcRoot(const Labels& labels) {
-  return labels.count("strata.io/gc.root") > 0 || labels.count("containerd.io/gc.root") > 0;
-}
 
 }  // namespace
 
@@ -136,7 +133,7 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
 
     std::map<Digest, BlobInfo> blobs;
     STRATA_RETURN_IF_ERROR(content_->Walk([&](const BlobInfo& b) {
-      if (IsGcRoot(b.labels)) blob_roots.insert(b.digest);
+      if (HasGcRootLabel(b.labels)) blob_roots.insert(b.digest);
       blobs.emplace(b.digest, b);
       return true;
     }));

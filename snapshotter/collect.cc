@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/fs.h"
+#include "common/gc_labels.h"
 #include "common/status_util.h"
 #include "snapshotter/records.h"
 #include "snapshotter/snapshotter.h"
@@ -13,12 +14,6 @@ namespace strata::snapshotter {
 namespace {
 
 using meta::Family;
-
-// Labels that make a snapshot a root: strata's own and containerd's.
-bool IsGcRoot(const SnapshotRecord& rec) {
-  return rec.labels().count("strata.io/gc.root") > 0 ||
-         rec.labels().count("containerd.io/gc.root") > 0;
-}
 
 }  // namespace
 
@@ -52,7 +47,7 @@ absl::StatusOr<Snapshotter::CollectPlan> Snapshotter::StageCollect(
 
   std::vector<Node*> stack;
   for (auto& [key, node] : nodes) {
-    if (node.rec.kind() != meta::v1::SNAPSHOT_KIND_COMMITTED || IsGcRoot(node.rec) ||
+    if (node.rec.kind() != meta::v1::SNAPSHOT_KIND_COMMITTED || HasGcRootLabel(node.rec.labels()) ||
         native_roots.count(key)) {
       stack.push_back(&node);
     }
