@@ -36,38 +36,39 @@ const char* GcKindName(GcItem::Kind kind) {
   return "unknown";
 }
 
-const GarbageCollector::Refs& GarbageCollector::RefsOf(const Descriptor& d, int depth) {
+absl::StatusOr<const GarbageCollector::Refs*> GarbageCollector::RefsOf(const Descriptor& d,
+                                                                       int depth) {
   refs_used_.insert(d.digest);
   auto cached = refs_cache_.find(d.digest);
-  if (cached != refs_cache_.end()) return cached->second;
-  Refs refs;
-  // A blob that cannot be read or parsed references nothing: it is kept
-  // (something names it) and fsck reports what is wrong with it.
-  absl::StatusOr<std::string> text = images_->ReadJsonBlob(d);
+  if (cached != refs_cache_.end()) return &cached->second;
   std::string what = absl::StrCat("blob ", d.digest.str());
-  if (text.ok() && IsIndexType(d.media_type) && depth < kMaxIndexDepth) {
-    absl::StatusOr<Index> index = ParseIndex(*text, what);
-    if (index.ok()) {
-      for (const Descriptor& m : index->manifests) {
-        refs.blobs.push_back(m.digest);
-        const Refs& sub = RefsOf(m, depth + 1);
-        refs.blobs.insert(refs.blobs.end(), sub.blobs.begin(), sub.blobs.end());
-        refs.chains.insert(refs.chains.end(), sub.chains.begin(), sub.chains.end());
-      }
+  STRATA_ASSIGN_OR_RETURN(std::string text, images_->ReadJsonBlob(d));
+  Refs refs;
+  if (IsIndexType(d.media_type) && depth < kMaxIndexDepth) {
+    STRATA_ASSIGN_OR_RETURN(Index index, ParseIndex(text, what));
+    for (const Descriptor& m : index.manifests) {
+      refs.blobs.push_back(m.digest);
+      absl::StatusOr<const Refs*> sub = RefsOf(m, depth + 1);
+      if (absl::IsNotFound(sub.status()) && !content_->Has(m.digest)) continue;
+      STRATA_RETURN_IF_ERROR(sub.status());
+      refs.blobs.insert(refs.blobs.end(), (*sub)->blobs.begin(), (*sub)->blobs.end());
+      refs.chains.insert(refs.chains.end(), (*sub)->chains.begin(), (*sub)->chains.end());
     }
-  } else if (text.ok() && IsManifestType(d.media_type)) {
-    absl::StatusOr<Manifest> manifest = ParseManifest(*text, what);
-    if (manifest.ok()) {
-      refs.blobs.push_back(manifest->config.digest);
-      for (const Descriptor& l : manifest->layers) refs.blobs.push_back(l.digest);
-      absl::StatusOr<std::string> config_text = images_->ReadJsonBlob(manifest->config);
-      absl::StatusOr<ImageConfig> config =
-          config_text.ok() ? ParseConfig(*config_text, "config " + manifest->config.digest.str())
-                           : absl::StatusOr<ImageConfig>(config_text.status());
-      if (config.ok()) refs.chains = ChainIds(config->diff_ids);
+  } else if (IsManifestType(d.media_type)) {
+    STRATA_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(text, what));
+    refs.blobs.push_back(manifest.config.digest);
+    for (const Descriptor& l : manifest.layers) refs.blobs.push_back(l.digest);
+    absl::StatusOr<std::string> config = images_->ReadJsonBlob(manifest.config);
+    if (!config.ok() && !(depth > 0 && absl::IsNotFound(config.status()))) {
+      return config.status();
+    }
+    if (config.ok()) {
+      STRATA_ASSIGN_OR_RETURN(ImageConfig parsed,
+                              ParseConfig(*config, "config " + manifest.config.digest.str()));
+      refs.chains = ChainIds(parsed.diff_ids);
     }
   }
-  return refs_cache_.emplace(d.digest, std::move(refs)).first->second;
+  return &refs_cache_.emplace(d.digest, std::move(refs)).first->second;
 }
 
 absl::StatusOr<GcReport> GarbageCollector::Collect(
@@ -88,7 +89,10 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
     images.push_back(info);
     return true;
   }));
-  for (const ImageInfo& img : images) RefsOf(img.target, 0);
+  for (const ImageInfo& img : images) {
+    // Errors are reported under the lock below (the image may be gone by then).
+    (void)RefsOf(img.target, 0);
+  }
 
   std::vector<BlobInfo> swept_blobs;
   snapshotter::Snapshotter::CollectPlan snapshots;
@@ -123,13 +127,21 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
           }
         }));
     // Images recorded since the list above are resolved here, under the lock.
+    absl::Status unreadable;
     STRATA_RETURN_IF_ERROR(images_->List([&](const ImageInfo& img) {
       blob_roots.insert(img.target.digest);
-      const Refs& refs = RefsOf(img.target, 0);
-      blob_roots.insert(refs.blobs.begin(), refs.blobs.end());
-      for (const Digest& c : refs.chains) snapshot_roots.insert(c.str());
+      absl::StatusOr<const Refs*> refs = RefsOf(img.target, 0);
+      if (!refs.ok()) {
+        unreadable = Annotate(refs.status(), absl::StrCat("image \"", img.name,
+                                                          "\": cannot read what it references; "
+                                                          "nothing collected (see strata fsck)"));
+        return false;
+      }
+      blob_roots.insert((*refs)->blobs.begin(), (*refs)->blobs.end());
+      for (const Digest& c : (*refs)->chains) snapshot_roots.insert(c.str());
       return true;
     }));
+    STRATA_RETURN_IF_ERROR(unreadable);
 
     std::map<Digest, BlobInfo> blobs;
     STRATA_RETURN_IF_ERROR(content_->Walk([&](const BlobInfo& b) {

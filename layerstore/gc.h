@@ -81,8 +81,12 @@ class GarbageCollector {
     std::vector<Digest> blobs;
     std::vector<Digest> chains;  // layer chainIDs, one per manifest layer
   };
-  // Cached by digest; reads and parses the blob on a miss.
-  const Refs& RefsOf(const Descriptor& d, int depth) ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);
+  // Cached by digest (a blob never changes); reads and parses it on a miss.
+  // An error if it cannot: a collection that cannot see what an image
+  // references removes nothing. (A manifest an index names but the store
+  // never had, another platform's, references nothing.)
+  absl::StatusOr<const Refs*> RefsOf(const Descriptor& d, int depth)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);
 
   meta::Db* db_;
   ContentStore* content_;

@@ -101,6 +101,24 @@ TEST_F(GcTest, DeletedImageLosesItsOwnLayersAndBlobsButSharedOnesStay) {
   EXPECT_THAT(again.removed, IsEmpty());
 }
 
+// If what an image references cannot be read, nothing is collected: the
+// collector cannot tell what that image still needs.
+TEST_F(GcTest, AnUnreadableImageStopsTheCollection) {
+  ImportTwoImagesSharingABase();
+  ASSERT_OK_AND_ASSIGN(ResolvedImage a, images_->Resolve("test/a:1"));
+  ASSERT_OK_AND_ASSIGN(ResolvedImage b, images_->Resolve("test/b:1"));
+  ASSERT_OK(images_->Delete("test/a:1"));
+  ASSERT_EQ(::unlink(content_->BlobPath(b.manifest.config.digest).c_str()), 0);
+
+  absl::StatusOr<GcReport> r = Collect();
+  EXPECT_FALSE(r.ok());
+  EXPECT_THAT(r.status().message(), ::testing::HasSubstr("image \"test/b:1\""));
+  // b's layers stay, and so does a's garbage, until fsck has its say.
+  EXPECT_OK(snapshots_->Stat(KeySpace::kNative, b.top_chain().str()).status());
+  EXPECT_OK(snapshots_->Stat(KeySpace::kNative, a.top_chain().str()).status());
+  EXPECT_TRUE(content_->Has(a.manifest.layers[1].digest));
+}
+
 TEST_F(GcTest, DryRunChangesNothing) {
   ImportTwoImagesSharingABase();
   ASSERT_OK_AND_ASSIGN(ResolvedImage a, images_->Resolve("test/a:1"));
