@@ -4,6 +4,8 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer and runs it all once more
 # (scripts/sanitize.sh; STRATA_SKIP_SANITIZERS=1 skips that half).
 set -euo pipefail
+# Needs root (apt-get, overlayfs mounts): re-run through sudo if need be.
+if [ "$(id -u)" != 0 ]; then exec sudo -E "$0" "$@"; fi
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/check-format.sh
