@@ -26,7 +26,13 @@ absl::StatusOr<std::unique_ptr<ContainerdProcess>> ContainerdProcess::Start(
       "version = 2\n", "root = \"", dir, "/root\"\n", "state = \"", dir, "/state\"\n",
       options.cri ? "" : "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n",
       "[grpc]\n  address = \"", p->socket_, "\"\n", "[ttrpc]\n  address = \"", p->socket_,
-      ".ttrpc\"\n", "[debug]\n  address = \"", dir, "/debug.sock\"\n  level = \"info\"\n");
+      ".ttrpc\"\n", "[debug]\n  address = \"", dir, "/debug.sock\"\n  level = \"info\"\n",
+      // Collect after every deletion, unthrottled. By default containerd
+      // waits until a collection has cost at most 2% of the time since the
+      // last, so one slow collection on a loaded machine (CI runs tests in
+      // parallel) delays the next by tens of seconds.
+      "[plugins.\"io.containerd.gc.v1.scheduler\"]\n  deletion_threshold = 1\n",
+      "  pause_threshold = 0.5\n");
   if (!strata_socket.empty()) {
     absl::StrAppend(&config, "[proxy_plugins.strata]\n  type = \"snapshot\"\n  address = \"",
                     strata_socket, "\"\n");
