@@ -81,7 +81,18 @@ Writer::Writer(ContentStore* store, std::string ref, std::string lease, std::str
       offset_(offset),
       hash_(std::move(hash)) {}
 
-Writer::~Writer() { store_->ReleaseRef(ref_); }
+Writer::~Writer() {
+  // The daemon's own ingests are never resumed: one that ends without a
+  // commit (a failed import, a full disk) gives its space back now, not at
+  // the next start-up.
+  // A failed Commit (say, no space to store the blob) leaves it too.
+  if (ContentStore::IsInternalRef(ref_) && PathExists(dir_)) {
+    fd_.Reset();
+    absl::Status s = RemoveTree(dir_);
+    if (!s.ok()) log::Warn("remove abandoned ingest", {{"ref", ref_}, {"error", s.ToString()}});
+  }
+  store_->ReleaseRef(ref_);
+}
 
 absl::Status Writer::Truncate(int64_t offset) {
   if (done_) return absl::FailedPreconditionError("ingest already committed");
@@ -386,12 +397,18 @@ absl::StatusOr<std::unique_ptr<Writer>> ContentStore::OpenWriter(const std::stri
       return absl::UnavailableError(absl::StrCat("ingest \"", ref, "\" is being written"));
     }
   }
+  std::string dir = IngestDir(ref);
+  bool created = false;
   auto fail = [&](absl::Status s) {
+    // An ingest this call created goes again (a client's, and so resumable,
+    // one only exists once its ref file does).
+    if (created || IsInternalRef(ref)) (void)RemoveTree(dir);
     ReleaseRef(ref);
     return s;
   };
-  std::string dir = IngestDir(ref);
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+  if (::mkdir(dir.c_str(), 0700) == 0) {
+    created = true;
+  } else if (errno != EEXIST) {
     return fail(ErrnoToStatus(errno, "create ingest"));
   }
   if (!PathExists(dir + "/ref")) {

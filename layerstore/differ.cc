@@ -37,11 +37,26 @@ struct WriteDeleter {
   void operator()(struct archive* a) const { archive_write_free(a); }
 };
 
+// Where libarchive's output goes, and the sink's first failure, kept so the
+// caller reports it with its own code (a full disk is RESOURCE_EXHAUSTED,
+// not an internal error) rather than as libarchive's text.
+struct TarOutput {
+  ByteSink* sink;
+  absl::Status error;
+
+  // The error to report when libarchive fails doing `what`.
+  absl::Status Failure(struct archive* a, const std::string& what) const {
+    if (!error.ok()) return Annotate(error, what);
+    return absl::InternalError(absl::StrCat(what, ": ", archive_error_string(a)));
+  }
+};
+
 // libarchive's write callback: everything it emits is the tar stream.
 la_ssize_t WriteCallback(struct archive* a, void* ctx, const void* buf, size_t n) {
-  auto* sink = static_cast<ByteSink*>(ctx);
-  absl::Status s = sink->Write(static_cast<const char*>(buf), n);
+  auto* out = static_cast<TarOutput*>(ctx);
+  absl::Status s = out->sink->Write(static_cast<const char*>(buf), n);
   if (!s.ok()) {
+    if (out->error.ok()) out->error = s;
     archive_set_error(a, EIO, "%s", std::string(s.message()).c_str());
     return -1;
   }
@@ -82,7 +97,7 @@ std::map<std::string, std::string> ReadXattrs(const std::string& proc_path) {
 
 class TarWriter {
  public:
-  TarWriter(struct archive* a) : a_(a) {}
+  TarWriter(struct archive* a, const TarOutput* out) : a_(a), out_(out) {}
 
   absl::Status Walk(int dir_fd, const std::string& prefix);
   int64_t entries() const { return entries_; }
@@ -91,8 +106,7 @@ class TarWriter {
   absl::Status Header(struct archive_entry* e, const std::string& path) {
     ++entries_;
     if (archive_write_header(a_, e) != ARCHIVE_OK) {
-      return absl::InternalError(
-          absl::StrCat("write tar header for ", path, ": ", archive_error_string(a_)));
+      return out_->Failure(a_, "write tar header for " + path);
     }
     return absl::OkStatus();
   }
@@ -113,6 +127,7 @@ class TarWriter {
   absl::Status Marker(const std::string& path, const struct stat& dir_st);
 
   struct archive* a_;
+  const TarOutput* out_;
   int64_t entries_ = 0;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
 };
@@ -157,8 +172,7 @@ absl::Status TarWriter::File(int dir_fd, const std::string& name, const std::str
     if (n <= 0)
       return ErrnoToStatus(n < 0 ? errno : EIO, "read " + path + " (changed while committing?)");
     if (archive_write_data(a_, buf.data(), static_cast<size_t>(n)) != n) {
-      return absl::InternalError(
-          absl::StrCat("write tar data for ", path, ": ", archive_error_string(a_)));
+      return out_->Failure(a_, "write tar data for " + path);
     }
     left -= n;
   }
@@ -242,14 +256,13 @@ absl::StatusOr<DiffResult> DiffUpperDir(const std::string& upper, Compression co
   std::unique_ptr<struct archive, WriteDeleter> a(archive_write_new());
   archive_write_set_format_pax_restricted(a.get());
   archive_write_set_bytes_per_block(a.get(), 0);  // no record padding past the end marker
-  if (archive_write_open(a.get(), &tar_hash, nullptr, WriteCallback, nullptr) != ARCHIVE_OK) {
-    return absl::InternalError(absl::StrCat("open tar writer: ", archive_error_string(a.get())));
+  TarOutput out{&tar_hash, absl::OkStatus()};
+  if (archive_write_open(a.get(), &out, nullptr, WriteCallback, nullptr) != ARCHIVE_OK) {
+    return out.Failure(a.get(), "open tar writer");
   }
-  TarWriter tw(a.get());
+  TarWriter tw(a.get(), &out);
   STRATA_RETURN_IF_ERROR(tw.Walk(root.get(), ""));
-  if (archive_write_close(a.get()) != ARCHIVE_OK) {
-    return absl::InternalError(absl::StrCat("finish tar: ", archive_error_string(a.get())));
-  }
+  if (archive_write_close(a.get()) != ARCHIVE_OK) return out.Failure(a.get(), "finish tar");
   STRATA_RETURN_IF_ERROR(tar_hash.Close());
   DiffResult r;
   r.diff_id = tar_hash.Finish();

@@ -4,11 +4,15 @@
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/errno_status.h"
 #include "common/fs.h"
+#include "common/log.h"
 #include "common/status_util.h"
 
 namespace strata::meta {
@@ -30,6 +34,15 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.IsNotFound()) return absl::NotFoundError(msg);
   if (s.IsCorruption()) return absl::DataLossError(msg);
   if (s.IsNoSpace()) return absl::ResourceExhaustedError(msg);
+  if (s.IsIOError()) {
+    // RocksDB keeps only the text of errno; map the ones an operator can act
+    // on the way the rest of the store maps errno.
+    for (int err : {ENOSPC, EDQUOT, EROFS, EACCES, EPERM}) {
+      if (absl::StrContains(msg, std::strerror(err))) {
+        return absl::Status(ErrnoToStatus(err, "").code(), msg);
+      }
+    }
+  }
   if (s.IsBusy() || s.IsTryAgain()) return absl::UnavailableError(msg);
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
   return absl::InternalError(msg);
@@ -69,46 +82,95 @@ uint64_t DecodeFixed64(absl::string_view s) {
   return v;
 }
 
-absl::StatusOr<std::unique_ptr<Db>> Db::Open(const Options& options) {
-  STRATA_RETURN_IF_ERROR(MakeDirs(options.path, 0700));
+struct Db::Instance {
+  std::unique_ptr<rocksdb::DB> db;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+
+  ~Instance() {
+    if (db == nullptr) return;  // a failed open
+    // Errors on close are ignored on purpose: every acknowledged write is already durable.
+    for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
+    db->Close();
+  }
+  rocksdb::ColumnFamilyHandle* Handle(Family family) const {
+    return handles[static_cast<size_t>(family) + 1];  // [0] is RocksDB's default family
+  }
+};
+
+namespace {
+
+absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenRocks(
+    const std::string& path, std::vector<rocksdb::ColumnFamilyHandle*>* handles,
+    bool read_only = false) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (const char* name : kFamilyNames) {
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
   }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(MakeOptions(), options.path, descriptors, &handles, &raw);
-  STRATA_RETURN_IF_ERROR(FromRocks(s, absl::StrCat("open metadata ", options.path)));
-  return std::unique_ptr<Db>(
-      new Db(options, std::unique_ptr<rocksdb::DB>(raw), std::move(handles)));
+  rocksdb::Status s =
+      read_only ? rocksdb::DB::OpenForReadOnly(MakeOptions(), path, descriptors, handles, &raw)
+                : rocksdb::DB::Open(MakeOptions(), path, descriptors, handles, &raw);
+  STRATA_RETURN_IF_ERROR(FromRocks(s, absl::StrCat("open metadata ", path)));
+  return std::unique_ptr<rocksdb::DB>(raw);
 }
 
-Db::Db(Options options, std::unique_ptr<rocksdb::DB> db,
-       std::vector<rocksdb::ColumnFamilyHandle*> handles)
-    : options_(std::move(options)), db_(std::move(db)), handles_(std::move(handles)) {}
+// A write or sync failure that leaves RocksDB refusing writes until reopened.
+bool IsWriteFailure(const rocksdb::Status& s) { return s.IsIOError() || s.IsNoSpace(); }
 
-Db::~Db() {
-  // Errors on close are ignored on purpose: every acknowledged write is already durable.
-  for (rocksdb::ColumnFamilyHandle* h : handles_) db_->DestroyColumnFamilyHandle(h);
-  db_->Close();
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Db>> Db::Open(const Options& options) {
+  STRATA_RETURN_IF_ERROR(MakeDirs(options.path, 0700));
+  auto instance = std::make_shared<Instance>();
+  STRATA_ASSIGN_OR_RETURN(instance->db, OpenRocks(options.path, &instance->handles));
+  std::unique_ptr<Db> db(new Db(options));
+  absl::MutexLock l(&db->instance_mu_);
+  db->instance_ = std::move(instance);
+  return db;
 }
 
-rocksdb::ColumnFamilyHandle* Db::Handle(Family family) const {
-  return handles_[static_cast<size_t>(family) + 1];  // [0] is RocksDB's default family
+Db::Db(Options options) : options_(std::move(options)) {}
+
+Db::~Db() = default;
+
+std::shared_ptr<Db::Instance> Db::Current() const {
+  absl::MutexLock l(&instance_mu_);
+  // A reader that already holds the instance and reads again (a Get inside a
+  // Scan callback) makes the reopen wait its full limit and give up; never a
+  // deadlock.
+  instance_mu_.Await(absl::Condition(
+      +[](const bool* draining) { return !*draining; }, &draining_));
+  return instance_;
+}
+
+rocksdb::ColumnFamilyHandle* Db::WriteHandle(Family family) const {
+  // The writer lock is held, and only a writer swaps the instance, so the
+  // handle stays valid for the whole transaction. A batch records column
+  // family ids, which a reopen keeps.
+  absl::MutexLock l(&instance_mu_);
+  return instance_->Handle(family);
+}
+
+uint64_t Db::reopen_count() const {
+  absl::MutexLock l(&instance_mu_);
+  return reopens_;
 }
 
 absl::StatusOr<std::optional<std::string>> Db::Get(Family family, absl::string_view key) const {
+  std::shared_ptr<Instance> inst = Current();
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), Handle(family), ToSlice(key), &value);
+  rocksdb::Status s =
+      inst->db->Get(rocksdb::ReadOptions(), inst->Handle(family), ToSlice(key), &value);
   if (s.IsNotFound()) return std::nullopt;
   STRATA_RETURN_IF_ERROR(FromRocks(s, "metadata read"));
   return value;
 }
 
 absl::Status Db::Scan(Family family, absl::string_view prefix, const ScanFn& fn) const {
+  std::shared_ptr<Instance> inst = Current();
   rocksdb::ReadOptions ro;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, Handle(family)));
+  std::unique_ptr<rocksdb::Iterator> it(inst->db->NewIterator(ro, inst->Handle(family)));
   for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
     absl::string_view key(it->key().data(), it->key().size());
     if (!absl::StartsWith(key, prefix)) break;
@@ -117,14 +179,83 @@ absl::Status Db::Scan(Family family, absl::string_view prefix, const ScanFn& fn)
   return FromRocks(it->status(), "metadata scan");
 }
 
-absl::StatusOr<uint64_t> Db::Apply(rocksdb::WriteBatch* batch) {
+absl::Status Db::Reopen() {
+  std::shared_ptr<Instance> old;
+  {
+    absl::MutexLock l(&instance_mu_);
+    old = instance_;
+  }
+  // RocksDB's lock file allows one open instance per path, so the old one must
+  // close first. Readers still inside it are waited for; one that does not
+  // finish soon (a scan whose callback commits, say) makes this attempt give
+  // up rather than deadlock, and the next write tries again.
+  constexpr absl::Duration kDrainLimit = absl::Seconds(2);
+  {
+    absl::MutexLock l(&instance_mu_);
+    draining_ = true;  // new readers wait, so the ones inside can finish
+  }
+  const absl::Time deadline = absl::Now() + kDrainLimit;
+  // use_count changes without instance_mu_, so poll rather than wait on it.
+  while (old.use_count() > 2 && absl::Now() < deadline) {  // instance_ and `old`
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  {
+    absl::MutexLock l(&instance_mu_);
+    draining_ = false;
+    if (old.use_count() > 2) {
+      return absl::UnavailableError("metadata store busy: reopen postponed");
+    }
+    instance_ = nullptr;  // holding instance_mu_ across the reopen keeps readers out
+    old.reset();          // closes RocksDB
+    auto fresh = std::make_shared<Instance>();
+    absl::StatusOr<std::unique_ptr<rocksdb::DB>> opened = OpenRocks(options_.path, &fresh->handles);
+    if (!opened.ok()) {
+      // A writable open needs space (a new log and manifest) and a writable
+      // directory. Until a later write's attempt succeeds, readers get a
+      // read-only instance, which writes nothing.
+      log::Warn("metadata store reopen failed; serving reads only",
+                {{"error", opened.status().ToString()}});
+      auto again = std::make_shared<Instance>();
+      absl::StatusOr<std::unique_ptr<rocksdb::DB>> reopened =
+          OpenRocks(options_.path, &again->handles, /*read_only=*/true);
+      if (!reopened.ok()) {
+        log::Error("metadata store cannot be opened at all",
+                   {{"error", reopened.status().ToString()}});
+        std::abort();  // nothing can be served without it; a restart recovers
+      }
+      again->db = std::move(*reopened);
+      instance_ = std::move(again);
+      return opened.status();
+    }
+    fresh->db = std::move(*opened);
+    instance_ = std::move(fresh);
+    ++reopens_;
+  }
   {
     absl::MutexLock l(&sync_mu_);
-    STRATA_RETURN_IF_ERROR(sync_error_);
+    refuse_writes_ = false;
+  }
+  log::Warn("metadata store reopened after a write failure");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> Db::Apply(rocksdb::WriteBatch* batch) {
+  bool sync_failed;
+  {
+    absl::MutexLock l(&sync_mu_);
+    sync_failed = refuse_writes_;
+  }
+  if (needs_reopen_ || sync_failed) {
+    STRATA_RETURN_IF_ERROR(Reopen());  // on failure the next write tries again
+    needs_reopen_ = false;
   }
   rocksdb::WriteOptions wo;
   wo.sync = false;  // synced by WaitDurable, shared with concurrent commits
-  STRATA_RETURN_IF_ERROR(FromRocks(db_->Write(wo, batch), "metadata write"));
+  rocksdb::Status s = Current()->db->Write(wo, batch);
+  if (!s.ok()) {
+    if (IsWriteFailure(s)) needs_reopen_ = true;
+    return FromRocks(s, "metadata write");
+  }
   absl::MutexLock l(&sync_mu_);
   return ++applied_;
 }
@@ -133,24 +264,28 @@ absl::Status Db::WaitDurable(uint64_t ticket) {
   if (!options_.sync) return absl::OkStatus();
   absl::MutexLock l(&sync_mu_);
   while (true) {
-    if (!sync_error_.ok()) return sync_error_;
     if (synced_ >= ticket) return absl::OkStatus();
+    // A batch that was in a failed sync is never reported durable, even if a
+    // later sync (after a reopen) succeeds.
+    if (ticket <= failed_through_) return sync_failure_;
     if (!syncing_) break;
-    auto done = [this, ticket]()
-                    ABSL_SHARED_LOCKS_REQUIRED(sync_mu_) { return !syncing_ || synced_ >= ticket; };
+    auto done = [this, ticket]() ABSL_SHARED_LOCKS_REQUIRED(sync_mu_) {
+      return !syncing_ || synced_ >= ticket || ticket <= failed_through_;
+    };
     sync_mu_.Await(absl::Condition(&done));
   }
   // This caller leads: one SyncWAL covers every batch applied up to now.
   syncing_ = true;
   uint64_t target = applied_;
   sync_mu_.Unlock();
-  absl::Status s = FromRocks(db_->SyncWAL(), "metadata sync");
+  absl::Status s = FromRocks(Current()->db->SyncWAL(), "metadata sync");
   sync_mu_.Lock();
   syncing_ = false;
   if (!s.ok()) {
-    sync_error_ = absl::InternalError(
-        absl::StrCat("metadata store is read-only after a failed sync: ", s.message()));
-    return sync_error_;
+    failed_through_ = target;
+    refuse_writes_ = true;
+    sync_failure_ = s;
+    return s;
   }
   if (target > synced_) synced_ = target;
   return absl::OkStatus();
@@ -183,11 +318,11 @@ absl::StatusOr<std::optional<std::string>> WriteTxn::Get(Family family,
 }
 
 void WriteTxn::Put(Family family, absl::string_view key, absl::string_view value) {
-  batch_->Put(db_->Handle(family), ToSlice(key), ToSlice(value));
+  batch_->Put(db_->WriteHandle(family), ToSlice(key), ToSlice(value));
 }
 
 void WriteTxn::Delete(Family family, absl::string_view key) {
-  batch_->Delete(db_->Handle(family), ToSlice(key));
+  batch_->Delete(db_->WriteHandle(family), ToSlice(key));
 }
 
 absl::Status WriteTxn::Commit() ABSL_NO_THREAD_SAFETY_ANALYSIS {

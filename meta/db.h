@@ -11,6 +11,13 @@
 //
 // A process kill cannot lose an applied batch (it is in the kernel's page
 // cache); the sync is what protects against power loss. Db is thread-safe.
+//
+// A failed WAL write or sync (disk full, I/O error) puts RocksDB into a
+// read-only state that it does not leave by itself, even once space is freed.
+// Db therefore reopens RocksDB on the next write after such a failure: the
+// reopened store holds exactly what reached the log, and writes work again as
+// soon as the file system accepts them. Readers keep the instance they started
+// with; the swap waits for them (briefly) to finish.
 #pragma once
 
 #include <cstdint>
@@ -74,30 +81,51 @@ class Db {
   // Blocks until every batch committed so far is durable.
   absl::Status Flush();
 
+  // How many times RocksDB was reopened to leave a write-error state.
+  uint64_t reopen_count() const;
+
  private:
   friend class WriteTxn;
-  Db(Options options, std::unique_ptr<rocksdb::DB> db,
-     std::vector<rocksdb::ColumnFamilyHandle*> handles);
+  // One open RocksDB and its column family handles; closed when the last user
+  // lets go.
+  struct Instance;
 
-  rocksdb::ColumnFamilyHandle* Handle(Family family) const;
+  explicit Db(Options options);
+
+  // The instance readers and writers use now. Never null.
+  std::shared_ptr<Instance> Current() const;
+  // A column family handle for staging a batch. REQUIRES: a WriteTxn is open.
+  rocksdb::ColumnFamilyHandle* WriteHandle(Family family) const;
   // REQUIRES: writer_mu_ held. Applies the batch unsynced; returns its ticket.
   absl::StatusOr<uint64_t> Apply(rocksdb::WriteBatch* batch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
+  // REQUIRES: writer_mu_ held. Closes the current instance and opens a fresh
+  // one; on failure the old one stays in place.
+  absl::Status Reopen() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
   // Returns once the batch with `ticket` (and all before it) is durable.
   absl::Status WaitDurable(uint64_t ticket);
 
   const Options options_;
-  std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+
+  mutable absl::Mutex instance_mu_;
+  std::shared_ptr<Instance> instance_ ABSL_GUARDED_BY(instance_mu_);
+  bool draining_ ABSL_GUARDED_BY(instance_mu_) = false;  // a reopen waits for readers
+  uint64_t reopens_ ABSL_GUARDED_BY(instance_mu_) = 0;
 
   absl::Mutex writer_mu_;
+  // Set when a write or sync failed: the next write reopens RocksDB first.
+  bool needs_reopen_ ABSL_GUARDED_BY(writer_mu_) = false;
   uint64_t applied_ ABSL_GUARDED_BY(sync_mu_) = 0;
 
   absl::Mutex sync_mu_;
   uint64_t synced_ ABSL_GUARDED_BY(sync_mu_) = 0;
   bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
-  // After a failed sync the store refuses writes: what was applied may not be durable.
-  absl::Status sync_error_ ABSL_GUARDED_BY(sync_mu_);
+  // After a failed sync, writes wait for a reopen to re-read the log (what was
+  // applied may not be durable), and every batch up to failed_through_ reports
+  // sync_failure_.
+  bool refuse_writes_ ABSL_GUARDED_BY(sync_mu_) = false;
+  uint64_t failed_through_ ABSL_GUARDED_BY(sync_mu_) = 0;
+  absl::Status sync_failure_ ABSL_GUARDED_BY(sync_mu_);
 };
 
 // One write operation: holds the writer lock from construction until Commit()

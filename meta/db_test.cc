@@ -1,5 +1,9 @@
 #include "meta/db.h"
 
+#include <unistd.h>
+
+#include <atomic>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -11,6 +15,13 @@ namespace {
 
 using ::strata::testing::StatusIs;
 using ::strata::testing::TempDir;
+
+std::string RandomBytes(size_t n) {
+  std::mt19937_64 rng(n);
+  std::string out(n, '\0');
+  for (char& c : out) c = static_cast<char>(rng());
+  return out;
+}
 
 TEST(DbTest, CommittedWritesAreVisibleAndSurviveReopen) {
   TempDir t;
@@ -84,6 +95,119 @@ TEST(DbTest, ConcurrentCommitsAllLand) {
     return true;
   }));
   EXPECT_EQ(count, 8 * 200);
+}
+
+// RocksDB stops accepting writes after its log hits ENOSPC and does not
+// recover by itself; Db must, once space is back, without losing anything.
+TEST(DbTest, WritesWorkAgainAfterDiskFullOnceSpaceIsFreed) {
+  TempDir t;
+  ASSERT_OK(strata::testing::MountTmpfs(t.Sub("fs"), 8 << 20));
+  ASSERT_OK_AND_ASSIGN(auto db, Db::Open({t.Sub("fs/meta")}));
+  {
+    WriteTxn txn(db.get());
+    txn.Put(Family::kImages, "before", "1");
+    ASSERT_OK(txn.Commit());
+  }
+  ASSERT_OK(strata::testing::FillFileSystem(t.Sub("fs/filler")));
+
+  // Values bigger than any slack RocksDB's log file may still have, and
+  // incompressible, so that flushing them cannot free space either.
+  const std::string big = RandomBytes(256 << 10);
+  // A reopen after a failure may free a little (the torn tail of the log), so
+  // a later write can still fit; but with the disk kept full, writes end up
+  // failing every time, and only ever as RESOURCE_EXHAUSTED.
+  std::vector<std::string> acknowledged, refused;
+  int failures_in_a_row = 0;
+  for (int i = 0; i < 64 && failures_in_a_row < 3; ++i) {
+    WriteTxn txn(db.get());
+    std::string key = absl::StrCat("full-", i);
+    txn.Put(Family::kImages, key, big);
+    absl::Status s = txn.Commit();
+    if (s.ok()) {
+      acknowledged.push_back(key);
+      failures_in_a_row = 0;
+    } else {
+      EXPECT_THAT(s, StatusIs(absl::StatusCode::kResourceExhausted));
+      refused.push_back(key);
+      ++failures_in_a_row;
+    }
+  }
+  ASSERT_EQ(failures_in_a_row, 3);
+  ASSERT_OK_AND_ASSIGN(auto before, db->Get(Family::kImages, "before"));
+  EXPECT_EQ(before, "1");
+
+  ASSERT_EQ(::unlink(t.Sub("fs/filler").c_str()), 0);
+  {
+    WriteTxn txn(db.get());
+    txn.Put(Family::kImages, "after", "2");
+    ASSERT_OK(txn.Commit());
+  }
+  EXPECT_GE(db->reopen_count(), 1u);
+  // Everything acknowledged, before and after, is there, also after a restart.
+  db.reset();
+  ASSERT_OK_AND_ASSIGN(db, Db::Open({t.Sub("fs/meta")}));
+  for (const char* key : {"before", "after"}) {
+    ASSERT_OK_AND_ASSIGN(auto v, db->Get(Family::kImages, key));
+    EXPECT_TRUE(v.has_value()) << key;
+  }
+  for (const std::string& key : acknowledged) {
+    ASSERT_OK_AND_ASSIGN(auto v, db->Get(Family::kImages, key));
+    EXPECT_EQ(v, big) << key;
+  }
+  for (const std::string& key : refused) {
+    ASSERT_OK_AND_ASSIGN(auto v, db->Get(Family::kImages, key));
+    EXPECT_FALSE(v.has_value()) << key << " was refused but is there";
+  }
+}
+
+// Readers keep their instance while a reopen waits for them; a scan that runs
+// across a write failure and reopen still completes.
+TEST(DbTest, ReadersRunThroughAReopen) {
+  TempDir t;
+  ASSERT_OK(strata::testing::MountTmpfs(t.Sub("fs"), 8 << 20));
+  ASSERT_OK_AND_ASSIGN(auto db, Db::Open({t.Sub("fs/meta")}));
+  {
+    WriteTxn txn(db.get());
+    for (int i = 0; i < 100; ++i) txn.Put(Family::kBlobs, absl::StrCat("k", 1000 + i), "x");
+    ASSERT_OK(txn.Commit());
+  }
+  ASSERT_OK(strata::testing::FillFileSystem(t.Sub("fs/filler")));
+  const std::string big = RandomBytes(256 << 10);
+  absl::Status failed;
+  for (int i = 0; i < 64 && failed.ok(); ++i) {
+    WriteTxn txn(db.get());
+    txn.Put(Family::kImages, absl::StrCat("full-", i), big);
+    failed = txn.Commit();
+  }
+  ASSERT_FALSE(failed.ok());
+  ASSERT_EQ(::unlink(t.Sub("fs/filler").c_str()), 0);
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> scans{0};
+  std::vector<std::thread> readers;
+  for (int r = 0; r < 4; ++r) {
+    readers.emplace_back([&] {
+      while (!stop.load()) {
+        int n = 0;
+        absl::Status s = db->Scan(Family::kBlobs, "k", [&](absl::string_view, absl::string_view) {
+          ++n;
+          return true;
+        });
+        EXPECT_OK(s);
+        EXPECT_EQ(n, 100);
+        scans.fetch_add(1);
+      }
+    });
+  }
+  {
+    WriteTxn txn(db.get());
+    txn.Put(Family::kImages, "after", "2");
+    EXPECT_OK(txn.Commit());
+  }
+  while (scans.load() < 100) std::this_thread::yield();
+  stop = true;
+  for (std::thread& th : readers) th.join();
+  EXPECT_EQ(db->reopen_count(), 1u);
 }
 
 TEST(DbTest, Fixed64RoundTripsAndSorts) {

@@ -1,5 +1,7 @@
 #include "tests/native_client.h"
 
+#include <algorithm>
+
 #include "api/mount_proto.h"
 #include "tests/snapshots_client.h"
 
@@ -161,12 +163,21 @@ absl::StatusOr<std::string> NativeClient::WriteBlob(const std::string& ref,
   Setup(&ctx);
   pb::WriteContentResponse resp;
   auto w = content_->Write(&ctx, &resp);
-  pb::WriteContentRequest msg;
-  msg.set_ref(ref);
-  msg.set_data(data);
-  msg.set_total(static_cast<int64_t>(data.size()));
-  msg.set_commit(true);
-  w->Write(msg);
+  // In pieces well under gRPC's message limit.
+  constexpr size_t kChunk = 1 << 20;
+  size_t offset = 0;
+  do {
+    pb::WriteContentRequest msg;
+    if (offset == 0) {
+      msg.set_ref(ref);
+      msg.set_total(static_cast<int64_t>(data.size()));
+    }
+    size_t n = std::min(kChunk, data.size() - offset);
+    msg.set_data(data.substr(offset, n));
+    offset += n;
+    msg.set_commit(offset == data.size());
+    if (!w->Write(msg)) break;  // the daemon ended the call; Finish says why
+  } while (offset < data.size());
   w->WritesDone();
   absl::Status s = FromGrpc(w->Finish());
   if (!s.ok()) return s;

@@ -2,6 +2,7 @@
 // mounts, and small file helpers.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,10 +20,9 @@ const absl::Status& GetStatus(const absl::StatusOr<T>& s) {
   return s.status();
 }
 
-#define ASSERT_OK(expr) \
-  ASSERT_TRUE(::strata::testing::GetStatus(expr).ok()) << ::strata::testing::GetStatus(expr)
-#define EXPECT_OK(expr) \
-  EXPECT_TRUE(::strata::testing::GetStatus(expr).ok()) << ::strata::testing::GetStatus(expr)
+// Each evaluates `expr` once (it may be a call with side effects).
+#define ASSERT_OK(expr) ASSERT_THAT(expr, ::strata::testing::IsOk())
+#define EXPECT_OK(expr) EXPECT_THAT(expr, ::strata::testing::IsOk())
 #define ASSERT_OK_AND_ASSIGN(lhs, expr) \
   ASSERT_OK_AND_ASSIGN_IMPL(STRATA_TEST_CONCAT(statusor_, __LINE__), lhs, expr)
 #define STRATA_TEST_CONCAT_INNER(a, b) a##b
@@ -31,6 +31,12 @@ const absl::Status& GetStatus(const absl::StatusOr<T>& s) {
   auto tmp = (expr);                              \
   ASSERT_TRUE(tmp.ok()) << tmp.status();          \
   lhs = std::move(tmp).value()
+
+MATCHER(IsOk, "is OK") {
+  const absl::Status& s = ::strata::testing::GetStatus(arg);
+  *result_listener << "status is " << s;
+  return s.ok();
+}
 
 MATCHER_P(StatusIs, code, "has status code " + absl::StatusCodeToString(code)) {
   const absl::Status& s = ::strata::testing::GetStatus(arg);
@@ -64,6 +70,18 @@ bool Exists(const std::string& path);
 // The directory a snapshot's changes land in: the source of a bind mount, or
 // the upperdir of an overlay mount ("" for a read-only overlay).
 std::string UpperDirOf(const std::vector<MountSpec>& mounts);
+
+// Fault injection on real file systems (root only).
+// Mounts a tmpfs of `bytes` at `dir` (created if needed); TempDir unmounts it.
+absl::Status MountTmpfs(const std::string& dir, uint64_t bytes);
+// Writes a file at `path` until the file system refuses more (ENOSPC): the
+// disk is then full for everyone. Returns the bytes written.
+absl::StatusOr<uint64_t> FillFileSystem(const std::string& path);
+// Stacks a read-only bind mount of `dir` over itself: new opens for writing,
+// creates and removals below it fail with EROFS while descriptors opened
+// before keep working, as when a file system turns read-only under a running
+// process. Undo with Unmount(dir).
+absl::Status MakeReadOnly(const std::string& dir);
 
 // Directory of the build's binaries (set by CMake).
 std::string BinaryDir();
