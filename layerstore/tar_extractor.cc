@@ -370,7 +370,9 @@ absl::Status Extractor::Special(const Target& t, struct archive_entry* e) {
   STRATA_RETURN_IF_ERROR(ClearFor(t, false).status());
   mode_t type = archive_entry_filetype(e);
   if (type == AE_IFLNK) {
-    if (::symlinkat(archive_entry_symlink(e), t.parent_fd, t.name.c_str()) != 0) {
+    const char* target = archive_entry_symlink(e);
+    if (target == nullptr) return absl::InvalidArgumentError("symlink without a usable target");
+    if (::symlinkat(target, t.parent_fd, t.name.c_str()) != 0) {
       return ErrnoToStatus(errno, "create symlink");
     }
   } else {
@@ -402,8 +404,11 @@ absl::Status Extractor::Entry(struct archive_entry* e) {
     return absl::ResourceExhaustedError(
         absl::StrCat("layer has more than the limit of ", limits_.max_entries, " entries"));
   }
-  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> comps,
-                          SplitEntryPath(archive_entry_pathname(e)));
+  // libarchive gives no name when a header has none or one it cannot
+  // convert; such an entry is refused, not dereferenced (found by fuzzing).
+  const char* name = archive_entry_pathname(e);
+  if (name == nullptr) return absl::InvalidArgumentError("entry without a usable name");
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> comps, SplitEntryPath(name));
   mode_t type = archive_entry_filetype(e);
   bool is_link = archive_entry_hardlink(e) != nullptr;
   if (comps.empty()) {

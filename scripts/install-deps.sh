@@ -3,10 +3,10 @@
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 PACKAGES=(
-  cmake g++ make pkg-config clang clang-format
+  cmake g++ make pkg-config clang clang-format libclang-rt-14-dev
   libarchive-dev libssl-dev librocksdb-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev
   protobuf-compiler libgtest-dev libgmock-dev googletest nlohmann-json3-dev libcli11-dev
-  libzstd-dev zlib1g-dev libisal-dev libbenchmark-dev
+  libzstd-dev libre2-dev zlib1g-dev libisal-dev libbenchmark-dev
   containerd runc util-linux python3 docker-registry skopeo umoci
 )
 missing=()

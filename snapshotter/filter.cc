@@ -1,5 +1,7 @@
 #include "snapshotter/filter.h"
 
+#include <re2/re2.h>
+
 #include <cctype>
 
 #include "absl/strings/str_cat.h"
@@ -72,11 +74,18 @@ class FilterParser {
     SkipSpace();
     STRATA_ASSIGN_OR_RETURN(sel.value, Value(sel.op == Filter::Op::kMatches));
     if (sel.op == Filter::Op::kMatches) {
-      try {
-        sel.re = std::make_shared<const std::regex>(sel.value, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        return Error(absl::StrCat("bad regular expression \"", sel.value, "\": ", e.what()));
+      // RE2 is Go's regexp syntax, which containerd's "~=" uses, and it
+      // matches in linear time without recursion: a client's pattern cannot
+      // hang or overflow the daemon's stack (std::regex could, and had
+      // undefined behaviour on a long back-reference; found by fuzzing).
+      RE2::Options options;
+      options.set_log_errors(false);
+      options.set_max_mem(1 << 20);
+      auto re = std::make_shared<const RE2>(sel.value, options);
+      if (!re->ok()) {
+        return Error(absl::StrCat("bad regular expression \"", sel.value, "\": ", re->error()));
       }
+      sel.re = std::move(re);
     }
     return sel;
   }
@@ -130,6 +139,13 @@ class FilterParser {
     return out;
   }
 
+  static int HexDigit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  }
+
   absl::Status Escape(char e, std::string& out) {
     switch (e) {
       case 'n':
@@ -147,9 +163,17 @@ class FilterParser {
         out.push_back(e);
         return absl::OkStatus();
       case 'x': {
-        if (pos_ + 2 > in_.size()) return Error("short \\x escape");
-        out.push_back(static_cast<char>(std::stoi(in_.substr(pos_, 2), nullptr, 16)));
-        pos_ += 2;
+        // Exactly two hex digits, as in Go; anything else is the client's
+        // error (std::stoi threw on it and took the daemon down; found by
+        // fuzzing).
+        int value = 0;
+        for (int i = 0; i < 2; ++i) {
+          int digit = pos_ < in_.size() ? HexDigit(in_[pos_]) : -1;
+          if (digit < 0) return Error("\\x escape needs two hex digits");
+          value = value * 16 + digit;
+          ++pos_;
+        }
+        out.push_back(static_cast<char>(value));
         return absl::OkStatus();
       }
       default:
@@ -195,7 +219,7 @@ bool Filter::Match(const Lookup& lookup) const {
           ok = value.value_or("") != sel.value;
           break;
         case Op::kMatches:
-          ok = std::regex_search(value.value_or(""), *sel.re);
+          ok = RE2::PartialMatch(value.value_or(""), *sel.re);
           break;
       }
       if (!ok) {

@@ -5,7 +5,7 @@
 //   selector  := fieldpath [operator value]      (no operator: the field is present)
 //   fieldpath := field ("." field)*
 //   field     := quoted | [A-Za-z_][A-Za-z0-9_]*
-//   operator  := "==" | "!=" | "~="              ("~=": regular expression, found anywhere)
+//   operator  := "==" | "!=" | "~="              ("~=": RE2 (Go) regexp, found anywhere)
 //   value     := quoted | [^\s,|]+               (after "~=" also /regexp/ or |regexp|)
 //   quoted    := "..." with Go escapes, or `...`
 //
@@ -16,12 +16,15 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "snapshotter/types.h"
+
+namespace re2 {
+class RE2;
+}  // namespace re2
 
 namespace strata::snapshotter {
 
@@ -43,7 +46,7 @@ class Filter {
     std::vector<std::string> fieldpath;
     Op op = Op::kPresent;
     std::string value;
-    std::shared_ptr<const std::regex> re;
+    std::shared_ptr<const re2::RE2> re;
   };
   using Conjunction = std::vector<Selector>;
   friend class FilterParser;

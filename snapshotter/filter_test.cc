@@ -68,9 +68,20 @@ TEST(FilterTest, QuotedValuesKeepSeparators) {
   EXPECT_TRUE(Matches({"name==`a,b|c`"}, i));
 }
 
+TEST(FilterTest, HexEscapesAndGoRegexps) {
+  Info i = MakeInfo("A-b", "", Kind::kActive);
+  EXPECT_TRUE(Matches({"name==\"\\x41-b\""}, i));
+  EXPECT_TRUE(Matches({"name~=(?i)^a-B$"}, i));  // Go's (RE2's) syntax, as containerd's
+  EXPECT_FALSE(Matches({"name~=^b"}, i));
+  // Found by fuzzing: std::regex overflowed reading this back-reference.
+  EXPECT_FALSE(Matches({"name~=s$\\333333333333333333333333333333"}, i));
+}
+
 TEST(FilterTest, SyntaxErrorsAreInvalidArgument) {
   for (const char* bad : {"name==", "==a", "name=a", "name==\"open", "name~=(", ",", "name==a,",
-                          "labels.", "1abc==x", "name==a|"}) {
+                          "labels.", "1abc==x", "name==a|",
+                          // Found by fuzzing: these threw or overflowed inside the parser.
+                          "\"\\x\"==a", "name==\"\\xg1\"", "name==\"\\x4\""}) {
     EXPECT_THAT(Filter::ParseAll({bad}), StatusIs(absl::StatusCode::kInvalidArgument)) << bad;
   }
 }

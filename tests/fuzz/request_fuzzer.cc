@@ -23,6 +23,7 @@
 #include "api/leases_service.h"
 #include "api/snapshots_service.h"
 #include "common/fs.h"
+#include "google/protobuf/stubs/logging.h"
 #include "layerstore/store.h"
 
 namespace {
@@ -71,6 +72,9 @@ struct World {
   std::vector<std::pair<std::string, Call>> calls;
 
   World() {
+    // Undecodable requests are most inputs; protobuf's log line for each
+    // would slow the run down to the terminal's speed.
+    google::protobuf::SetLogHandler(nullptr);
     char tmpl[] = "/tmp/strata-fuzz-requests-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) std::abort();
     dir = tmpl;

@@ -5,6 +5,7 @@
 // is ever created outside the layer's directory.
 #include <unistd.h>
 
+#include <clocale>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -40,6 +41,11 @@ const std::string& Sandbox() {
 }
 
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  std::setlocale(LC_ALL, "C.UTF-8");  // as stratad runs
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string root = Sandbox() + "/root";
