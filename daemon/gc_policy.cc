@@ -13,7 +13,7 @@ GcPolicy::GcPolicy(layerstore::GarbageCollector* gc, Options options) : gc_(gc),
 
 GcPolicy::~GcPolicy() {
   {
-    absl::MutexLock l(&mu_);
+    MutexLock l(&mu_);
     stop_ = true;
   }
   if (thread_.joinable()) thread_.join();
@@ -21,7 +21,7 @@ GcPolicy::~GcPolicy() {
 
 void GcPolicy::NoteDeletion() {
   if (!options_.after_deletions) return;
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   deletion_pending_ = true;
   last_deletion_ = absl::Now();
 }
@@ -32,13 +32,13 @@ void GcPolicy::Run() {
   while (true) {
     bool due = false;
     {
-      absl::MutexLock l(&mu_);
+      MutexLock l(&mu_);
       // Wake at the timer, or once deletions have settled; re-check often
       // enough to notice both (and stop) promptly.
       absl::Time wake = next_timed;
       if (deletion_pending_) wake = std::min(wake, last_deletion_ + options_.settle);
       wake = std::min(wake, absl::Now() + absl::Milliseconds(500));
-      mu_.AwaitWithDeadline(absl::Condition(&stop_), wake);
+      mu_.AwaitWithDeadline([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_; }, wake);
       if (stop_) return;
       absl::Time now = absl::Now();
       if (deletion_pending_ && now >= last_deletion_ + options_.settle) {

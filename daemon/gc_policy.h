@@ -6,8 +6,8 @@
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/mutex.h"
 #include "layerstore/gc.h"
 
 namespace strata::daemon {
@@ -35,7 +35,7 @@ class GcPolicy {
 
   layerstore::GarbageCollector* gc_;
   const Options options_;
-  absl::Mutex mu_;
+  Mutex mu_;
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_deletion_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool deletion_pending_ ABSL_GUARDED_BY(mu_) = false;

@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "common/errno_status.h"
+#include "common/mutex.h"
 
 namespace strata::layerstore {
 namespace {
@@ -218,7 +218,7 @@ struct PipelinedSource::State {
   static constexpr size_t kDepth = 8;  // chunks in flight: 2 MiB
 
   ByteSource* in;
-  absl::Mutex mu;
+  Mutex mu;
   std::deque<std::string> ready ABSL_GUARDED_BY(mu);
   absl::Status error ABSL_GUARDED_BY(mu);
   bool eof ABSL_GUARDED_BY(mu) = false;
@@ -231,7 +231,7 @@ struct PipelinedSource::State {
     while (true) {
       std::string chunk(kChunk, '\0');
       absl::StatusOr<size_t> n = in->Read(chunk.data(), chunk.size());
-      absl::MutexLock l(&mu);
+      MutexLock l(&mu);
       if (!n.ok() || *n == 0) {
         if (!n.ok()) error = n.status();
         eof = true;
@@ -239,7 +239,7 @@ struct PipelinedSource::State {
       }
       chunk.resize(*n);
       auto room = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu) { return stop || ready.size() < kDepth; };
-      mu.Await(absl::Condition(&room));
+      mu.Await(room);
       if (stop) return;
       ready.push_back(std::move(chunk));
     }
@@ -253,7 +253,7 @@ PipelinedSource::PipelinedSource(ByteSource* in) : state_(std::make_unique<State
 
 PipelinedSource::~PipelinedSource() {
   {
-    absl::MutexLock l(&state_->mu);
+    MutexLock l(&state_->mu);
     state_->stop = true;
   }
   state_->producer.join();
@@ -262,9 +262,9 @@ PipelinedSource::~PipelinedSource() {
 absl::StatusOr<size_t> PipelinedSource::Read(char* buf, size_t n) {
   State& s = *state_;
   if (s.pos >= s.current.size()) {
-    absl::MutexLock l(&s.mu);
+    MutexLock l(&s.mu);
     auto has = [&s]() ABSL_SHARED_LOCKS_REQUIRED(s.mu) { return !s.ready.empty() || s.eof; };
-    s.mu.Await(absl::Condition(&has));
+    s.mu.Await(has);
     if (s.ready.empty()) {
       if (!s.error.ok()) return s.error;
       return 0;

@@ -143,7 +143,7 @@ absl::StatusOr<BlobInfo> Writer::Commit(int64_t expected_size, const Digest& exp
                                             " does not match expected ", expected.str()));
   }
   // Committing, deleting and collecting one digest's file never interleave.
-  absl::MutexLock blob_lock(&store_->BlobMutex(actual));
+  MutexLock blob_lock(&store_->BlobMutex(actual));
   // Already stored (and, with a lease, held): this ingest is not needed.
   // NotFound (never stored, or collected a moment ago) means store it; the
   // collector removes an old file only under this same lock.
@@ -274,7 +274,7 @@ absl::Status ContentStore::Walk(const std::function<bool(const BlobInfo&)>& fn) 
   return inner;
 }
 
-absl::Mutex& ContentStore::BlobMutex(const Digest& d) const {
+Mutex& ContentStore::BlobMutex(const Digest& d) const {
   const std::string& hex = d.hex();
   size_t stripe = hex.empty() ? 0 : static_cast<size_t>(std::stoi(hex.substr(0, 1), nullptr, 16));
   return blob_mu_[stripe % (sizeof(blob_mu_) / sizeof(blob_mu_[0]))];
@@ -310,7 +310,7 @@ void ContentStore::StageCollect(meta::WriteTxn& txn, const Digest& d) const {
 }
 
 absl::Status ContentStore::RemoveCollectedFile(const Digest& d) {
-  absl::MutexLock blob_lock(&BlobMutex(d));
+  MutexLock blob_lock(&BlobMutex(d));
   if (Has(d)) return absl::OkStatus();  // stored again since it was collected
   if (::unlink(BlobPath(d).c_str()) != 0 && errno != ENOENT) {
     return ErrnoToStatus(errno, absl::StrCat("remove blob ", d.str()));
@@ -319,7 +319,7 @@ absl::Status ContentStore::RemoveCollectedFile(const Digest& d) {
 }
 
 absl::Status ContentStore::Delete(const Digest& d) {
-  absl::MutexLock blob_lock(&BlobMutex(d));
+  MutexLock blob_lock(&BlobMutex(d));
   {
     meta::WriteTxn txn(db_);
     STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(Family::kBlobs, d.hex()));
@@ -392,7 +392,7 @@ absl::StatusOr<std::unique_ptr<Writer>> ContentStore::OpenWriter(const std::stri
     STRATA_RETURN_IF_ERROR(txn.Commit());
   }
   {
-    absl::MutexLock l(&mu_);
+    MutexLock l(&mu_);
     if (!open_refs_.insert(ref).second) {
       return absl::UnavailableError(absl::StrCat("ingest \"", ref, "\" is being written"));
     }
@@ -428,7 +428,7 @@ absl::StatusOr<std::unique_ptr<Writer>> ContentStore::OpenWriter(const std::stri
 }
 
 void ContentStore::ReleaseRef(const std::string& ref) {
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   open_refs_.erase(ref);
 }
 
@@ -454,7 +454,7 @@ absl::Status ContentStore::ListIngests(const std::function<void(const IngestStat
 
 absl::Status ContentStore::Abort(const std::string& ref) {
   {
-    absl::MutexLock l(&mu_);
+    MutexLock l(&mu_);
     if (open_refs_.count(ref)) {
       return absl::UnavailableError(absl::StrCat("ingest \"", ref, "\" is being written"));
     }
@@ -468,7 +468,7 @@ absl::StatusOr<std::optional<int64_t>> ContentStore::AbortIfIdleSince(const std:
                                                                       absl::Time cutoff) {
   {
     // Claim the ref as a writer would, so no writer opens it while it goes.
-    absl::MutexLock l(&mu_);
+    MutexLock l(&mu_);
     if (!open_refs_.insert(ref).second) return std::nullopt;
   }
   absl::StatusOr<IngestStatus> st = Status(ref);

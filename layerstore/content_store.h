@@ -24,8 +24,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/mutex.h"
 #include "common/unique_fd.h"
 #include "layerstore/digest.h"
 #include "meta/db.h"
@@ -161,7 +161,7 @@ class ContentStore {
                                   const std::string& media_type, const std::string& lease);
   // Serializes what happens to one digest's file: committing it, deleting it,
   // collecting it. (Striped: digests are uniform.)
-  absl::Mutex& BlobMutex(const Digest& digest) const;
+  Mutex& BlobMutex(const Digest& digest) const;
 
   meta::Db* const db_;
   const std::string blobs_dir_;
@@ -169,9 +169,9 @@ class ContentStore {
   int orphan_blobs_removed_ = 0;
   int dead_ingests_removed_ = 0;
 
-  absl::Mutex mu_;
+  Mutex mu_;
   std::set<std::string> open_refs_ ABSL_GUARDED_BY(mu_);
-  mutable absl::Mutex blob_mu_[16];
+  mutable Mutex blob_mu_[16];
 };
 
 }  // namespace strata::layerstore

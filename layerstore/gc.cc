@@ -73,7 +73,7 @@ absl::StatusOr<const GarbageCollector::Refs*> GarbageCollector::RefsOf(const Des
 
 absl::StatusOr<GcReport> GarbageCollector::Collect(
     const GcOptions& options, const std::function<void(const GcItem&)>& on_item) {
-  absl::MutexLock run(&run_mu_);
+  MutexLock run(&run_mu_);
   absl::Time start = absl::Now();
   GcReport report;
   auto emit = [&](GcItem item) {

@@ -29,8 +29,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/mutex.h"
 #include "layerstore/content_store.h"
 #include "layerstore/image_store.h"
 #include "meta/leases.h"
@@ -94,7 +94,7 @@ class GarbageCollector {
   snapshotter::Snapshotter* snapshots_;
   meta::Leases leases_;
 
-  absl::Mutex run_mu_;
+  Mutex run_mu_;
   std::map<Digest, Refs> refs_cache_ ABSL_GUARDED_BY(run_mu_);
   std::set<Digest> refs_used_ ABSL_GUARDED_BY(run_mu_);
 };

@@ -253,12 +253,12 @@ UnpackSession::UnpackSession(Unpacker* unpacker) : unpacker_(unpacker) {
 
 UnpackSession::~UnpackSession() {
   {
-    absl::MutexLock l(&mu_);
+    MutexLock l(&mu_);
     stop_ = true;
     queue_.clear();
   }
   for (auto& t : workers_) t.join();
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   for (auto& [digest, slot] : slots_) {
     if (slot->done && !slot->claimed && slot->result->ok()) {
       unpacker_->snapshots_->DiscardLayerDirectory((*slot->result)->dir_id);
@@ -267,7 +267,7 @@ UnpackSession::~UnpackSession() {
 }
 
 void UnpackSession::Prefetch(const Descriptor& blob) {
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   if (stop_ || slots_.count(blob.digest)) return;
   auto slot = std::make_shared<Slot>();
   slots_[blob.digest] = slot;
@@ -279,23 +279,23 @@ void UnpackSession::Work() {
     Descriptor blob;
     std::shared_ptr<Slot> slot;
     {
-      absl::MutexLock l(&mu_);
+      MutexLock l(&mu_);
       auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); };
-      mu_.Await(absl::Condition(&ready));
+      mu_.Await(ready);
       if (queue_.empty()) return;
       std::tie(blob, slot) = queue_.front();
       queue_.pop_front();
       slot->started = true;
     }
     absl::StatusOr<Unpacker::Unpacked> r = unpacker_->Extract(blob);
-    absl::MutexLock l(&mu_);
+    MutexLock l(&mu_);
     slot->result = std::move(r);
     slot->done = true;
   }
 }
 
 std::optional<absl::StatusOr<Unpacker::Unpacked>> UnpackSession::Claim(const Digest& blob) {
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   auto it = slots_.find(blob);
   if (it == slots_.end() || it->second->claimed) return std::nullopt;
   std::shared_ptr<Slot> slot = it->second;
@@ -311,7 +311,7 @@ std::optional<absl::StatusOr<Unpacker::Unpacked>> UnpackSession::Claim(const Dig
     return std::nullopt;
   }
   auto done = [&slot]() { return slot->done; };
-  mu_.Await(absl::Condition(&done));
+  mu_.Await(done);
   return std::move(slot->result);
 }
 

@@ -24,7 +24,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "layerstore/byte_source.h"
 #include "layerstore/content_store.h"
 #include "layerstore/oci.h"
@@ -122,7 +122,7 @@ class UnpackSession {
   void Work();
 
   Unpacker* unpacker_;
-  absl::Mutex mu_;
+  Mutex mu_;
   std::map<Digest, std::shared_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
   std::deque<std::pair<Descriptor, std::shared_ptr<Slot>>> queue_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;

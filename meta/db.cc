@@ -125,7 +125,7 @@ absl::StatusOr<std::unique_ptr<Db>> Db::Open(const Options& options) {
   auto instance = std::make_shared<Instance>();
   STRATA_ASSIGN_OR_RETURN(instance->db, OpenRocks(options.path, &instance->handles));
   std::unique_ptr<Db> db(new Db(options));
-  absl::MutexLock l(&db->instance_mu_);
+  MutexLock l(&db->instance_mu_);
   db->instance_ = std::move(instance);
   return db;
 }
@@ -135,12 +135,11 @@ Db::Db(Options options) : options_(std::move(options)) {}
 Db::~Db() = default;
 
 std::shared_ptr<Db::Instance> Db::Current() const {
-  absl::MutexLock l(&instance_mu_);
+  MutexLock l(&instance_mu_);
   // A reader that already holds the instance and reads again (a Get inside a
   // Scan callback) makes the reopen wait its full limit and give up; never a
   // deadlock.
-  instance_mu_.Await(absl::Condition(
-      +[](const bool* draining) { return !*draining; }, &draining_));
+  instance_mu_.Await([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(instance_mu_) { return !draining_; });
   return instance_;
 }
 
@@ -148,12 +147,12 @@ rocksdb::ColumnFamilyHandle* Db::WriteHandle(Family family) const {
   // The writer lock is held, and only a writer swaps the instance, so the
   // handle stays valid for the whole transaction. A batch records column
   // family ids, which a reopen keeps.
-  absl::MutexLock l(&instance_mu_);
+  MutexLock l(&instance_mu_);
   return instance_->Handle(family);
 }
 
 uint64_t Db::reopen_count() const {
-  absl::MutexLock l(&instance_mu_);
+  MutexLock l(&instance_mu_);
   return reopens_;
 }
 
@@ -182,7 +181,7 @@ absl::Status Db::Scan(Family family, absl::string_view prefix, const ScanFn& fn)
 absl::Status Db::Reopen() {
   std::shared_ptr<Instance> old;
   {
-    absl::MutexLock l(&instance_mu_);
+    MutexLock l(&instance_mu_);
     old = instance_;
   }
   // RocksDB's lock file allows one open instance per path, so the old one must
@@ -191,7 +190,7 @@ absl::Status Db::Reopen() {
   // up rather than deadlock, and the next write tries again.
   constexpr absl::Duration kDrainLimit = absl::Seconds(2);
   {
-    absl::MutexLock l(&instance_mu_);
+    MutexLock l(&instance_mu_);
     draining_ = true;  // new readers wait, so the ones inside can finish
   }
   const absl::Time deadline = absl::Now() + kDrainLimit;
@@ -200,7 +199,7 @@ absl::Status Db::Reopen() {
     absl::SleepFor(absl::Milliseconds(1));
   }
   {
-    absl::MutexLock l(&instance_mu_);
+    MutexLock l(&instance_mu_);
     draining_ = false;
     if (old.use_count() > 2) {
       return absl::UnavailableError("metadata store busy: reopen postponed");
@@ -232,7 +231,7 @@ absl::Status Db::Reopen() {
     ++reopens_;
   }
   {
-    absl::MutexLock l(&sync_mu_);
+    MutexLock l(&sync_mu_);
     refuse_writes_ = false;
   }
   log::Warn("metadata store reopened after a write failure");
@@ -242,7 +241,7 @@ absl::Status Db::Reopen() {
 absl::StatusOr<uint64_t> Db::Apply(rocksdb::WriteBatch* batch) {
   bool sync_failed;
   {
-    absl::MutexLock l(&sync_mu_);
+    MutexLock l(&sync_mu_);
     sync_failed = refuse_writes_;
   }
   if (needs_reopen_ || sync_failed) {
@@ -256,13 +255,13 @@ absl::StatusOr<uint64_t> Db::Apply(rocksdb::WriteBatch* batch) {
     if (IsWriteFailure(s)) needs_reopen_ = true;
     return FromRocks(s, "metadata write");
   }
-  absl::MutexLock l(&sync_mu_);
+  MutexLock l(&sync_mu_);
   return ++applied_;
 }
 
 absl::Status Db::WaitDurable(uint64_t ticket) {
   if (!options_.sync) return absl::OkStatus();
-  absl::MutexLock l(&sync_mu_);
+  MutexLock l(&sync_mu_);
   while (true) {
     if (synced_ >= ticket) return absl::OkStatus();
     // A batch that was in a failed sync is never reported durable, even if a
@@ -272,7 +271,7 @@ absl::Status Db::WaitDurable(uint64_t ticket) {
     auto done = [this, ticket]() ABSL_SHARED_LOCKS_REQUIRED(sync_mu_) {
       return !syncing_ || synced_ >= ticket || ticket <= failed_through_;
     };
-    sync_mu_.Await(absl::Condition(&done));
+    sync_mu_.Await(done);
   }
   // This caller leads: one SyncWAL covers every batch applied up to now.
   syncing_ = true;
@@ -294,7 +293,7 @@ absl::Status Db::WaitDurable(uint64_t ticket) {
 absl::Status Db::Flush() {
   uint64_t ticket;
   {
-    absl::MutexLock l(&sync_mu_);
+    MutexLock l(&sync_mu_);
     ticket = applied_;
   }
   return WaitDurable(ticket);

@@ -31,7 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 
 namespace rocksdb {
 class DB;
@@ -107,17 +107,17 @@ class Db {
 
   const Options options_;
 
-  mutable absl::Mutex instance_mu_;
+  mutable Mutex instance_mu_;
   std::shared_ptr<Instance> instance_ ABSL_GUARDED_BY(instance_mu_);
   bool draining_ ABSL_GUARDED_BY(instance_mu_) = false;  // a reopen waits for readers
   uint64_t reopens_ ABSL_GUARDED_BY(instance_mu_) = 0;
 
-  absl::Mutex writer_mu_;
+  Mutex writer_mu_;
   // Set when a write or sync failed: the next write reopens RocksDB first.
   bool needs_reopen_ ABSL_GUARDED_BY(writer_mu_) = false;
   uint64_t applied_ ABSL_GUARDED_BY(sync_mu_) = 0;
 
-  absl::Mutex sync_mu_;
+  Mutex sync_mu_;
   uint64_t synced_ ABSL_GUARDED_BY(sync_mu_) = 0;
   bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
   // After a failed sync, writes wait for a reopen to re-read the log (what was

@@ -19,12 +19,12 @@ DirPool::DirPool(const Layout* layout, uint64_t first_id, Options options)
 
 DirPool::~DirPool() {
   {
-    absl::MutexLock l(&mu_);
+    MutexLock l(&mu_);
     stop_ = true;
   }
   worker_.join();
   // Ready directories have no record: they go now rather than at next start-up.
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   for (uint64_t id : ready_) (void)RemoveTree(layout_->SnapshotDir(id));
 }
 
@@ -46,7 +46,7 @@ absl::Status DirPool::MakeDir(uint64_t id) {
 absl::StatusOr<uint64_t> DirPool::Acquire() {
   uint64_t id;
   {
-    absl::MutexLock l(&mu_);
+    MutexLock l(&mu_);
     if (!ready_.empty()) {
       id = ready_.front();
       ready_.pop_front();  // the worker refills once HasWork() sees the pool low
@@ -64,24 +64,24 @@ absl::StatusOr<uint64_t> DirPool::Acquire() {
 }
 
 void DirPool::Recorded(uint64_t id) {
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   pending_.erase(id);
 }
 
 void DirPool::Discard(uint64_t id) {
   absl::Status s = RemoveTree(layout_->SnapshotDir(id));
   if (!s.ok()) log::Warn("remove unrecorded snapshot dir", {{"err", s.ToString()}});
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   pending_.erase(id);
 }
 
 void DirPool::Reap(uint64_t id) {
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   to_reap_.push_back(id);
 }
 
 std::set<uint64_t> DirPool::PendingIds() {
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   std::set<uint64_t> ids = pending_;
   ids.insert(to_reap_.begin(), to_reap_.end());
   ids.insert(reaping_ids_.begin(), reaping_ids_.end());
@@ -89,9 +89,9 @@ std::set<uint64_t> DirPool::PendingIds() {
 }
 
 void DirPool::WaitForReaping() {
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   auto idle = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return to_reap_.empty() && !reaping_; };
-  mu_.Await(absl::Condition(&idle));
+  mu_.Await(idle);
 }
 
 bool DirPool::HasWork() const {
@@ -133,10 +133,10 @@ bool DirPool::Refill() {
 }
 
 void DirPool::Work() {
-  absl::MutexLock l(&mu_);
+  MutexLock l(&mu_);
   while (true) {
     auto has_work = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return HasWork(); };
-    mu_.Await(absl::Condition(&has_work));
+    mu_.Await(has_work);
     if (!to_reap_.empty()) {
       ReapQueued();
       continue;
@@ -148,7 +148,7 @@ void DirPool::Work() {
       auto stop_or_reap = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
         return stop_ || !to_reap_.empty();
       };
-      mu_.AwaitWithTimeout(absl::Condition(&stop_or_reap), absl::Seconds(1));
+      mu_.AwaitWithTimeout(stop_or_reap, absl::Seconds(1));
     }
   }
 }

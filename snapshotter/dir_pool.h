@@ -20,7 +20,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "common/mutex.h"
 #include "snapshotter/layout.h"
 
 namespace strata::snapshotter {
@@ -64,7 +64,7 @@ class DirPool {
   bool Refill() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReapQueued() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  absl::Mutex mu_;
+  Mutex mu_;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_);
   std::deque<uint64_t> ready_ ABSL_GUARDED_BY(mu_);
   std::set<uint64_t> pending_ ABSL_GUARDED_BY(mu_);

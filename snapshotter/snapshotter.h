@@ -21,8 +21,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "common/mount.h"
+#include "common/mutex.h"
 #include "meta/db.h"
 #include "snapshotter/dir_pool.h"
 #include "snapshotter/layout.h"
