@@ -18,6 +18,9 @@ scripts/check-thread-safety.sh
 if [ "${STRATA_SKIP_SANITIZERS:-0}" != 1 ]; then
   scripts/sanitize.sh "$@"
 fi
+if [ "${STRATA_SKIP_TSAN:-0}" != 1 ]; then
+  scripts/tsan.sh
+fi
 if [ "${STRATA_SKIP_FUZZ:-0}" != 1 ]; then
   scripts/fuzz.sh
 fi
