@@ -88,7 +88,7 @@ grpc::Status ImagesService::Import(Ctx* ctx, Stream* stream) {
   }
   if (!imported.ok()) return ToGrpc(imported.status());
   for (const layerstore::ImportedImage& img : *imported) {
-    absl::StatusOr<layerstore::ResolvedImage> resolved = images_->Resolve(img.info.name);
+    absl::StatusOr<layerstore::ResolvedImage> resolved = images_->Resolve(img.info);
     if (!resolved.ok()) return ToGrpc(resolved.status());
     pb::ImportResponse msg;
     ToProto(*resolved, *snapshots_, msg.mutable_image());
@@ -136,7 +136,7 @@ grpc::Status ImagesService::Commit(Ctx* ctx, const pb::CommitImageRequest* req, 
   absl::StatusOr<layerstore::ImageInfo> info =
       committer_->CommitImage(req->base(), req->snapshot_key(), req->name(), *c, lease->id());
   if (!info.ok()) return ToGrpc(info.status());
-  absl::StatusOr<layerstore::ResolvedImage> r = images_->Resolve(info->name);
+  absl::StatusOr<layerstore::ResolvedImage> r = images_->Resolve(*info);
   if (!r.ok()) return ToGrpc(r.status());
   ToProto(*r, *snapshots_, resp);
   return grpc::Status::OK;

@@ -128,8 +128,7 @@ absl::StatusOr<ImageInfo> Committer::CommitImage(const std::string& base, const 
   info.name = name;
   info.target = manifest_desc;
   info.manifest = manifest_desc.digest;
-  STRATA_RETURN_IF_ERROR(images_->Put(info));
-  return images_->Get(name);
+  return images_->Put(info);
 }
 
 }  // namespace strata::layerstore

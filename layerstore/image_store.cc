@@ -33,7 +33,7 @@ absl::StatusOr<ImageInfo> Decode(const std::string& name, absl::string_view raw)
 
 }  // namespace
 
-absl::Status ImageStore::Put(const ImageInfo& info) {
+absl::StatusOr<ImageInfo> ImageStore::Put(const ImageInfo& info) {
   if (info.name.empty()) return absl::InvalidArgumentError("image name must not be empty");
   ImageRecord r;
   int64_t now = absl::ToUnixNanos(absl::Now());
@@ -47,8 +47,10 @@ absl::Status ImageStore::Put(const ImageInfo& info) {
   STRATA_ASSIGN_OR_RETURN(std::optional<std::string> old, txn.Get(Family::kImages, info.name));
   ImageRecord prev;
   r.set_created_unix_nanos(old && prev.ParseFromString(*old) ? prev.created_unix_nanos() : now);
-  txn.Put(Family::kImages, info.name, r.SerializeAsString());
-  return txn.Commit();
+  std::string encoded = r.SerializeAsString();
+  txn.Put(Family::kImages, info.name, encoded);
+  STRATA_RETURN_IF_ERROR(txn.Commit());
+  return Decode(info.name, encoded);
 }
 
 absl::StatusOr<ImageInfo> ImageStore::Get(const std::string& name) const {
@@ -93,8 +95,13 @@ absl::StatusOr<std::string> ImageStore::ReadJsonBlob(const Descriptor& d) const 
 }
 
 absl::StatusOr<ResolvedImage> ImageStore::Resolve(const std::string& name) const {
+  STRATA_ASSIGN_OR_RETURN(ImageInfo info, Get(name));
+  return Resolve(info);
+}
+
+absl::StatusOr<ResolvedImage> ImageStore::Resolve(const ImageInfo& info) const {
   ResolvedImage r;
-  STRATA_ASSIGN_OR_RETURN(r.info, Get(name));
+  r.info = info;
   Descriptor manifest_desc;
   manifest_desc.digest = r.info.manifest;
   STRATA_ASSIGN_OR_RETURN(BlobInfo blob, content_->Info(r.info.manifest));

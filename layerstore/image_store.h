@@ -37,13 +37,18 @@ class ImageStore {
   // Both must outlive the store.
   ImageStore(meta::Db* db, ContentStore* content) : db_(db), content_(content) {}
 
-  // Creates or replaces the image `info.name`.
-  absl::Status Put(const ImageInfo& info);
+  // Creates or replaces the image `info.name`; returns it as recorded (with
+  // its times). Callers use this, not a Get after it: another client may
+  // delete the name in between, and what this call did still succeeded.
+  absl::StatusOr<ImageInfo> Put(const ImageInfo& info);
   absl::StatusOr<ImageInfo> Get(const std::string& name) const;
   absl::Status List(const std::function<bool(const ImageInfo&)>& fn) const;
   absl::Status Delete(const std::string& name);
   // Reads the image's manifest and config from the content store.
   absl::StatusOr<ResolvedImage> Resolve(const std::string& name) const;
+  // The same for a record already read (or just written): a call that made
+  // the image answers with it even if another client deleted the name since.
+  absl::StatusOr<ResolvedImage> Resolve(const ImageInfo& info) const;
 
   // Reads a whole (small, JSON) blob.
   absl::StatusOr<std::string> ReadJsonBlob(const Descriptor& d) const;

@@ -342,8 +342,7 @@ absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,
     for (const std::string& name : candidates[i].names) {
       ImportedImage img = done[i];
       img.info.name = name;
-      STRATA_RETURN_IF_ERROR(images_->Put(img.info));
-      STRATA_ASSIGN_OR_RETURN(img.info, images_->Get(name));
+      STRATA_ASSIGN_OR_RETURN(img.info, images_->Put(img.info));
       out.push_back(std::move(img));
     }
   }
