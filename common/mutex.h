@@ -7,7 +7,7 @@
 // like a race. std::mutex goes through pthread, which TSan intercepts in any
 // build; with this one type the concurrency tests run under TSan (scripts/
 // tsan.sh). It is no slower for us: uncontended lock and unlock are one
-// atomic each, and a condition is re-checked only when a waiter exists.
+// atomic each, and conditions are checked only while someone waits.
 #pragma once
 
 #include <condition_variable>
@@ -26,17 +26,24 @@ class ABSL_LOCKABLE Mutex {
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
 
-  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
+    // Spin a little first, as absl::Mutex does: our critical sections are a
+    // few map lookups, and sleeping at once costs more than waiting them out.
+    for (int i = 0; i < kSpins; ++i) {
+      if (mu_.try_lock()) return;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    mu_.lock();
+  }
   void Unlock() ABSL_UNLOCK_FUNCTION() {
-    const bool wake = waiters_ > 0;
+    if (waiters_ != nullptr) Notify(TakeReadyWaiters());
     mu_.unlock();
-    // Waiters re-check their conditions; whatever this holder changed is
-    // visible to them once they hold the lock again.
-    if (wake) cv_.notify_all();
   }
 
   // Blocks until `cond` holds, releasing the lock while waiting. `cond` runs
-  // with the lock held.
+  // with the lock held, in this thread or in one releasing the lock.
   void Await(const std::function<bool()>& cond) ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) {
     AwaitUntil(cond, nullptr);
   }
@@ -51,35 +58,87 @@ class ABSL_LOCKABLE Mutex {
   }
 
  private:
+  // A thread in Await, on its own stack. As in absl::Mutex, whoever releases
+  // the lock evaluates the waiters' conditions and wakes only those whose
+  // condition now holds: waking every waiter on every release made dozens of
+  // threads waiting for a metadata sync wake for each write.
+  struct Waiter {
+    const std::function<bool()>* cond;
+    std::condition_variable cv;
+    bool ready = false;  // guarded by mu_
+    Waiter* next = nullptr;
+    Waiter* next_ready = nullptr;
+  };
+
+  // REQUIRES: mu_ held. Unlinks the waiters whose condition holds.
+  Waiter* TakeReadyWaiters() {
+    Waiter* ready = nullptr;
+    for (Waiter** w = &waiters_; *w != nullptr;) {
+      Waiter* cur = *w;
+      if ((*cur->cond)()) {
+        *w = cur->next;
+        cur->ready = true;
+        cur->next_ready = ready;
+        ready = cur;
+      } else {
+        w = &cur->next;
+      }
+    }
+    return ready;
+  }
+  // REQUIRES: mu_ held, which is what keeps each Waiter alive here: its
+  // thread cannot see `ready` and leave Await before taking mu_ back.
+  static void Notify(Waiter* ready) {
+    while (ready != nullptr) {
+      Waiter* next = ready->next_ready;
+      ready->cv.notify_one();
+      ready = next;
+    }
+  }
+  void Unlink(Waiter* me) {
+    for (Waiter** w = &waiters_; *w != nullptr; w = &(*w)->next) {
+      if (*w == me) {
+        *w = me->next;
+        return;
+      }
+    }
+  }
+
   bool AwaitUntil(const std::function<bool()>& cond, const absl::Time* deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) {
     std::unique_lock<std::mutex> held(mu_, std::adopt_lock);
-    bool ok = true;
-    bool first = true;
+    bool ok;
     while (!(ok = cond())) {
-      // Waiting releases the lock: like Unlock, wake the other waiters, as
-      // what this holder changed may be what they wait for. Only on entry: a
-      // waiter that wakes, finds its condition false and waits again changed
-      // nothing (and waking the others then would make two waiters ping-pong).
-      if (first && waiters_ > 0) cv_.notify_all();
-      first = false;
-      ++waiters_;
-      if (deadline == nullptr) {
-        cv_.wait(held);
-      } else if (cv_.wait_until(held, absl::ToChronoTime(*deadline)) == std::cv_status::timeout) {
-        --waiters_;
+      Waiter me;
+      me.cond = &cond;
+      // Waiting releases the lock: like Unlock, first wake the waiters whose
+      // condition what this holder changed has made true.
+      if (waiters_ != nullptr) Notify(TakeReadyWaiters());
+      me.next = waiters_;
+      waiters_ = &me;
+      bool timed_out = false;
+      while (!me.ready && !timed_out) {
+        if (deadline == nullptr) {
+          me.cv.wait(held);
+        } else {
+          timed_out =
+              me.cv.wait_until(held, absl::ToChronoTime(*deadline)) == std::cv_status::timeout;
+        }
+      }
+      if (!me.ready) {  // timed out, still listed
+        Unlink(&me);
         ok = cond();
         break;
       }
-      --waiters_;
     }
     held.release();  // still locked: the caller's scope unlocks
     return ok;
   }
 
+  static constexpr int kSpins = 200;
+
   std::mutex mu_;
-  std::condition_variable cv_;
-  int waiters_ = 0;  // guarded by mu_
+  Waiter* waiters_ = nullptr;  // guarded by mu_
 };
 
 // Holds `mu` for the scope.
