@@ -87,7 +87,6 @@ struct Db::Instance {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
 
   ~Instance() {
-    if (db == nullptr) return;  // a failed open
     // Errors on close are ignored on purpose: every acknowledged write is already durable.
     for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h);
     db->Close();
@@ -97,33 +96,31 @@ struct Db::Instance {
   }
 };
 
-namespace {
-
-absl::StatusOr<std::unique_ptr<rocksdb::DB>> OpenRocks(
-    const std::string& path, std::vector<rocksdb::ColumnFamilyHandle*>* handles,
-    bool read_only = false) {
+// Opens RocksDB at `path` with every column family; `read_only` writes nothing
+// (no new log or manifest), so it works on a full or read-only file system.
+absl::StatusOr<std::shared_ptr<Db::Instance>> Db::OpenInstance(const std::string& path,
+                                                               bool read_only) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   for (const char* name : kFamilyNames) {
     descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
   }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s =
-      read_only ? rocksdb::DB::OpenForReadOnly(MakeOptions(), path, descriptors, handles, &raw)
-                : rocksdb::DB::Open(MakeOptions(), path, descriptors, handles, &raw);
+      read_only ? rocksdb::DB::OpenForReadOnly(MakeOptions(), path, descriptors, &handles, &raw)
+                : rocksdb::DB::Open(MakeOptions(), path, descriptors, &handles, &raw);
   STRATA_RETURN_IF_ERROR(FromRocks(s, absl::StrCat("open metadata ", path)));
-  return std::unique_ptr<rocksdb::DB>(raw);
+  auto instance = std::make_shared<Instance>();
+  instance->db.reset(raw);
+  instance->handles = std::move(handles);
+  return instance;
 }
-
-// A write or sync failure that leaves RocksDB refusing writes until reopened.
-bool IsWriteFailure(const rocksdb::Status& s) { return s.IsIOError() || s.IsNoSpace(); }
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<Db>> Db::Open(const Options& options) {
   STRATA_RETURN_IF_ERROR(MakeDirs(options.path, 0700));
-  auto instance = std::make_shared<Instance>();
-  STRATA_ASSIGN_OR_RETURN(instance->db, OpenRocks(options.path, &instance->handles));
+  STRATA_ASSIGN_OR_RETURN(std::shared_ptr<Instance> instance,
+                          OpenInstance(options.path, /*read_only=*/false));
   std::unique_ptr<Db> db(new Db(options));
   MutexLock l(&db->instance_mu_);
   db->instance_ = std::move(instance);
@@ -179,18 +176,15 @@ absl::Status Db::Scan(Family family, absl::string_view prefix, const ScanFn& fn)
 }
 
 absl::Status Db::Reopen() {
-  std::shared_ptr<Instance> old;
-  {
-    MutexLock l(&instance_mu_);
-    old = instance_;
-  }
   // RocksDB's lock file allows one open instance per path, so the old one must
   // close first. Readers still inside it are waited for; one that does not
   // finish soon (a scan whose callback commits, say) makes this attempt give
   // up rather than deadlock, and the next write tries again.
   constexpr absl::Duration kDrainLimit = absl::Seconds(2);
+  std::shared_ptr<Instance> old;
   {
     MutexLock l(&instance_mu_);
+    old = instance_;
     draining_ = true;  // new readers wait, so the ones inside can finish
   }
   const absl::Time deadline = absl::Now() + kDrainLimit;
@@ -206,28 +200,23 @@ absl::Status Db::Reopen() {
     }
     instance_ = nullptr;  // holding instance_mu_ across the reopen keeps readers out
     old.reset();          // closes RocksDB
-    auto fresh = std::make_shared<Instance>();
-    absl::StatusOr<std::unique_ptr<rocksdb::DB>> opened = OpenRocks(options_.path, &fresh->handles);
-    if (!opened.ok()) {
+    absl::StatusOr<std::shared_ptr<Instance>> fresh = OpenInstance(options_.path, false);
+    if (!fresh.ok()) {
       // A writable open needs space (a new log and manifest) and a writable
       // directory. Until a later write's attempt succeeds, readers get a
       // read-only instance, which writes nothing.
       log::Warn("metadata store reopen failed; serving reads only",
-                {{"error", opened.status().ToString()}});
-      auto again = std::make_shared<Instance>();
-      absl::StatusOr<std::unique_ptr<rocksdb::DB>> reopened =
-          OpenRocks(options_.path, &again->handles, /*read_only=*/true);
-      if (!reopened.ok()) {
+                {{"error", fresh.status().ToString()}});
+      absl::StatusOr<std::shared_ptr<Instance>> read_only = OpenInstance(options_.path, true);
+      if (!read_only.ok()) {
         log::Error("metadata store cannot be opened at all",
-                   {{"error", reopened.status().ToString()}});
+                   {{"error", read_only.status().ToString()}});
         std::abort();  // nothing can be served without it; a restart recovers
       }
-      again->db = std::move(*reopened);
-      instance_ = std::move(again);
-      return opened.status();
+      instance_ = std::move(*read_only);
+      return fresh.status();
     }
-    fresh->db = std::move(*opened);
-    instance_ = std::move(fresh);
+    instance_ = std::move(*fresh);
     ++reopens_;
   }
   {
@@ -252,7 +241,8 @@ absl::StatusOr<uint64_t> Db::Apply(rocksdb::WriteBatch* batch) {
   wo.sync = false;  // synced by WaitDurable, shared with concurrent commits
   rocksdb::Status s = Current()->db->Write(wo, batch);
   if (!s.ok()) {
-    if (IsWriteFailure(s)) needs_reopen_ = true;
+    // An I/O error (NoSpace is one) leaves RocksDB refusing writes until reopened.
+    if (s.IsIOError()) needs_reopen_ = true;
     return FromRocks(s, "metadata write");
   }
   MutexLock l(&sync_mu_);

@@ -91,6 +91,8 @@ class Db {
   struct Instance;
 
   explicit Db(Options options);
+  static absl::StatusOr<std::shared_ptr<Instance>> OpenInstance(const std::string& path,
+                                                                bool read_only);
 
   // The instance readers and writers use now. Never null.
   std::shared_ptr<Instance> Current() const;
