@@ -21,6 +21,7 @@
 #include "common/errno_status.h"
 #include "common/status_util.h"
 #include "common/unique_fd.h"
+#include "layerstore/archive_sink.h"
 #include "layerstore/byte_sink.h"
 
 namespace strata::layerstore {
@@ -36,32 +37,6 @@ using Entry = std::unique_ptr<struct archive_entry, EntryDeleter>;
 struct WriteDeleter {
   void operator()(struct archive* a) const { archive_write_free(a); }
 };
-
-// Where libarchive's output goes, and the sink's first failure, kept so the
-// caller reports it with its own code (a full disk is RESOURCE_EXHAUSTED,
-// not an internal error) rather than as libarchive's text.
-struct TarOutput {
-  ByteSink* sink;
-  absl::Status error;
-
-  // The error to report when libarchive fails doing `what`.
-  absl::Status Failure(struct archive* a, const std::string& what) const {
-    if (!error.ok()) return Annotate(error, what);
-    return absl::InternalError(absl::StrCat(what, ": ", archive_error_string(a)));
-  }
-};
-
-// libarchive's write callback: everything it emits is the tar stream.
-la_ssize_t WriteCallback(struct archive* a, void* ctx, const void* buf, size_t n) {
-  auto* out = static_cast<TarOutput*>(ctx);
-  absl::Status s = out->sink->Write(static_cast<const char*>(buf), n);
-  if (!s.ok()) {
-    if (out->error.ok()) out->error = s;
-    archive_set_error(a, EIO, "%s", std::string(s.message()).c_str());
-    return -1;
-  }
-  return static_cast<la_ssize_t>(n);
-}
 
 // Names in a directory, sorted bytewise: the same tree always gives the same tar.
 absl::StatusOr<std::vector<std::string>> SortedNames(int dir_fd) {
@@ -97,7 +72,7 @@ std::map<std::string, std::string> ReadXattrs(const std::string& proc_path) {
 
 class TarWriter {
  public:
-  TarWriter(struct archive* a, const TarOutput* out) : a_(a), out_(out) {}
+  TarWriter(struct archive* a, const ArchiveSink* out) : a_(a), out_(out) {}
 
   absl::Status Walk(int dir_fd, const std::string& prefix);
   int64_t entries() const { return entries_; }
@@ -127,7 +102,7 @@ class TarWriter {
   absl::Status Marker(const std::string& path, const struct stat& dir_st);
 
   struct archive* a_;
-  const TarOutput* out_;
+  const ArchiveSink* out_;
   int64_t entries_ = 0;
   std::map<std::pair<dev_t, ino_t>, std::string> links_;
 };
@@ -256,10 +231,8 @@ absl::StatusOr<DiffResult> DiffUpperDir(const std::string& upper, Compression co
   std::unique_ptr<struct archive, WriteDeleter> a(archive_write_new());
   archive_write_set_format_pax_restricted(a.get());
   archive_write_set_bytes_per_block(a.get(), 0);  // no record padding past the end marker
-  TarOutput out{&tar_hash, absl::OkStatus()};
-  if (archive_write_open(a.get(), &out, nullptr, WriteCallback, nullptr) != ARCHIVE_OK) {
-    return out.Failure(a.get(), "open tar writer");
-  }
+  ArchiveSink out(&tar_hash);
+  STRATA_RETURN_IF_ERROR(out.Open(a.get()));
   TarWriter tw(a.get(), &out);
   STRATA_RETURN_IF_ERROR(tw.Walk(root.get(), ""));
   if (archive_write_close(a.get()) != ARCHIVE_OK) return out.Failure(a.get(), "finish tar");

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
 #include "common/status_util.h"
+#include "layerstore/archive_sink.h"
 
 namespace strata::layerstore {
 namespace {
@@ -22,21 +23,12 @@ struct WriteDeleter {
   void operator()(struct archive* a) const { archive_write_free(a); }
 };
 
-la_ssize_t WriteCallback(struct archive* a, void* ctx, const void* buf, size_t n) {
-  absl::Status s = static_cast<ByteSink*>(ctx)->Write(static_cast<const char*>(buf), n);
-  if (!s.ok()) {
-    archive_set_error(a, EIO, "%s", std::string(s.message()).c_str());
-    return -1;
-  }
-  return static_cast<la_ssize_t>(n);
-}
-
 class ArchiveOut {
  public:
-  explicit ArchiveOut(ByteSink* out) : a_(archive_write_new()) {
+  explicit ArchiveOut(ByteSink* out) : a_(archive_write_new()), sink_(out) {
     archive_write_set_format_pax_restricted(a_.get());
-    archive_write_open(a_.get(), out, nullptr, WriteCallback, nullptr);
   }
+  absl::Status Open() { return sink_.Open(a_.get()); }
 
   absl::Status Header(const std::string& path, int64_t size) {
     struct archive_entry* e = archive_entry_new();
@@ -82,11 +74,9 @@ class ArchiveOut {
   }
 
  private:
-  absl::Status Error(const std::string& what) {
-    const char* msg = archive_error_string(a_.get());
-    return absl::InternalError(absl::StrCat(what, ": ", msg ? msg : "failed"));
-  }
+  absl::Status Error(const std::string& what) { return sink_.Failure(a_.get(), what); }
   std::unique_ptr<struct archive, WriteDeleter> a_;
+  ArchiveSink sink_;
 };
 
 // The name Docker shows: "docker.io/library/busybox:1" -> "busybox:1".
@@ -126,6 +116,7 @@ absl::Status ExportImage(const ImageStore& images, const ContentStore& content,
                      {"org.opencontainers.image.ref.name",
                       name.find(':') != std::string::npos ? tag : "latest"}}}}}}};
   ArchiveOut ar(out);
+  STRATA_RETURN_IF_ERROR(ar.Open());
   // Blobs first (as OCI archives from other tools have them), then the index.
   STRATA_RETURN_IF_ERROR(ar.Blob(content, img.manifest.config));
   for (const Descriptor& l : img.manifest.layers) STRATA_RETURN_IF_ERROR(ar.Blob(content, l));

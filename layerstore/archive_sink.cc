@@ -1,0 +1,34 @@
+#include "layerstore/archive_sink.h"
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_util.h"
+
+namespace strata::layerstore {
+
+absl::Status ArchiveSink::Open(struct archive* a) {
+  if (archive_write_open(a, this, nullptr, &ArchiveSink::Write, nullptr) != ARCHIVE_OK) {
+    return Failure(a, "open archive writer");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ArchiveSink::Failure(struct archive* a, const std::string& what) const {
+  if (!error_.ok()) return Annotate(error_, what);
+  const char* msg = archive_error_string(a);
+  return absl::InternalError(absl::StrCat(what, ": ", msg != nullptr ? msg : "failed"));
+}
+
+la_ssize_t ArchiveSink::Write(struct archive* a, void* self, const void* buf, size_t n) {
+  auto* out = static_cast<ArchiveSink*>(self);
+  absl::Status s = out->sink_->Write(static_cast<const char*>(buf), n);
+  if (!s.ok()) {
+    if (out->error_.ok()) out->error_ = s;
+    archive_set_error(a, EIO, "%s", std::string(s.message()).c_str());
+    return -1;
+  }
+  return static_cast<la_ssize_t>(n);
+}
+
+}  // namespace strata::layerstore
