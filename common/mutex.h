@@ -26,17 +26,7 @@ class ABSL_LOCKABLE Mutex {
   Mutex(const Mutex&) = delete;
   Mutex& operator=(const Mutex&) = delete;
 
-  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() {
-    // Spin a little first, as absl::Mutex does: our critical sections are a
-    // few map lookups, and sleeping at once costs more than waiting them out.
-    for (int i = 0; i < kSpins; ++i) {
-      if (mu_.try_lock()) return;
-#if defined(__x86_64__) || defined(__i386__)
-      __builtin_ia32_pause();
-#endif
-    }
-    mu_.lock();
-  }
+  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
   void Unlock() ABSL_UNLOCK_FUNCTION() {
     if (waiters_ != nullptr) Notify(TakeReadyWaiters());
     mu_.unlock();
@@ -134,8 +124,6 @@ class ABSL_LOCKABLE Mutex {
     held.release();  // still locked: the caller's scope unlocks
     return ok;
   }
-
-  static constexpr int kSpins = 200;
 
   std::mutex mu_;
   Waiter* waiters_ = nullptr;  // guarded by mu_
