@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <random>
 #include <thread>
 #include <vector>
 
@@ -15,13 +14,6 @@ namespace {
 
 using ::strata::testing::StatusIs;
 using ::strata::testing::TempDir;
-
-std::string RandomBytes(size_t n) {
-  std::mt19937_64 rng(n);
-  std::string out(n, '\0');
-  for (char& c : out) c = static_cast<char>(rng());
-  return out;
-}
 
 TEST(DbTest, CommittedWritesAreVisibleAndSurviveReopen) {
   TempDir t;
@@ -112,7 +104,7 @@ TEST(DbTest, WritesWorkAgainAfterDiskFullOnceSpaceIsFreed) {
 
   // Values bigger than any slack RocksDB's log file may still have, and
   // incompressible, so that flushing them cannot free space either.
-  const std::string big = RandomBytes(256 << 10);
+  const std::string big = strata::testing::RandomBytes(256 << 10, 1);
   // A reopen after a failure may free a little (the torn tail of the log), so
   // a later write can still fit; but with the disk kept full, writes end up
   // failing every time, and only ever as RESOURCE_EXHAUSTED.
@@ -172,7 +164,7 @@ TEST(DbTest, ReadersRunThroughAReopen) {
     ASSERT_OK(txn.Commit());
   }
   ASSERT_OK(strata::testing::FillFileSystem(t.Sub("fs/filler")));
-  const std::string big = RandomBytes(256 << 10);
+  const std::string big = strata::testing::RandomBytes(256 << 10, 1);
   absl::Status failed;
   for (int i = 0; i < 64 && failed.ok(); ++i) {
     WriteTxn txn(db.get());

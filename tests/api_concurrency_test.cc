@@ -22,6 +22,7 @@
 #include "layerstore/fsck.h"
 #include "meta/leases.h"
 #include "tests/oci_builder.h"
+#include "tests/service_call.h"
 #include "tests/store_test.h"
 
 namespace strata::testing {
@@ -59,83 +60,73 @@ class ApiConcurrencyTest : public StoreTest {
     }
   }
 
+  // A snapshot request naming `key` (and `parent`, for those that have one).
+  template <typename Req>
+  static Req Key(const std::string& key) {
+    Req r;
+    r.set_key(key);
+    return r;
+  }
+  template <typename Req>
+  static Req KeyAbove(const std::string& key, const std::string& parent) {
+    Req r = Key<Req>(key);
+    r.set_parent(parent);
+    return r;
+  }
+  static pb::CommitSnapshotRequest CommitAs(const std::string& key, const std::string& name) {
+    pb::CommitSnapshotRequest r = Key<pb::CommitSnapshotRequest>(key);
+    r.set_name(name);
+    return r;
+  }
+
   // A native chain: prepare, label, commit, view, stat, mounts, remove.
   void NativeRound(const std::string& tag) {
-    grpc::ServerContext ctx;
-    pb::PrepareSnapshotRequest prep;
-    prep.set_key("a-" + tag);
-    pb::PrepareSnapshotResponse prep_resp;
-    Expect(native_->Prepare(&ctx, &prep, &prep_resp), "native prepare");
-    pb::CommitSnapshotRequest commit;
-    commit.set_key("a-" + tag);
-    commit.set_name("c-" + tag);
+    using S = api::NativeSnapshotsService;
+    S* s = native_.get();
+    Expect(CallHandler(s, &S::Prepare, Key<pb::PrepareSnapshotRequest>("a-" + tag)),
+           "native prepare");
+    pb::CommitSnapshotRequest commit = CommitAs("a-" + tag, "c-" + tag);
     (*commit.mutable_labels())["containerd.io/gc.root"] = "x";
-    google::protobuf::Empty empty;
-    Expect(native_->Commit(&ctx, &commit, &empty), "native commit");
-    pb::ViewSnapshotRequest view;
-    view.set_key("v-" + tag);
-    view.set_parent("c-" + tag);
-    pb::ViewSnapshotResponse view_resp;
-    Expect(native_->View(&ctx, &view, &view_resp), "native view");
-    pb::StatSnapshotRequest stat;
-    stat.set_key("c-" + tag);
-    pb::StatSnapshotResponse stat_resp;
-    Expect(native_->Stat(&ctx, &stat, &stat_resp), "native stat");
+    Expect(CallHandler(s, &S::Commit, commit), "native commit");
+    Expect(CallHandler(s, &S::View, KeyAbove<pb::ViewSnapshotRequest>("v-" + tag, "c-" + tag)),
+           "native view");
+    Expect(CallHandler(s, &S::Stat, Key<pb::StatSnapshotRequest>("c-" + tag)), "native stat");
     pb::UpdateSnapshotRequest update;
     update.mutable_info()->set_name("c-" + tag);
     (*update.mutable_info()->mutable_labels())["round"] = tag;
     update.mutable_update_mask()->add_paths("labels.round");
-    pb::UpdateSnapshotResponse update_resp;
-    Expect(native_->Update(&ctx, &update, &update_resp), "native update");
-    pb::MountsRequest mounts;
-    mounts.set_key("v-" + tag);
-    pb::MountsResponse mounts_resp;
-    Expect(native_->Mounts(&ctx, &mounts, &mounts_resp), "native mounts");
-    pb::UsageRequest usage;
-    usage.set_key("c-" + tag);
-    pb::UsageResponse usage_resp;
-    Expect(native_->Usage(&ctx, &usage, &usage_resp), "native usage");
+    Expect(CallHandler(s, &S::Update, update), "native update");
+    Expect(CallHandler(s, &S::Mounts, Key<pb::MountsRequest>("v-" + tag)), "native mounts");
+    Expect(CallHandler(s, &S::Usage, Key<pb::UsageRequest>("c-" + tag)), "native usage");
     for (const std::string& key : {"v-" + tag, "c-" + tag}) {
-      pb::RemoveSnapshotRequest rm;
-      rm.set_key(key);
-      Expect(native_->Remove(&ctx, &rm, &empty), "native remove");
+      Expect(CallHandler(s, &S::Remove, Key<pb::RemoveSnapshotRequest>(key)), "native remove");
     }
   }
 
   // containerd's way: an active snapshot above a shared committed parent.
   void ContainerdRound(const std::string& tag, int worker) {
-    grpc::ServerContext ctx;
-    google::protobuf::Empty empty;
+    using S = api::ContainerdSnapshotsService;
+    S* s = containerd_.get();
     const std::string parent = absl::StrCat("sha256:base-", worker % 2);
-    pb::StatSnapshotRequest stat;
-    stat.set_key(parent);
-    pb::StatSnapshotResponse stat_resp;
-    if (!containerd_->Stat(&ctx, &stat, &stat_resp).ok()) {
-      pb::PrepareSnapshotRequest prep;
-      prep.set_key("extract-" + tag);
-      pb::PrepareSnapshotResponse resp;
-      Expect(containerd_->Prepare(&ctx, &prep, &resp), "containerd prepare base");
-      pb::CommitSnapshotRequest commit;
-      commit.set_key("extract-" + tag);
-      commit.set_name(parent);
-      Expect(containerd_->Commit(&ctx, &commit, &empty), "containerd commit base");
+    if (!CallHandler(s, &S::Stat, Key<pb::StatSnapshotRequest>(parent)).ok()) {
+      Expect(CallHandler(s, &S::Prepare, Key<pb::PrepareSnapshotRequest>("extract-" + tag)),
+             "containerd prepare base");
+      Expect(CallHandler(s, &S::Commit, CommitAs("extract-" + tag, parent)),
+             "containerd commit base");
     }
-    pb::PrepareSnapshotRequest prep;
-    prep.set_key("ctr-" + tag);
-    prep.set_parent(parent);
-    pb::PrepareSnapshotResponse resp;
-    Expect(containerd_->Prepare(&ctx, &prep, &resp), "containerd prepare");
-    pb::RemoveSnapshotRequest rm;
-    rm.set_key("ctr-" + tag);
-    Expect(containerd_->Remove(&ctx, &rm, &empty), "containerd remove");
+    Expect(CallHandler(s, &S::Prepare, KeyAbove<pb::PrepareSnapshotRequest>("ctr-" + tag, parent)),
+           "containerd prepare");
+    Expect(CallHandler(s, &S::Remove, Key<pb::RemoveSnapshotRequest>("ctr-" + tag)),
+           "containerd remove");
   }
 
   // An image imported under a lease, read, and now and then deleted.
   void ImageRound(const std::string& tag, int i) {
-    grpc::ServerContext ctx;
-    strata::v1::CreateLeaseRequest lease_req;
+    using L = api::LeasesService;
+    using I = api::ImagesService;
     strata::v1::Lease lease;
-    Expect(leases_svc_->Create(&ctx, &lease_req, &lease), "lease create");
+    Expect(CallHandler(leases_svc_.get(), &L::Create, strata::v1::CreateLeaseRequest(), &lease),
+           "lease create");
     const std::string name = absl::StrCat("conc/img:", i % 4);
     std::string archive =
         BuildOciArchive({{name, {OneFileLayer("base.txt", "base"), OneFileLayer("top.txt", tag)}}});
@@ -147,25 +138,21 @@ class ApiConcurrencyTest : public StoreTest {
     calls_.fetch_add(1);
     strata::v1::DeleteLeaseRequest del_lease;
     del_lease.set_id(lease.id());
-    strata::v1::DeleteLeaseResponse del_lease_resp;
-    Expect(leases_svc_->Delete(&ctx, &del_lease, &del_lease_resp), "lease delete");
+    Expect(CallHandler(leases_svc_.get(), &L::Delete, del_lease), "lease delete");
     strata::v1::GetImageRequest get;
     get.set_name(name);
     strata::v1::Image img;
-    Expect(images_svc_->Get(&ctx, &get, &img), "image get");
+    Expect(CallHandler(images_svc_.get(), &I::Get, get, &img), "image get");
     for (const auto& layer : img.layers()) {
       strata::v1::ContentInfoRequest info;
       info.set_digest(layer.blob().digest());
-      strata::v1::BlobInfo blob;
-      Expect(content_svc_->Info(&ctx, &info, &blob), "content info");
+      Expect(CallHandler(content_svc_.get(), &api::ContentService::Info, info), "content info");
     }
-    strata::v1::ListImagesRequest list;
-    strata::v1::ListImagesResponse list_resp;
-    Expect(images_svc_->List(&ctx, &list, &list_resp), "image list");
+    Expect(CallHandler(images_svc_.get(), &I::List, strata::v1::ListImagesRequest()), "image list");
     if (i % 3 == 2) {
       strata::v1::DeleteImageRequest del;
       del.set_name(absl::StrCat("conc/img:", (i + 1) % 4));
-      Expect(images_svc_->Delete(&ctx, &del, &empty_), "image delete");
+      Expect(CallHandler(images_svc_.get(), &I::Delete, del), "image delete");
     }
   }
 
@@ -174,7 +161,6 @@ class ApiConcurrencyTest : public StoreTest {
   std::unique_ptr<api::ImagesService> images_svc_;
   std::unique_ptr<api::LeasesService> leases_svc_;
   std::unique_ptr<api::ContentService> content_svc_;
-  google::protobuf::Empty empty_;
   std::atomic<int64_t> calls_{0};
   std::atomic<int64_t> expected_errors_{0};
 };

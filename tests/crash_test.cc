@@ -28,6 +28,7 @@
 #include "layerstore/digest.h"
 #include "tests/native_client.h"
 #include "tests/oci_builder.h"
+#include "tests/store_checks.h"
 #include "tests/stratad_process.h"
 #include "tests/test_util.h"
 
@@ -163,20 +164,8 @@ class CrashTest : public ::testing::Test {
 
   void CheckAfterRestart() {
     NativeClient c(daemon_->channel());
-    // Recovery left nothing half-made on disk.
-    absl::StatusOr<std::vector<std::string>> tmp = ListDir(tmp_.Sub("root/tmp"));
-    ASSERT_OK(tmp);
-    EXPECT_TRUE(tmp->empty()) << tmp->size() << " staging entries survived recovery";
-    absl::StatusOr<std::vector<std::string>> ingests = ListDir(tmp_.Sub("root/content/ingest"));
-    ASSERT_OK(ingests);
-    for (const std::string& d : *ingests) {
-      std::string ref = ReadFileOrDie(tmp_.Sub("root/content/ingest/" + d + "/ref"));
-      EXPECT_EQ(ref.rfind("ref-", 0), 0u) << "a dead ingest survived recovery: " << ref;
-    }
-    // fsck re-hashes every blob and matches records with files both ways.
-    absl::StatusOr<strata::v1::CheckResponse> check = c.Check();
-    ASSERT_OK(check);
-    for (const auto& p : check->problems()) ADD_FAILURE() << "fsck: " << p.what();
+    // Recovery left nothing half-made on disk, and fsck is clean.
+    ExpectNothingHalfMade(c, tmp_.Sub("root"), "ref-", "after restart");
 
     // Acknowledged state.
     for (const auto& [name, files] : ledger_.images) {

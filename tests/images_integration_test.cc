@@ -197,8 +197,7 @@ TEST_F(ImagesIntegrationTest, ExportIsReadByOtherToolsAndReimportsIdentically) {
 // freed the same commit succeeds.
 TEST_F(ImagesIntegrationTest, CommitOnAFullDiskFailsCleanlyAndWorksAfterwards) {
   std::string small = tmp_.Sub("small");
-  ASSERT_OK(MakeDirs(small));
-  ASSERT_EQ(::mount("tmpfs", small.c_str(), "tmpfs", 0, "size=48m"), 0);
+  ASSERT_OK(MountTmpfs(small, 48 << 20));
   ASSERT_OK_AND_ASSIGN(auto d, StratadProcess::Start(small + "/root", tmp_.Sub("small.sock")));
   auto cli = [&](std::vector<std::string> args) {
     return RunStrataCli(tmp_.Sub("small.sock"), args);

@@ -62,6 +62,9 @@ class TempDir {
 // An integer from the environment (a test's size or seed), or `fallback`.
 int EnvInt(const char* name, int fallback);
 
+// `n` pseudo-random bytes from `seed`: incompressible data of a known size.
+std::string RandomBytes(size_t n, uint64_t seed);
+
 // Whole-file helpers that fail the test on error.
 void WriteFileOrDie(const std::string& path, const std::string& contents);
 std::string ReadFileOrDie(const std::string& path);

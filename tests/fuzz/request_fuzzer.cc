@@ -25,6 +25,7 @@
 #include "common/fs.h"
 #include "google/protobuf/stubs/logging.h"
 #include "layerstore/store.h"
+#include "tests/service_call.h"
 
 namespace {
 
@@ -38,9 +39,7 @@ Call Unary(Service* s, grpc::Status (Service::*method)(grpc::ServerContext*, con
     if (!req.ParseFromString(bytes)) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "undecodable");
     }
-    grpc::ServerContext ctx;
-    Resp resp;
-    return (s->*method)(&ctx, &req, &resp);
+    return strata::testing::CallHandler(s, method, req);
   };
 }
 
