@@ -25,7 +25,7 @@ fi
 
 SEEDS=build-fuzz/seeds
 rm -rf "$SEEDS"
-python3 tests/fuzz/make_seeds.py --images "$ROOT/../shared/images" --proto proto --out "$SEEDS"
+python3 tests/fuzz/make_seeds.py --proto proto --out "$SEEDS"
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$ROOT/scripts/lsan.supp:print_suppressions=0}

@@ -126,7 +126,11 @@ def request_seeds(protoc, proto_dir, out):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("--images", required=True)
+    # As the tests find them (tests/tree_expect.cc): $STRATA_SHARED_IMAGES, or
+    # ../shared/images beside the repository.
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    p.add_argument("--images", default=os.environ.get(
+        "STRATA_SHARED_IMAGES", os.path.join(repo, "..", "shared", "images")))
     p.add_argument("--proto", required=True)
     p.add_argument("--protoc", default="protoc")
     p.add_argument("--out", required=True)
