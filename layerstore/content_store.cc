@@ -83,9 +83,8 @@ Writer::Writer(ContentStore* store, std::string ref, std::string lease, std::str
 
 Writer::~Writer() {
   // The daemon's own ingests are never resumed: one that ends without a
-  // commit (a failed import, a full disk) gives its space back now, not at
-  // the next start-up.
-  // A failed Commit (say, no space to store the blob) leaves it too.
+  // commit, or whose Commit failed (a failed import, a full disk), gives its
+  // space back now, not at the next start-up.
   if (ContentStore::IsInternalRef(ref_) && PathExists(dir_)) {
     fd_.Reset();
     absl::Status s = RemoveTree(dir_);
