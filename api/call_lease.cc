@@ -9,8 +9,10 @@ std::string LeaseOf(const grpc::ServerContext* ctx) {
   return it == md.end() ? "" : std::string(it->second.data(), it->second.size());
 }
 
-absl::StatusOr<meta::CallLease> HoldForCall(meta::Leases* leases, const grpc::ServerContext* ctx) {
-  return meta::CallLease::Begin(leases, LeaseOf(ctx));
+absl::StatusOr<layerstore::CallScope> BeginCall(meta::Leases* leases,
+                                                layerstore::GarbageCollector* gc,
+                                                const grpc::ServerContext* ctx) {
+  return layerstore::CallScope::Begin(leases, gc, LeaseOf(ctx));
 }
 
 }  // namespace strata::api

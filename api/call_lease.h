@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "layerstore/call_scope.h"
 #include "meta/leases.h"
 
 namespace strata::api {
@@ -14,11 +15,12 @@ namespace strata::api {
 // The lease a call names in its metadata, or empty.
 std::string LeaseOf(const grpc::ServerContext* ctx);
 
-// What a multi-step call (import, commit, pull) runs under: the lease the
-// call names, or a temporary one dropped when the call ends. Either way,
-// garbage collection cannot take what the call has stored or relies on
-// before the call records what references it.
-absl::StatusOr<meta::CallLease> HoldForCall(meta::Leases* leases, const grpc::ServerContext* ctx);
+// What a multi-step call (import, commit, pull, diff) runs under: a lease of
+// its own, handed to the lease the call names when it succeeds, rolled back
+// when it fails (layerstore/call_scope.h).
+absl::StatusOr<layerstore::CallScope> BeginCall(meta::Leases* leases,
+                                                layerstore::GarbageCollector* gc,
+                                                const grpc::ServerContext* ctx);
 
 // Called after something was deleted (an image, a snapshot, a lease, a blob),
 // for the daemon's collect-after-deletions policy.

@@ -73,11 +73,11 @@ grpc::Status ImagesService::Import(Ctx* ctx, Stream* stream) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "import: the first message must be a header");
   }
-  absl::StatusOr<meta::CallLease> lease = HoldForCall(leases_, ctx);
-  if (!lease.ok()) return ToGrpc(lease.status());
+  absl::StatusOr<layerstore::CallScope> call = BeginCall(leases_, gc_, ctx);
+  if (!call.ok()) return ToGrpc(call.status());
   layerstore::ImportOptions opts = options_;
   opts.name = first.header().name();
-  opts.lease = lease->id();
+  opts.lease = call->lease();
   ProgressSender progress(stream);
   absl::StatusOr<std::vector<layerstore::ImportedImage>> imported;
   if (!first.header().path().empty()) {
@@ -86,6 +86,7 @@ grpc::Status ImagesService::Import(Ctx* ctx, Stream* stream) {
     StreamSource source(stream);
     imported = importer_->Import(&source, opts, std::ref(progress));
   }
+  imported = call->Finish(std::move(imported));
   if (!imported.ok()) return ToGrpc(imported.status());
   for (const layerstore::ImportedImage& img : *imported) {
     absl::StatusOr<layerstore::ResolvedImage> resolved = images_->Resolve(img.info);
@@ -131,10 +132,10 @@ grpc::Status ImagesService::Delete(Ctx*, const pb::DeleteImageRequest* req,
 grpc::Status ImagesService::Commit(Ctx* ctx, const pb::CommitImageRequest* req, pb::Image* resp) {
   absl::StatusOr<layerstore::Compression> c = layerstore::ParseCompression(req->compression());
   if (!c.ok()) return ToGrpc(c.status());
-  absl::StatusOr<meta::CallLease> lease = HoldForCall(leases_, ctx);
-  if (!lease.ok()) return ToGrpc(lease.status());
-  absl::StatusOr<layerstore::ImageInfo> info =
-      committer_->CommitImage(req->base(), req->snapshot_key(), req->name(), *c, lease->id());
+  absl::StatusOr<layerstore::CallScope> call = BeginCall(leases_, gc_, ctx);
+  if (!call.ok()) return ToGrpc(call.status());
+  absl::StatusOr<layerstore::ImageInfo> info = call->Finish(
+      committer_->CommitImage(req->base(), req->snapshot_key(), req->name(), *c, call->lease()));
   if (!info.ok()) return ToGrpc(info.status());
   absl::StatusOr<layerstore::ResolvedImage> r = images_->Resolve(*info);
   if (!r.ok()) return ToGrpc(r.status());

@@ -17,13 +17,15 @@ class ImagesService final : public strata::v1::Images::Service {
   ImagesService(layerstore::Importer* importer, layerstore::ImageStore* images,
                 layerstore::ContentStore* content, snapshotter::Snapshotter* snapshots,
                 layerstore::Committer* committer, meta::Leases* leases,
-                layerstore::ImportOptions options, DeletionHook on_delete = nullptr)
+                layerstore::GarbageCollector* gc, layerstore::ImportOptions options,
+                DeletionHook on_delete = nullptr)
       : importer_(importer),
         images_(images),
         content_(content),
         snapshots_(snapshots),
         committer_(committer),
         leases_(leases),
+        gc_(gc),
         options_(std::move(options)),
         on_delete_(std::move(on_delete)) {}
 
@@ -47,6 +49,7 @@ class ImagesService final : public strata::v1::Images::Service {
   snapshotter::Snapshotter* snapshots_;
   layerstore::Committer* committer_;
   meta::Leases* leases_;
+  layerstore::GarbageCollector* gc_;
   const layerstore::ImportOptions options_;
   const DeletionHook on_delete_;
 };

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/convert.h"
 #include "api/grpc_status.h"
+#include "common/status_util.h"
 
 namespace strata::api {
 namespace {
@@ -35,60 +36,59 @@ absl::StatusOr<layerstore::LayerToUnpack> FromHeader(const pb::PullLayerHeader& 
 grpc::Status LayersService::Pull(grpc::ServerContext* ctx,
                                  grpc::ServerReader<pb::PullLayerRequest>* r,
                                  pb::PullLayerResponse* resp) {
-  absl::StatusOr<meta::CallLease> lease = HoldForCall(leases_, ctx);
-  if (!lease.ok()) return ToGrpc(lease.status());
+  absl::StatusOr<layerstore::CallScope> call = BeginCall(leases_, gc_, ctx);
+  if (!call.ok()) return ToGrpc(call.status());
+  absl::StatusOr<Digest> chain = call->Finish(PullUnderLease(r, call->lease()));
+  if (!chain.ok()) return ToGrpc(chain.status());
+  resp->set_chain_id(chain->str());
+  resp->set_snapshot_key(chain->str());
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<Digest> LayersService::PullUnderLease(grpc::ServerReader<pb::PullLayerRequest>* r,
+                                                     const std::string& lease) {
   pb::PullLayerRequest msg;
   if (!r->Read(&msg) || msg.part_case() != pb::PullLayerRequest::kHeader) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "pull: the first message must be a header");
+    return absl::InvalidArgumentError("pull: the first message must be a header");
   }
   Digest parent;
-  absl::StatusOr<layerstore::LayerToUnpack> layer = FromHeader(msg.header(), &parent);
-  if (!layer.ok()) return ToGrpc(layer.status());
+  STRATA_ASSIGN_OR_RETURN(layerstore::LayerToUnpack layer, FromHeader(msg.header(), &parent));
   bool received = false;
   std::unique_ptr<layerstore::Writer> writer;
   while (r->Read(&msg)) {
     if (msg.part_case() != pb::PullLayerRequest::kData) {
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "pull: only data may follow the header");
+      return absl::InvalidArgumentError("pull: only data may follow the header");
     }
     if (!writer) {
-      auto w = content_->OpenWriter(layerstore::ContentStore::InternalRef("pull"), lease->id());
-      if (!w.ok()) return ToGrpc(w.status());
-      writer = std::move(*w);
-      if (absl::Status s = writer->Truncate(0); !s.ok()) return ToGrpc(s);
+      STRATA_ASSIGN_OR_RETURN(
+          writer, content_->OpenWriter(layerstore::ContentStore::InternalRef("pull"), lease));
+      STRATA_RETURN_IF_ERROR(writer->Truncate(0));
     }
-    if (absl::Status s = writer->Write(msg.data().data(), msg.data().size()); !s.ok()) {
-      return ToGrpc(s);
-    }
+    STRATA_RETURN_IF_ERROR(writer->Write(msg.data().data(), msg.data().size()));
     received = true;
   }
   if (received) {
     absl::StatusOr<layerstore::BlobInfo> info =
-        writer->Commit(layer->blob.size, layer->blob.digest, {}, layer->blob.media_type);
-    if (!info.ok() && !absl::IsAlreadyExists(info.status())) return ToGrpc(info.status());
-  } else if (absl::Status held = content_->Hold(layer->blob.digest, lease->id()); !held.ok()) {
-    if (!absl::IsNotFound(held)) return ToGrpc(held);
-    return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                        absl::StrCat("blob ", layer->blob.digest.str(),
-                                     " is not stored; send its bytes after the header"));
+        writer->Commit(layer.blob.size, layer.blob.digest, {}, layer.blob.media_type);
+    if (!info.ok() && !absl::IsAlreadyExists(info.status())) return info.status();
+  } else if (absl::Status held = content_->Hold(layer.blob.digest, lease); !held.ok()) {
+    if (!absl::IsNotFound(held)) return held;
+    return absl::NotFoundError(absl::StrCat("blob ", layer.blob.digest.str(),
+                                            " is not stored; send its bytes after the header"));
   }
-  absl::StatusOr<std::vector<Digest>> chains =
-      unpacker_->UnpackChain({*layer}, parent, nullptr, lease->id());
-  if (!chains.ok()) return ToGrpc(chains.status());
-  resp->set_chain_id(chains->back().str());
-  resp->set_snapshot_key(chains->back().str());
-  return grpc::Status::OK;
+  STRATA_ASSIGN_OR_RETURN(std::vector<Digest> chains,
+                          unpacker_->UnpackChain({layer}, parent, nullptr, lease));
+  return chains.back();
 }
 
 grpc::Status LayersService::Diff(grpc::ServerContext* ctx, const pb::DiffLayerRequest* req,
                                  pb::DiffLayerResponse* resp) {
   absl::StatusOr<layerstore::Compression> c = layerstore::ParseCompression(req->compression());
   if (!c.ok()) return ToGrpc(c.status());
-  absl::StatusOr<meta::CallLease> lease = HoldForCall(leases_, ctx);
-  if (!lease.ok()) return ToGrpc(lease.status());
-  absl::StatusOr<layerstore::CommittedLayer> layer =
-      committer_->CommitLayer(snapshotter::KeySpace::kNative, req->snapshot_key(), *c, lease->id());
+  absl::StatusOr<layerstore::CallScope> call = BeginCall(leases_, gc_, ctx);
+  if (!call.ok()) return ToGrpc(call.status());
+  absl::StatusOr<layerstore::CommittedLayer> layer = call->Finish(committer_->CommitLayer(
+      snapshotter::KeySpace::kNative, req->snapshot_key(), *c, call->lease()));
   if (!layer.ok()) return ToGrpc(layer.status());
   ToProto(layer->diff.blob, resp->mutable_blob());
   resp->set_diff_id(layer->diff.diff_id.str());

@@ -14,9 +14,11 @@ class LayersService final : public strata::v1::Layers::Service {
  public:
   // All must outlive the service. What Pull and Diff make is held by the
   // call's `containerd-lease`; without one it is garbage once the call ends.
+  // A failed call leaves nothing it made (layerstore/call_scope.h).
   LayersService(layerstore::ContentStore* content, layerstore::Unpacker* unpacker,
-                layerstore::Committer* committer, meta::Leases* leases)
-      : content_(content), unpacker_(unpacker), committer_(committer), leases_(leases) {}
+                layerstore::Committer* committer, meta::Leases* leases,
+                layerstore::GarbageCollector* gc)
+      : content_(content), unpacker_(unpacker), committer_(committer), leases_(leases), gc_(gc) {}
 
   grpc::Status Pull(grpc::ServerContext*, grpc::ServerReader<strata::v1::PullLayerRequest>*,
                     strata::v1::PullLayerResponse*) override;
@@ -24,10 +26,15 @@ class LayersService final : public strata::v1::Layers::Service {
                     strata::v1::DiffLayerResponse*) override;
 
  private:
+  // Pull's work: the layer's bytes to content, then unpacked; its chainID.
+  absl::StatusOr<layerstore::Digest> PullUnderLease(
+      grpc::ServerReader<strata::v1::PullLayerRequest>* r, const std::string& lease);
+
   layerstore::ContentStore* content_;
   layerstore::Unpacker* unpacker_;
   layerstore::Committer* committer_;
   meta::Leases* leases_;
+  layerstore::GarbageCollector* gc_;
 };
 
 }  // namespace strata::api

@@ -77,7 +77,7 @@ absl::Status Daemon::OpenStore() {
              {"orphan_blobs_removed", std::to_string(store_->content->orphan_blobs_removed())},
              {"dead_ingests_removed", std::to_string(store_->content->dead_ingests_removed())},
              {"records_missing_dir", std::to_string(report.records_missing_dir.size())},
-             {"temporary_leases_dropped", std::to_string(store_->temporary_leases_dropped)}});
+             {"calls_rolled_back", std::to_string(store_->calls_rolled_back)}});
   return absl::OkStatus();
 }
 
@@ -97,10 +97,10 @@ absl::Status Daemon::Serve() {
       store_->content.get(), store_->snapshots.get(), store_->gc.get(), options_.ingest_max_age));
   services_.push_back(std::make_unique<api::ImagesService>(
       store_->importer.get(), store_->images.get(), store_->content.get(), store_->snapshots.get(),
-      store_->committer.get(), store_->leases.get(), import_policy, deleted));
-  services_.push_back(
-      std::make_unique<api::LayersService>(store_->content.get(), store_->unpacker.get(),
-                                           store_->committer.get(), store_->leases.get()));
+      store_->committer.get(), store_->leases.get(), store_->gc.get(), import_policy, deleted));
+  services_.push_back(std::make_unique<api::LayersService>(
+      store_->content.get(), store_->unpacker.get(), store_->committer.get(),
+      store_->leases.get(), store_->gc.get()));
   services_.push_back(std::make_unique<api::LeasesService>(store_->leases.get(), deleted));
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + options_.socket, grpc::InsecureServerCredentials());

@@ -291,7 +291,8 @@ absl::StatusOr<BlobInfo> ContentStore::Record(const Digest& d, int64_t size, con
   r.set_updated_unix_nanos(now);
   meta::WriteTxn txn(db_);
   txn.Put(Family::kBlobs, d.hex(), r.SerializeAsString());
-  STRATA_RETURN_IF_ERROR(meta::StageLeaseRef(txn, lease, meta::LeaseResource::kBlob, d.hex()));
+  STRATA_RETURN_IF_ERROR(meta::StageLeaseRef(txn, lease, meta::LeaseResource::kBlob, d.hex(),
+                                             meta::LeaseHold::kCreated));
   STRATA_RETURN_IF_ERROR(txn.Commit());
   return ToInfo(d, r);
 }
@@ -387,7 +388,8 @@ absl::StatusOr<std::unique_ptr<Writer>> ContentStore::OpenWriter(const std::stri
   if (ref.empty()) return absl::InvalidArgumentError("ingest ref must not be empty");
   if (!lease.empty()) {
     meta::WriteTxn txn(db_);
-    STRATA_RETURN_IF_ERROR(meta::StageLeaseRef(txn, lease, meta::LeaseResource::kIngest, ref));
+    STRATA_RETURN_IF_ERROR(meta::StageLeaseRef(txn, lease, meta::LeaseResource::kIngest, ref,
+                                               meta::LeaseHold::kCreated));
     STRATA_RETURN_IF_ERROR(txn.Commit());
   }
   {

@@ -105,8 +105,12 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
     absl::Time now = absl::Now();
     std::set<std::string> live_leases;
     std::vector<std::string> expired;
+    const GcScope* scope = options.scope;
+    if (scope != nullptr) STRATA_RETURN_IF_ERROR(leases_.StageDelete(txn, scope->lease));
     STRATA_RETURN_IF_ERROR(leases_.List([&](const meta::LeaseInfo& l) {
-      if (l.Expired(now)) {
+      if (scope != nullptr) {
+        if (l.id != scope->lease && !l.Expired(now)) live_leases.insert(l.id);
+      } else if (l.Expired(now)) {
         expired.push_back(l.id);
       } else {
         live_leases.insert(l.id);
@@ -163,13 +167,15 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
       }
     }
     for (const auto& [digest, info] : blobs) {
-      if (marked.count(digest)) continue;
+      if (marked.count(digest) || (scope != nullptr && !scope->blobs.count(digest))) continue;
       content_->StageCollect(txn, digest);
       swept_blobs.push_back(info);
     }
     report.blobs_kept = static_cast<int64_t>(marked.size());
 
-    STRATA_ASSIGN_OR_RETURN(snapshots, snapshots_->StageCollect(txn, snapshot_roots));
+    STRATA_ASSIGN_OR_RETURN(snapshots,
+                            snapshots_->StageCollect(txn, snapshot_roots,
+                                                     scope != nullptr ? &scope->snapshots : nullptr));
     report.snapshots_kept = snapshots.kept;
     for (const std::string& id : expired) STRATA_RETURN_IF_ERROR(leases_.StageDelete(txn, id));
     if (!options.dry_run) STRATA_RETURN_IF_ERROR(txn.Commit());
@@ -184,6 +190,24 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
     emit({GcItem::Kind::kBlob, b.digest.str(), b.size});
   }
 
+  if (options.scope == nullptr) STRATA_RETURN_IF_ERROR(CollectLeftovers(options, leased_ingests, emit));
+  // Keep only what this run used: the cache never outgrows the images.
+  for (auto it = refs_cache_.begin(); it != refs_cache_.end();) {
+    it = refs_used_.count(it->first) ? std::next(it) : refs_cache_.erase(it);
+  }
+  report.elapsed = absl::Now() - start;
+  const char* what = options.scope != nullptr ? "rollback" : options.dry_run ? "gc dry run" : "gc";
+  log::Info(what,
+            {{"items", std::to_string(report.removed.size())},
+             {"bytes", std::to_string(report.bytes)},
+             {"writers_paused_ms", absl::StrCat(absl::ToDoubleMilliseconds(report.writers_paused))},
+             {"seconds", absl::StrCat(absl::ToDoubleSeconds(report.elapsed))}});
+  return report;
+}
+
+absl::Status GarbageCollector::CollectLeftovers(const GcOptions& options,
+                                                const std::set<std::string>& leased_ingests,
+                                                const std::function<void(GcItem)>& emit) {
   // Stale ingests.
   absl::Time cutoff = absl::Now() - options.ingest_max_age;
   std::vector<IngestStatus> stale;
@@ -208,18 +232,24 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
     if (!options.dry_run) STRATA_RETURN_IF_ERROR(content_->RemoveUnrecordedFile(name));
     emit({GcItem::Kind::kOrphanBlobFile, name, 0});
   }
+  return absl::OkStatus();
+}
 
-  // Keep only what this run used: the cache never outgrows the images.
-  for (auto it = refs_cache_.begin(); it != refs_cache_.end();) {
-    it = refs_used_.count(it->first) ? std::next(it) : refs_cache_.erase(it);
-  }
-  report.elapsed = absl::Now() - start;
-  log::Info(options.dry_run ? "gc dry run" : "gc",
-            {{"items", std::to_string(report.removed.size())},
-             {"bytes", std::to_string(report.bytes)},
-             {"writers_paused_ms", absl::StrCat(absl::ToDoubleMilliseconds(report.writers_paused))},
-             {"seconds", absl::StrCat(absl::ToDoubleSeconds(report.elapsed))}});
-  return report;
+absl::StatusOr<GcReport> GarbageCollector::Rollback(const std::string& lease) {
+  GcScope scope;
+  scope.lease = lease;
+  STRATA_RETURN_IF_ERROR(
+      leases_.Created(lease, [&](meta::LeaseResource kind, absl::string_view resource) {
+        if (kind == meta::LeaseResource::kBlob) {
+          scope.blobs.insert(Digest::FromHex(std::string(resource)));
+        } else if (kind == meta::LeaseResource::kSnapshot && !resource.empty() &&
+                   resource[0] == static_cast<char>(snapshotter::KeySpace::kNative)) {
+          scope.snapshots.insert(std::string(resource.substr(1)));
+        }
+      }));
+  GcOptions options;
+  options.scope = &scope;
+  return Collect(options);
 }
 
 }  // namespace strata::layerstore

@@ -25,6 +25,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,11 +39,21 @@
 
 namespace strata::layerstore {
 
+// A collection limited to what one failed call made (GarbageCollector::Rollback).
+struct GcScope {
+  std::string lease;  // the call's lease: dropped in the collection's transaction
+  std::set<Digest> blobs;
+  std::set<std::string> snapshots;  // native keys
+};
+
 struct GcOptions {
   // Report what would go; change nothing.
   bool dry_run = false;
   // Ingests idle this long are stale. Default: a day.
   absl::Duration ingest_max_age = absl::Hours(24);
+  // Only these may go (ingests, leases and orphans are left alone). Default:
+  // none, a full collection.
+  const GcScope* scope = nullptr;
 };
 
 struct GcItem {
@@ -74,6 +85,10 @@ class GarbageCollector {
   // `on_item` (optional) sees each item as it goes, snapshots leaves first.
   absl::StatusOr<GcReport> Collect(const GcOptions& options,
                                    const std::function<void(const GcItem&)>& on_item = nullptr);
+  // Undoes a call that failed under `lease` (one of its own): drops the lease
+  // and removes what the call created that nothing else holds, now (a full
+  // mark, a sweep of those alone). What was there before the call stays.
+  absl::StatusOr<GcReport> Rollback(const std::string& lease);
 
  private:
   // What a manifest or index blob references, transitively.
@@ -86,6 +101,11 @@ class GarbageCollector {
   // references removes nothing. (A manifest an index names but the store
   // never had, another platform's, references nothing.)
   absl::StatusOr<const Refs*> RefsOf(const Descriptor& d, int depth)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);
+  // A full collection's last part: stale ingests, then what no record owns.
+  absl::Status CollectLeftovers(const GcOptions& options,
+                                const std::set<std::string>& leased_ingests,
+                                const std::function<void(GcItem)>& emit)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_);
 
   meta::Db* db_;

@@ -9,6 +9,7 @@
 
 #include "common/fs.h"
 #include "common/mount.h"
+#include "layerstore/call_scope.h"
 #include "layerstore/importer.h"
 #include "meta/leases.h"
 #include "tests/oci_builder.h"
@@ -304,12 +305,12 @@ TEST_F(GcTest, ImportsRacingCollectionsNeverLoseAnything) {
     std::string name = "race/img:" + std::to_string(i % 3);
     std::string archive =
         BuildOciArchive({{name, {base, OneFileLayer("n.txt", std::to_string(i % 3))}}});
-    absl::StatusOr<meta::CallLease> lease = meta::CallLease::Begin(leases_, "");
-    ASSERT_OK(lease);
+    absl::StatusOr<CallScope> call = CallScope::Begin(leases_, gc_, "");
+    ASSERT_OK(call);
     ImportOptions options;
-    options.lease = lease->id();
+    options.lease = call->lease();
     MemorySource src(archive.data(), archive.size());
-    ASSERT_OK(importer_->Import(&src, options).status()) << "import " << i;
+    ASSERT_OK(call->Finish(importer_->Import(&src, options)).status()) << "import " << i;
     std::string dir = MountImage(name);
     EXPECT_EQ(ReadFileOrDie(dir + "/n.txt"), std::to_string(i % 3));
     EXPECT_EQ(ReadFileOrDie(dir + "/base.txt"), "shared\n");

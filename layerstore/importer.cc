@@ -30,6 +30,12 @@ bool IsMetadataMember(const std::string& path) {
   return path == "index.json" || path == "manifest.json" || path == "oci-layout" ||
          path == "repositories";
 }
+// `docker save`'s legacy per-layer files (<id>/json, <id>/VERSION): no image
+// refers to them, so they are never stored.
+bool IsLegacyDockerMember(const std::string& path) {
+  std::vector<absl::string_view> parts = absl::StrSplit(path, '/');
+  return parts.size() == 2 && (parts[1] == "json" || parts[1] == "VERSION");
+}
 constexpr int64_t kMaxMetadataMember = 16 << 20;
 constexpr int kMaxIndexDepth = 8;
 constexpr char kContainerdNameAnnotation[] = "io.containerd.image.name";
@@ -88,6 +94,7 @@ absl::Status Importer::ReadMembers(ByteSource* archive, const ImportOptions& opt
     if (progress) progress("read", ctx.total, -1);
     if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e) != nullptr) continue;
     std::string path = NormalizeMemberPath(archive_entry_pathname(e));
+    if (IsLegacyDockerMember(path)) continue;
     int64_t size = archive_entry_size(e);
     if (IsMetadataMember(path)) {
       if (size > kMaxMetadataMember) {

@@ -6,8 +6,9 @@
 // Every member is written to the content store while it is read (members
 // named blobs/sha256/<hex> must hash to <hex>); then each image's manifest
 // and config are checked and its layers unpacked (Unpacker) before its name is
-// recorded. Any error leaves no image recorded; blobs already stored stay as
-// content (garbage collection reclaims them).
+// recorded. Any error leaves no image recorded; run under a CallScope (as the
+// daemon does), it leaves nothing else it stored either. `docker save`'s
+// legacy <id>/json and <id>/VERSION members are skipped.
 //
 // Thread-safe.
 #pragma once

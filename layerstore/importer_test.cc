@@ -7,8 +7,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <set>
+
 #include "common/fs.h"
 #include "common/mount.h"
+#include "common/status_util.h"
+#include "layerstore/call_scope.h"
+#include "tests/oci_builder.h"
 #include "tests/store_test.h"
 #include "tests/tar_builder.h"
 #include "tests/test_util.h"
@@ -43,6 +48,22 @@ class ImporterTest : public ::strata::testing::StoreTest {
     ImportOptions options;
     options.name = name;
     return importer_->Import(&src, options);
+  }
+  // As the daemon runs an import: under a call scope, rolled back on failure.
+  absl::StatusOr<std::vector<ImportedImage>> ImportAsACall(const std::string& bytes) {
+    STRATA_ASSIGN_OR_RETURN(CallScope call, CallScope::Begin(leases_, gc_, ""));
+    MemorySource src(bytes.data(), bytes.size());
+    ImportOptions options;
+    options.lease = call.lease();
+    return call.Finish(importer_->Import(&src, options));
+  }
+  std::set<std::string> BlobDigests() {
+    std::set<std::string> out;
+    EXPECT_OK(content_->Walk([&](const BlobInfo& b) {
+      out.insert(b.digest.str());
+      return true;
+    }));
+    return out;
   }
 
   void ExpectTree(const std::string& root, const std::string& expected) {
@@ -82,6 +103,9 @@ TEST_F(ImporterTest, BusyboxDockerArchiveGivesTheSameLayer) {
   EXPECT_EQ(imported[0].info.target.media_type, media_type::kDockerManifest);
   ExpectTree(MountImage("docker.io/library/busybox:latest"),
              SharedImagesDir() + "/prebuilt/busybox.expected.json");
+  // Only the image's own blobs are kept: layer, config and the manifest made
+  // for it; not the legacy <id>/json and <id>/VERSION members.
+  EXPECT_EQ(BlobDigests().size(), 3u);
   // The OCI form of the same image reuses the unpacked layer.
   size_t dirs = LayerDirs().size();
   ASSERT_OK(
@@ -259,6 +283,43 @@ TEST_F(ImporterTest, IndexWithoutTheHostPlatformIsAnError) {
   EXPECT_THAT(ImportBytes(only.Archive()), StatusIs(Code::kNotFound));
 }
 
+// A whiteout that hides nothing below it must not show in the container's
+// view: overlayfs filters whiteouts only in directories it merges.
+TEST_F(ImporterTest, WhiteoutsThatHideNothingNeverShow) {
+  TarBuilder l1, l2, l3;
+  l1.File("d/f", "f\n").File("k/keep", "k\n").File("k/gone", "g\n").File("o/x", "x\n");
+  l1.Symlink("s", "/etc");
+  // d deleted, then made anew above with a whiteout of its old file; a new
+  // directory with a whiteout of nothing; a directory over a lower symlink;
+  // an opaque directory that also whites out a lower file; and, as the
+  // control, a whiteout in a merged directory, which must keep hiding.
+  l2.File(".wh.d", "").File("n/.wh.x", "").File("s/.wh.passwd", "");
+  l2.File("o/.wh..wh..opq", "").File("o/.wh.x", "").File("o/y", "y\n").File("k/.wh.gone", "");
+  l3.File("d/.wh.f", "").File("d/new", "new\n");
+  std::string archive = ::strata::testing::BuildOciArchive(
+      {{"example/whiteouts:1", {l1.Bytes(), l2.Bytes(), l3.Bytes()}}});
+  ASSERT_OK(ImportBytes(archive).status());
+  std::string root = MountImage("example/whiteouts:1");
+  auto listing = [&](const std::string& dir) {
+    std::set<std::string> names;
+    absl::StatusOr<std::vector<std::string>> entries = ListDir(root + "/" + dir);
+    EXPECT_OK(entries.status()) << dir;
+    if (!entries.ok()) return names;
+    for (const std::string& e : *entries) {
+      EXPECT_TRUE(Exists(root + "/" + dir + "/" + e)) << dir << "/" << e << " is listed but absent";
+      names.insert(e);
+    }
+    return names;
+  };
+  EXPECT_EQ(listing("d"), (std::set<std::string>{"new"}));
+  EXPECT_EQ(listing("n"), (std::set<std::string>{}));
+  EXPECT_EQ(listing("s"), (std::set<std::string>{}));
+  EXPECT_EQ(listing("o"), (std::set<std::string>{"y"}));
+  EXPECT_EQ(listing("k"), (std::set<std::string>{"keep"}));
+  EXPECT_FALSE(Exists(root + "/k/gone"));
+  EXPECT_FALSE(Exists(root + "/o/x"));
+}
+
 TEST_F(ImporterTest, BadArchivesFailCleanlyAndRecordNothing) {
   struct Case {
     const char* what;
@@ -330,11 +391,43 @@ TEST_F(ImporterTest, BadArchivesFailCleanlyAndRecordNothing) {
          return t.Bytes();
        },
        Code::kInvalidArgument, "neither index.json"},
+      {"second image fails after the first is unpacked",
+       [] {
+         FakeImage good;
+         FakeImage bad;
+         TarBuilder layer;
+         layer.File("other.txt", "other\n");
+         bad.layer_tar = layer.Bytes();
+         bad.layer_blob = Gzip(bad.layer_tar);
+         bad.config = R"({"rootfs":{"diff_ids":["sha256:)" + std::string(64, '1') + R"("]}})";
+         bad.Rebuild();
+         auto entry = [](const std::string& manifest, const std::string& name) {
+           return R"({"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+                  Sha256Of(manifest).str() + R"(","size":)" + std::to_string(manifest.size()) +
+                  R"(,"annotations":{"io.containerd.image.name":")" + name + R"("}})";
+         };
+         TarBuilder t;
+         t.File("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+         for (const FakeImage* i : {&good, &bad}) {
+           t.File("blobs/sha256/" + Sha256Of(i->layer_blob).hex(), i->layer_blob);
+           t.File("blobs/sha256/" + Sha256Of(i->config).hex(), i->config);
+           t.File("blobs/sha256/" + Sha256Of(i->manifest).hex(), i->manifest);
+         }
+         t.File("index.json", R"({"schemaVersion":2,"manifests":[)" +
+                                  entry(good.manifest, "x/good:1") + "," +
+                                  entry(bad.manifest, "x/bad:1") + "]}");
+         return t.Bytes();
+       },
+       Code::kDataLoss, "diff_id"},
   };
+  // A blob stored before the imports, and named by most of them, stays.
+  ASSERT_OK(content_->Put(FakeImage().config, media_type::kOciConfig, "").status());
+  std::set<std::string> before = BlobDigests();
   for (const Case& c : cases) {
-    absl::StatusOr<std::vector<ImportedImage>> r = ImportBytes(c.archive());
+    absl::StatusOr<std::vector<ImportedImage>> r = ImportAsACall(c.archive());
     EXPECT_THAT(r, StatusIs(c.code)) << c.what;
     EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.message)) << c.what;
+    EXPECT_EQ(BlobDigests(), before) << c.what << ": the failed import left blobs";
   }
   int images = 0;
   ASSERT_OK(images_->List([&](const ImageInfo&) {

@@ -23,6 +23,11 @@ la_ssize_t ReadCallback(struct archive* a, void* opaque, const void** out) {
     archive_set_error(a, EFBIG, "stream limit");
     return -1;
   }
+  if (absl::Status s = ctx->headers.Feed(ctx->buf.data(), *n); !s.ok()) {
+    ctx->error = s;
+    archive_set_error(a, EINVAL, "%s", std::string(s.message()).c_str());
+    return -1;
+  }
   *out = ctx->buf.data();
   return static_cast<la_ssize_t>(*n);
 }

@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "layerstore/byte_source.h"
+#include "layerstore/tar_header_scan.h"
 
 namespace strata::layerstore {
 
@@ -18,6 +19,7 @@ struct ArchiveReadContext {
   int64_t total = 0;
   int64_t max = INT64_MAX;
   absl::Status error;  // the source's own error, more precise than libarchive's
+  TarHeaderScan headers;  // refuses names that readers disagree on
 };
 
 struct ArchiveReadDeleter {

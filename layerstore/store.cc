@@ -17,7 +17,12 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& root,
   s->leases = std::make_unique<meta::Leases>(s->db.get());
   s->gc = std::make_unique<GarbageCollector>(s->db.get(), s->content.get(), s->images.get(),
                                              s->snapshots.get());
-  STRATA_ASSIGN_OR_RETURN(s->temporary_leases_dropped, s->leases->DeleteTemporary());
+  // Calls that died with the last process are rolled back as failed calls are.
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> temporary, s->leases->Temporary());
+  for (const std::string& lease : temporary) {
+    STRATA_RETURN_IF_ERROR(s->gc->Rollback(lease).status());
+  }
+  s->calls_rolled_back = static_cast<int>(temporary.size());
   return s;
 }
 

@@ -32,8 +32,8 @@ struct Store {
   std::unique_ptr<Committer> committer;
   std::unique_ptr<meta::Leases> leases;
   std::unique_ptr<GarbageCollector> gc;
-  // Temporary leases dropped at opening: their calls died with the last process.
-  int temporary_leases_dropped = 0;
+  // Calls rolled back at opening (CallScope): they died with the last process.
+  int calls_rolled_back = 0;
 };
 
 }  // namespace strata::layerstore

@@ -427,7 +427,10 @@ absl::Status Extractor::Entry(struct archive_entry* e) {
       return absl::InvalidArgumentError("whiteout of an invalid name");
     }
     STRATA_ASSIGN_OR_RETURN(int parent, ParentDir(comps, comps.size() - 1));
-    return Whiteout({parent, name});
+    STRATA_RETURN_IF_ERROR(Whiteout({parent, name}));
+    comps.back() = name;
+    result_.whiteouts.push_back(absl::StrJoin(comps, "/"));
+    return absl::OkStatus();
   }
   STRATA_ASSIGN_OR_RETURN(int parent, ParentDir(comps, comps.size() - 1));
   Target t{parent, base};

@@ -48,6 +48,9 @@ struct ExtractResult {
   int64_t written_bytes = 0;  // data bytes that reached the disk
   int64_t logical_bytes = 0;  // sum of regular file sizes
   std::vector<FileSum> files;
+  // Where whiteouts were made (relative paths; a later entry may have
+  // replaced one): the unpacker drops those that hide nothing below.
+  std::vector<std::string> whiteouts;
 };
 
 // REQUIRES: `root` is an empty directory nobody else writes to.

@@ -5,6 +5,9 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstring>
+
 #include "common/fs.h"
 #include "tests/tar_builder.h"
 #include "tests/test_util.h"
@@ -223,6 +226,75 @@ TEST_F(ExtractTest, LimitsFailCleanly) {
     ASSERT_OK(MakeDirs(tmp_.Sub("layer")));
     EXPECT_THAT(Extract(tar, limits), StatusIs(Code::kResourceExhausted));
   }
+}
+
+// One ustar entry written by hand (TarBuilder's libarchive would not write a
+// NUL inside a PAX record): header, then data padded to 512 bytes.
+std::string RawTarEntry(char type, const std::string& name, const std::string& data,
+                        const std::string& link = "") {
+  std::string h(512, '\0');
+  h.replace(0, std::min<size_t>(name.size(), 99), name.substr(0, 99));
+  std::memcpy(&h[100], "0000644", 7);
+  std::memcpy(&h[108], "0000000", 7);
+  std::memcpy(&h[116], "0000000", 7);
+  std::snprintf(&h[124], 12, "%011o", static_cast<unsigned>(data.size()));
+  std::memcpy(&h[136], "00000000000", 11);
+  h[156] = type;
+  h.replace(157, std::min<size_t>(link.size(), 99), link.substr(0, 99));
+  std::memcpy(&h[257], "ustar\0" "00", 8);
+  std::memset(&h[148], ' ', 8);
+  unsigned sum = 0;
+  for (unsigned char c : h) sum += c;
+  std::snprintf(&h[148], 8, "%06o", sum);
+  std::string padded = data;
+  padded.resize((data.size() + 511) / 512 * 512, '\0');
+  return h + padded;
+}
+
+std::string PaxRecord(const std::string& key, const std::string& value) {
+  std::string body = " " + key + "=" + value + "\n";
+  size_t len = body.size() + 1;
+  while (std::to_string(len).size() + body.size() != len) ++len;
+  return std::to_string(len) + body;
+}
+
+TEST_F(ExtractTest, NulInsideAPaxOrGnuNameIsRefused) {
+  const std::string end(1024, '\0');
+  struct Case {
+    const char* what;
+    std::string tar;
+    const char* message;
+  };
+  std::vector<Case> cases = {
+      {"PAX path", RawTarEntry('x', "pax", PaxRecord("path", std::string("a\0../../x", 9))) +
+                       RawTarEntry('0', "placeholder", "data") + end,
+       "PAX path record"},
+      {"PAX linkpath",
+       RawTarEntry('x', "pax", PaxRecord("linkpath", std::string("t\0/etc/passwd", 13))) +
+           RawTarEntry('2', "link", "", "t") + end,
+       "PAX linkpath record"},
+      {"GNU long name",
+       RawTarEntry('L', "././@LongLink", std::string("long\0hidden\0", 13)) +
+           RawTarEntry('0', "short", "data") + end,
+       "GNU long name"},
+  };
+  for (const Case& c : cases) {
+    ASSERT_OK(RemoveTree(tmp_.Sub("layer")));
+    ASSERT_OK(MakeDirs(tmp_.Sub("layer")));
+    MemorySource src(c.tar.data(), c.tar.size());
+    absl::StatusOr<ExtractResult> r = ExtractLayer(&src, tmp_.Sub("layer"), {});
+    EXPECT_THAT(r, StatusIs(Code::kInvalidArgument)) << c.what;
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr(c.message)) << c.what;
+    EXPECT_THAT(std::string(r.status().message()), HasSubstr("NUL")) << c.what;
+  }
+  // The same hand-made records without the NUL are read as usual.
+  ASSERT_OK(RemoveTree(tmp_.Sub("layer")));
+  ASSERT_OK(MakeDirs(tmp_.Sub("layer")));
+  std::string fine = RawTarEntry('x', "pax", PaxRecord("path", "long-name-from-pax")) +
+                     RawTarEntry('0', "placeholder", "data") + end;
+  MemorySource src(fine.data(), fine.size());
+  ASSERT_OK(ExtractLayer(&src, tmp_.Sub("layer"), {}).status());
+  EXPECT_EQ(ReadFileOrDie(L("long-name-from-pax")), "data");
 }
 
 TEST_F(ExtractTest, CorruptAndTruncatedStreamsAreErrors) {

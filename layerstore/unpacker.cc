@@ -4,6 +4,7 @@
 #include <atomic>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <tuple>
 
@@ -13,6 +14,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/status_util.h"
+#include "layerstore/whiteout_prune.h"
 
 namespace strata::layerstore {
 namespace {
@@ -132,6 +134,39 @@ absl::Status Unpacker::PlanChain(const std::vector<LayerToUnpack>& layers,
   }
 }
 
+absl::Status Unpacker::DropIdleWhiteouts(
+    const Digest& parent_chain, const std::vector<Digest>& chains,
+    const std::vector<size_t>& todo,
+    const std::vector<std::optional<absl::StatusOr<Unpacked>>>& results) {
+  // Every layer directory of the chain, nearest first when read backwards.
+  std::vector<std::string> below;
+  for (std::string c = parent_chain.str(); !parent_chain.empty() && !c.empty();) {
+    STRATA_ASSIGN_OR_RETURN(snapshotter::Snapshotter::LayerInfo l, snapshots_->GetLayer(c));
+    below.push_back(snapshots_->layout().FilesDir(l.dir_id));
+    c = l.parent_chain_id;
+  }
+  std::reverse(below.begin(), below.end());  // bottom first
+  std::set<size_t> fresh(todo.begin(), todo.end());
+  for (size_t i = 0; i < chains.size(); ++i) {
+    std::string dir;
+    if (fresh.count(i)) {
+      const Unpacked& u = **results[i];
+      dir = snapshots_->layout().FilesDir(u.dir_id);
+      if (!u.result.whiteouts.empty()) {
+        std::vector<std::string> lowers(below.rbegin(), below.rend());
+        STRATA_RETURN_IF_ERROR(
+            layerstore::DropIdleWhiteouts(dir, u.result.whiteouts, lowers).status());
+      }
+    } else {
+      STRATA_ASSIGN_OR_RETURN(snapshotter::Snapshotter::LayerInfo l,
+                              snapshots_->GetLayer(chains[i].str()));
+      dir = snapshots_->layout().FilesDir(l.dir_id);
+    }
+    below.push_back(dir);
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChainWith(
     const std::vector<LayerToUnpack>& layers, const Digest& parent_chain,
     const ProgressFn& progress, const std::string& lease, UnpackSession* session) {
@@ -186,6 +221,10 @@ absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChainWith(
       if (results[i]->ok()) snapshots_->DiscardLayerDirectory((*results[i])->dir_id);
     }
     return first_error;
+  }
+  if (absl::Status s = DropIdleWhiteouts(parent_chain, chains, todo, results); !s.ok()) {
+    for (size_t i : todo) snapshots_->DiscardLayerDirectory((*results[i])->dir_id);
+    return s;
   }
   // One syncfs makes every unpacked layer durable before any is recorded.
   absl::Time extracted = absl::Now();

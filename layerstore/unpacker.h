@@ -91,6 +91,13 @@ class Unpacker {
                          const std::string& lease, std::vector<Digest>* chains,
                          std::vector<size_t>* todo);
 
+  // Drops the whiteouts of the freshly unpacked layers (`todo`) that hide
+  // nothing in the layers below them (whiteout_prune.h).
+  absl::Status DropIdleWhiteouts(
+      const Digest& parent_chain, const std::vector<Digest>& chains,
+      const std::vector<size_t>& todo,
+      const std::vector<std::optional<absl::StatusOr<Unpacked>>>& results);
+
   ContentStore* content_;
   snapshotter::Snapshotter* snapshots_;
   UnpackOptions options_;

@@ -18,6 +18,8 @@ namespace {
 using v1::LeaseRecord;
 
 constexpr size_t kMaxLeaseIdLength = 76;
+// The value of a lease_refs key whose resource the lease's call created.
+constexpr absl::string_view kCreatedMark = "c";
 
 absl::StatusOr<LeaseInfo> Decode(absl::string_view id, absl::string_view raw) {
   LeaseRecord r;
@@ -64,7 +66,7 @@ absl::Status ValidateLeaseId(absl::string_view id) {
 }
 
 absl::Status StageLeaseRef(WriteTxn& txn, absl::string_view lease, LeaseResource kind,
-                           absl::string_view resource) {
+                           absl::string_view resource, LeaseHold hold) {
   if (lease.empty()) return absl::OkStatus();
   STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(Family::kLeases, lease));
   if (!raw) return absl::NotFoundError(absl::StrCat("lease \"", lease, "\" does not exist"));
@@ -72,7 +74,13 @@ absl::Status StageLeaseRef(WriteTxn& txn, absl::string_view lease, LeaseResource
   if (info.Expired(absl::Now())) {
     return absl::FailedPreconditionError(absl::StrCat("lease \"", lease, "\" has expired"));
   }
-  txn.Put(Family::kLeaseRefs, LeaseRefKey(lease, kind, resource), "");
+  std::string key = LeaseRefKey(lease, kind, resource);
+  if (hold == LeaseHold::kCreated) {
+    txn.Put(Family::kLeaseRefs, key, kCreatedMark);
+    return absl::OkStatus();
+  }
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> held, txn.Get(Family::kLeaseRefs, key));
+  if (!held) txn.Put(Family::kLeaseRefs, key, "");
   return absl::OkStatus();
 }
 
@@ -135,10 +143,13 @@ absl::Status Leases::Delete(absl::string_view id) {
 
 namespace {
 
-// Scans lease_refs keys starting with `prefix`, decoding each (see LeaseRefKey).
-absl::Status ScanRefs(const Db& db, absl::string_view prefix, const Leases::HeldFn& fn) {
-  return db.Scan(Family::kLeaseRefs, prefix, [&](absl::string_view k, absl::string_view) {
+// Scans lease_refs keys starting with `prefix`, decoding each (see
+// LeaseRefKey); only those created under the lease if `created_only`.
+absl::Status ScanRefs(const Db& db, absl::string_view prefix, const Leases::HeldFn& fn,
+                      bool created_only = false) {
+  return db.Scan(Family::kLeaseRefs, prefix, [&](absl::string_view k, absl::string_view v) {
     size_t sep = k.find('\0');
+    if (created_only && v != kCreatedMark) return true;
     if (sep != absl::string_view::npos && sep + 1 < k.size()) {
       fn(k.substr(0, sep), static_cast<LeaseResource>(k[sep + 1]), k.substr(sep + 2));
     }
@@ -156,39 +167,36 @@ absl::Status Leases::Resources(
 
 absl::Status Leases::AllResources(const HeldFn& fn) const { return ScanRefs(*db_, "", fn); }
 
-absl::StatusOr<int> Leases::DeleteTemporary() {
+absl::Status Leases::Created(
+    absl::string_view id, const std::function<void(LeaseResource, absl::string_view)>& fn) const {
+  return ScanRefs(
+      *db_, LeaseRefPrefix(id),
+      [&](absl::string_view, LeaseResource kind, absl::string_view r) { fn(kind, r); },
+      /*created_only=*/true);
+}
+
+absl::Status Leases::Transfer(absl::string_view from, absl::string_view to) {
+  WriteTxn txn(db_);
+  absl::Status staged;
+  STRATA_RETURN_IF_ERROR(
+      ScanRefs(*db_, LeaseRefPrefix(from),
+               [&](absl::string_view, LeaseResource kind, absl::string_view resource) {
+                 if (staged.ok()) staged = StageLeaseRef(txn, to, kind, resource);
+               }));
+  STRATA_RETURN_IF_ERROR(staged);
+  // An empty call still checks that the lease it names is there.
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> target, txn.Get(Family::kLeases, to));
+  if (!target) return absl::NotFoundError(absl::StrCat("lease \"", to, "\" does not exist"));
+  STRATA_RETURN_IF_ERROR(StageDelete(txn, from));
+  return txn.Commit();
+}
+
+absl::StatusOr<std::vector<std::string>> Leases::Temporary() const {
   std::vector<std::string> temporary;
   STRATA_RETURN_IF_ERROR(List([&](const LeaseInfo& l) {
     if (l.temporary) temporary.push_back(l.id);
   }));
-  for (const std::string& id : temporary) {
-    absl::Status s = Delete(id);
-    if (!s.ok() && !absl::IsNotFound(s)) return s;
-  }
-  return static_cast<int>(temporary.size());
-}
-
-absl::StatusOr<CallLease> CallLease::Begin(Leases* leases, const std::string& client_lease) {
-  if (!client_lease.empty()) {
-    STRATA_RETURN_IF_ERROR(leases->Get(client_lease).status());
-    return CallLease(leases, client_lease, false);
-  }
-  STRATA_ASSIGN_OR_RETURN(LeaseInfo info, leases->Create("", std::nullopt, {}, /*temporary=*/true));
-  return CallLease(leases, info.id, true);
-}
-
-CallLease::CallLease(CallLease&& other) noexcept
-    : leases_(other.leases_), id_(std::move(other.id_)), owned_(other.owned_) {
-  other.owned_ = false;
-}
-
-CallLease::~CallLease() {
-  if (!owned_) return;
-  absl::Status s = leases_->Delete(id_);
-  if (!s.ok()) {
-    // Left for start-up, which drops temporary leases.
-    log::Warn("drop temporary lease", {{"lease", id_}, {"error", s.ToString()}});
-  }
+  return temporary;
 }
 
 }  // namespace strata::meta

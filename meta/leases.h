@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -41,10 +42,16 @@ struct LeaseInfo {
 std::string LeaseRefKey(absl::string_view lease, LeaseResource kind, absl::string_view resource);
 std::string LeaseRefPrefix(absl::string_view lease);
 
+// How a lease came to hold a resource: the call under the lease made it
+// (a failed call removes it again, unless something else took it up), or it
+// was there before and the call relies on it (never removed on failure).
+enum class LeaseHold { kRelied, kCreated };
+
 // Stages in `txn` that `lease` holds the resource. No-op for an empty lease.
 // NotFound if the lease does not exist, FailedPrecondition if it has expired.
+// A resource once held as created stays so.
 absl::Status StageLeaseRef(WriteTxn& txn, absl::string_view lease, LeaseResource kind,
-                           absl::string_view resource);
+                           absl::string_view resource, LeaseHold hold = LeaseHold::kRelied);
 
 // InvalidArgument unless `id` is 1-76 characters of [A-Za-z0-9._-], starting
 // with a letter or digit (containerd's identifier rule).
@@ -67,37 +74,24 @@ class Leases {
   // Calls fn for each resource `lease` holds.
   absl::Status Resources(absl::string_view id,
                          const std::function<void(LeaseResource, absl::string_view)>& fn) const;
+  // Calls fn for each resource `lease` holds because a call under it made it.
+  absl::Status Created(absl::string_view id,
+                       const std::function<void(LeaseResource, absl::string_view)>& fn) const;
+  // Moves every resource `from` holds to `to` (as relied on) and deletes
+  // `from`, in one transaction. NotFound or FailedPrecondition if `to` does
+  // not exist or has expired.
+  absl::Status Transfer(absl::string_view from, absl::string_view to);
   // Calls fn for each resource every lease holds (expired ones included).
   using HeldFn =
       std::function<void(absl::string_view lease, LeaseResource kind, absl::string_view resource)>;
   absl::Status AllResources(const HeldFn& fn) const;
-  // Start-up: drops every temporary lease (the calls that made them died
-  // with the previous process). Returns how many went.
-  absl::StatusOr<int> DeleteTemporary();
+  // The ids of the temporary leases (at start-up: of calls that died with
+  // the previous process).
+  absl::StatusOr<std::vector<std::string>> Temporary() const;
 
  private:
   Db* db_;
 };
 
-// A temporary lease for the length of one call, deleted when it goes out of
-// scope; or, when the call named a lease, that lease (left alone).
-class CallLease {
- public:
-  // Uses `client_lease` when non-empty (it must exist: NotFound otherwise),
-  // else creates a temporary lease.
-  static absl::StatusOr<CallLease> Begin(Leases* leases, const std::string& client_lease);
-  CallLease(CallLease&& other) noexcept;
-  CallLease& operator=(CallLease&&) = delete;
-  ~CallLease();
-
-  const std::string& id() const { return id_; }
-
- private:
-  CallLease(Leases* leases, std::string id, bool owned)
-      : leases_(leases), id_(std::move(id)), owned_(owned) {}
-  Leases* leases_;
-  std::string id_;
-  bool owned_;
-};
 
 }  // namespace strata::meta

@@ -77,28 +77,45 @@ TEST_F(LeasesTest, RefsNeedALiveLeaseAndGoWithIt) {
   EXPECT_TRUE(held.empty());
 }
 
-TEST_F(LeasesTest, CallLeaseIsTemporaryUnlessTheCallNamedOne) {
+TEST_F(LeasesTest, CreatedStaysCreatedAndTransferHandsEverythingOver) {
+  ASSERT_OK(leases_->Create("call", std::nullopt, {}, /*temporary=*/true).status());
   ASSERT_OK(leases_->Create("client", std::nullopt, {}).status());
   {
-    ASSERT_OK_AND_ASSIGN(CallLease named, CallLease::Begin(leases_.get(), "client"));
-    EXPECT_EQ(named.id(), "client");
-    ASSERT_OK_AND_ASSIGN(CallLease temp, CallLease::Begin(leases_.get(), ""));
-    ASSERT_OK_AND_ASSIGN(LeaseInfo info, leases_->Get(temp.id()));
-    EXPECT_TRUE(info.temporary);
-    EXPECT_EQ(Count(), 2);
+    WriteTxn txn(db_.get());
+    ASSERT_OK(StageLeaseRef(txn, "call", LeaseResource::kBlob, "new", LeaseHold::kCreated));
+    ASSERT_OK(StageLeaseRef(txn, "call", LeaseResource::kBlob, "old"));
+    ASSERT_OK(txn.Commit());
   }
-  EXPECT_EQ(Count(), 1) << "the temporary lease goes with the call; the client's stays";
-  EXPECT_THAT(CallLease::Begin(leases_.get(), "unknown").status(), StatusIs(Code::kNotFound));
+  {
+    // Relying on what the call made later does not turn it into "relied on".
+    WriteTxn txn(db_.get());
+    ASSERT_OK(StageLeaseRef(txn, "call", LeaseResource::kBlob, "new"));
+    ASSERT_OK(txn.Commit());
+  }
+  std::vector<std::string> created;
+  ASSERT_OK(leases_->Created(
+      "call", [&](LeaseResource, absl::string_view r) { created.push_back(std::string(r)); }));
+  EXPECT_EQ(created, std::vector<std::string>{"new"});
+
+  EXPECT_THAT(leases_->Transfer("call", "missing"), StatusIs(Code::kNotFound));
+  ASSERT_OK(leases_->Transfer("call", "client"));
+  EXPECT_THAT(leases_->Get("call").status(), StatusIs(Code::kNotFound));
+  std::vector<std::string> held;
+  ASSERT_OK(leases_->Resources(
+      "client", [&](LeaseResource, absl::string_view r) { held.push_back(std::string(r)); }));
+  EXPECT_EQ(held, (std::vector<std::string>{"new", "old"}));
+  created.clear();
+  ASSERT_OK(leases_->Created(
+      "client", [&](LeaseResource, absl::string_view r) { created.push_back(std::string(r)); }));
+  EXPECT_TRUE(created.empty()) << "a client's lease never undoes a finished call";
 }
 
-TEST_F(LeasesTest, StartUpDropsTemporaryLeases) {
+TEST_F(LeasesTest, TemporaryListsOnlyTemporaryLeases) {
   ASSERT_OK(leases_->Create("keep", std::nullopt, {}).status());
   ASSERT_OK(leases_->Create("t1", std::nullopt, {}, /*temporary=*/true).status());
   ASSERT_OK(leases_->Create("t2", std::nullopt, {}, /*temporary=*/true).status());
-  ASSERT_OK_AND_ASSIGN(int dropped, leases_->DeleteTemporary());
-  EXPECT_EQ(dropped, 2);
-  EXPECT_EQ(Count(), 1);
-  EXPECT_OK(leases_->Get("keep").status());
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> temporary, leases_->Temporary());
+  EXPECT_EQ(temporary, (std::vector<std::string>{"t1", "t2"}));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@ PACKAGES=(
   protobuf-compiler libgtest-dev libgmock-dev googletest nlohmann-json3-dev libcli11-dev
   libzstd-dev libre2-dev zlib1g-dev libisal-dev libbenchmark-dev
   containerd runc util-linux python3 docker-registry skopeo umoci
+  git golang-go golang-github-containerd-containerd-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -18,7 +18,8 @@ using meta::Family;
 }  // namespace
 
 absl::StatusOr<Snapshotter::CollectPlan> Snapshotter::StageCollect(
-    meta::WriteTxn& txn, const std::set<std::string>& native_roots) {
+    meta::WriteTxn& txn, const std::set<std::string>& native_roots,
+    const std::set<std::string>* only) {
   struct Node {
     SnapshotRecord rec;
     bool marked = false;
@@ -53,13 +54,23 @@ absl::StatusOr<Snapshotter::CollectPlan> Snapshotter::StageCollect(
     }
   }
   CollectPlan plan;
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
-    if (n->marked) continue;
-    n->marked = true;
-    ++plan.kept;
-    if (Node* p = parent_of(n)) stack.push_back(p);
+  auto mark = [&]() {
+    while (!stack.empty()) {
+      Node* n = stack.back();
+      stack.pop_back();
+      if (n->marked) continue;
+      n->marked = true;
+      ++plan.kept;
+      if (Node* p = parent_of(n)) stack.push_back(p);
+    }
+  };
+  mark();
+  if (only != nullptr) {
+    // A scoped collection keeps what lies outside the scope, and so its parents.
+    for (auto& [key, node] : nodes) {
+      if (!node.marked && !only->count(key)) stack.push_back(&node);
+    }
+    mark();
   }
 
   // Depth orders the sweep leaves first. Walk up to the first node whose

@@ -67,7 +67,7 @@ absl::Status Snapshotter::StageNewLayer(meta::WriteTxn& txn, KeySpace space, con
   }
   if (!layer.parent_chain_id.empty()) {
     // The parent layer's snapshot must be in this key space (it is adopted if not).
-    STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, layer.parent_chain_id));
+    STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, layer.parent_chain_id).status());
     txn.Put(Family::kChildren, ChildKey(space, layer.parent_chain_id, layer.chain_id), "");
   }
   LayerRecord r;
@@ -123,14 +123,15 @@ absl::Status Snapshotter::CommitLayer(KeySpace space, const LayerInfo& layer, ui
   }
   STRATA_RETURN_IF_ERROR(
       StageNewLayer(txn, space, layer, dir_id, layer.unpacked_bytes, usage.bytes, usage.inodes));
-  STRATA_RETURN_IF_ERROR(StageSnapshotLease(txn, space, layer.chain_id, lease));
+  STRATA_RETURN_IF_ERROR(
+      StageSnapshotLease(txn, space, layer.chain_id, lease, meta::LeaseHold::kCreated));
   STRATA_RETURN_IF_ERROR(txn.Commit());
   pool_->Recorded(dir_id);
   return absl::OkStatus();
 }
 
-absl::Status Snapshotter::StageAdoption(meta::WriteTxn& txn, KeySpace space,
-                                        const std::string& chain_id) {
+absl::StatusOr<bool> Snapshotter::StageAdoption(meta::WriteTxn& txn, KeySpace space,
+                                                const std::string& chain_id) {
   // Records staged in this transaction are not visible to txn.Get, so the
   // walk stops at the first layer `space` already has and stages the rest.
   std::vector<std::pair<std::string, LayerRecord>> missing;
@@ -160,7 +161,7 @@ absl::Status Snapshotter::StageAdoption(meta::WriteTxn& txn, KeySpace space,
     layer.set_refs(layer.refs() + 1);
     txn.Put(Family::kLayers, c, layer.SerializeAsString());
   }
-  return absl::OkStatus();
+  return !missing.empty();
 }
 
 absl::StatusOr<Snapshotter::ActiveLayerBase> Snapshotter::ActiveForLayerCommit(
@@ -205,7 +206,7 @@ absl::Status Snapshotter::CommitActiveAsLayer(KeySpace space, const std::string&
     STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> existing, TxnLayer(txn, layer.chain_id));
     if (existing) {
       // The same change was committed before: keep that layer, drop this copy.
-      STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, layer.chain_id));
+      STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, layer.chain_id).status());
       reap = true;
     } else {
       STRATA_RETURN_IF_ERROR(
@@ -221,8 +222,9 @@ absl::Status Snapshotter::CommitActiveAsLayer(KeySpace space, const std::string&
 absl::Status Snapshotter::AdoptLayerChain(KeySpace space, const std::string& chain_id,
                                           const std::string& lease) {
   meta::WriteTxn txn(db_);
-  STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, chain_id));
-  STRATA_RETURN_IF_ERROR(StageSnapshotLease(txn, space, chain_id, lease));
+  STRATA_ASSIGN_OR_RETURN(bool adopted, StageAdoption(txn, space, chain_id));
+  STRATA_RETURN_IF_ERROR(StageSnapshotLease(
+      txn, space, chain_id, lease, adopted ? meta::LeaseHold::kCreated : meta::LeaseHold::kRelied));
   return txn.Commit();
 }
 

@@ -99,9 +99,10 @@ absl::StatusOr<std::optional<LayerRecord>> TxnLayer(meta::WriteTxn& txn,
 }
 
 absl::Status StageSnapshotLease(meta::WriteTxn& txn, KeySpace space, absl::string_view key,
-                                absl::string_view lease) {
+                                absl::string_view lease, meta::LeaseHold hold) {
   if (space != KeySpace::kNative) return absl::OkStatus();
-  return meta::StageLeaseRef(txn, lease, meta::LeaseResource::kSnapshot, RecordKey(space, key));
+  return meta::StageLeaseRef(txn, lease, meta::LeaseResource::kSnapshot, RecordKey(space, key),
+                             hold);
 }
 
 }  // namespace strata::snapshotter

@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "meta/db.h"
+#include "meta/leases.h"
 #include "snapshotter/types.h"
 #include "strata/meta/v1/records.pb.h"
 
@@ -44,6 +45,7 @@ absl::StatusOr<std::optional<LayerRecord>> TxnLayer(meta::WriteTxn& txn,
 // Stages that `lease` holds snapshot `key`. Only the native key space takes
 // leases: containerd keeps its own and never collects through us.
 absl::Status StageSnapshotLease(meta::WriteTxn& txn, KeySpace space, absl::string_view key,
-                                absl::string_view lease);
+                                absl::string_view lease,
+                                meta::LeaseHold hold = meta::LeaseHold::kRelied);
 
 }  // namespace strata::snapshotter

@@ -181,7 +181,7 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind 
       if (!p) {
         // An unpacked layer not yet in this key space is adopted in this
         // same transaction, so nothing (not even GC) can remove it between.
-        absl::Status adopted = StageAdoption(txn, space, parent);
+        absl::Status adopted = StageAdoption(txn, space, parent).status();
         if (absl::IsNotFound(adopted)) {
           return absl::NotFoundError(
               absl::StrCat("parent snapshot \"", parent, "\" does not exist"));
@@ -202,7 +202,7 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind 
     rec.set_created_unix_nanos(now);
     rec.set_updated_unix_nanos(now);
     txn.Put(Family::kSnapshots, RecordKey(space, key), Encode(rec));
-    STRATA_RETURN_IF_ERROR(StageSnapshotLease(txn, space, key, lease));
+    STRATA_RETURN_IF_ERROR(StageSnapshotLease(txn, space, key, lease, meta::LeaseHold::kCreated));
     STRATA_RETURN_IF_ERROR(BumpIdCounter(txn, id));
     return txn.Commit();
   }();
@@ -332,16 +332,9 @@ absl::StatusOr<Info> Snapshotter::Update(KeySpace space, const Info& info,
   meta::WriteTxn txn(db_);
   STRATA_ASSIGN_OR_RETURN(std::optional<SnapshotRecord> rec, TxnRecord(txn, space, info.name));
   if (!rec) return NotFound(info.name);
-  if (fieldpaths.empty()) {
-    // Without a mask every mutable field is replaced; an attempt to change an
-    // immutable one is an error rather than silently ignored.
-    bool kind_changes = info.kind != Kind::kUnknown && info.kind != KindFromRecord(rec->kind());
-    bool parent_changes = !info.parent.empty() && info.parent != rec->parent();
-    if (kind_changes || parent_changes) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "snapshot \"", info.name, "\": ", kind_changes ? "kind" : "parent", " is immutable"));
-    }
-  }
+  // Without field paths only the mutable fields (labels) are replaced and
+  // the rest of `info` is ignored, as containerd's own snapshotters do (its
+  // conformance suite sends an Info whose parent differs and expects success).
   Labels labels(rec->labels().begin(), rec->labels().end());
   STRATA_RETURN_IF_ERROR(ApplyLabelUpdate(info, fieldpaths, labels));
   STRATA_RETURN_IF_ERROR(ValidateLabels(labels));

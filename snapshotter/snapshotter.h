@@ -174,9 +174,11 @@ class Snapshotter {
   // REQUIRES: the caller holds `txn`, so no record changes until it commits.
   // Marks from the roots (every active or view snapshot, snapshots labelled
   // as gc roots, and `native_roots`), following parents, and stages in `txn`
-  // the removal of every committed native snapshot not reached.
+  // the removal of every committed native snapshot not reached; with `only`,
+  // of those in it alone (and never one whose child stays).
   absl::StatusOr<CollectPlan> StageCollect(meta::WriteTxn& txn,
-                                           const std::set<std::string>& native_roots);
+                                           const std::set<std::string>& native_roots,
+                                           const std::set<std::string>* only = nullptr);
   // After the transaction committed: removes the freed directories.
   void ReapCollected(const std::vector<Collectable>& swept);
   // Directories under snapshots/ that no record and no call in progress owns.
@@ -207,7 +209,10 @@ class Snapshotter {
   absl::StatusOr<std::set<uint64_t>> ReferencedIds() const;
   // Stages in `txn` the snapshot records of `chain_id` and its parents that
   // `space` lacks, each taking a reference on its layer.
-  absl::Status StageAdoption(meta::WriteTxn& txn, KeySpace space, const std::string& chain_id);
+  // Returns whether it staged a record for `chain_id` itself (false: `space`
+  // had it already).
+  absl::StatusOr<bool> StageAdoption(meta::WriteTxn& txn, KeySpace space,
+                                     const std::string& chain_id);
   // Stages a new layer record (one reference) with its directory `dir_id` and
   // its committed snapshot named by chainID in `space`, above its parent's.
   absl::Status StageNewLayer(meta::WriteTxn& txn, KeySpace space, const LayerInfo& layer,

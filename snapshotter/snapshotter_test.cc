@@ -207,12 +207,13 @@ TEST_F(SnapshotterTest, UpdateChangesOnlyLabels) {
   for (const char* path : {"name", "parent", "kind", "created_at"}) {
     EXPECT_THAT(sn_->Update(kC, in, {path}), StatusIs(Code::kInvalidArgument)) << path;
   }
-  Info kind_change = in;
-  kind_change.kind = Kind::kCommitted;
-  EXPECT_THAT(sn_->Update(kC, kind_change, {}), StatusIs(Code::kInvalidArgument));
-  Info parent_change = in;
-  parent_change.parent = "elsewhere";
-  EXPECT_THAT(sn_->Update(kC, parent_change, {}), StatusIs(Code::kInvalidArgument));
+  // Without field paths the immutable fields are ignored, not refused.
+  Info other_fields = in;
+  other_fields.kind = Kind::kCommitted;
+  other_fields.parent = "elsewhere";
+  ASSERT_OK_AND_ASSIGN(out, sn_->Update(kC, other_fields, {}));
+  EXPECT_EQ(out.kind, Kind::kActive);
+  EXPECT_EQ(out.parent, "");
   Info missing = in;
   missing.name = "nope";
   EXPECT_THAT(sn_->Update(kC, missing, {}), StatusIs(Code::kNotFound));

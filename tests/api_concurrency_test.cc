@@ -39,7 +39,8 @@ class ApiConcurrencyTest : public StoreTest {
     native_ =
         std::make_unique<api::NativeSnapshotsService>(snapshots_, snapshotter::KeySpace::kNative);
     images_svc_ = std::make_unique<api::ImagesService>(
-        importer_, images_, content_, snapshots_, committer_, leases_, layerstore::ImportOptions());
+        importer_, images_, content_, snapshots_, committer_, leases_, gc_,
+        layerstore::ImportOptions());
     leases_svc_ = std::make_unique<api::LeasesService>(leases_, nullptr);
     content_svc_ = std::make_unique<api::ContentService>(content_);
   }

@@ -92,9 +92,10 @@ struct World {
     layerstore::ImportOptions import_policy;  // no import directories: host paths refused
     auto* images = Add<api::ImagesService>(
         store->importer.get(), store->images.get(), store->content.get(), store->snapshots.get(),
-        store->committer.get(), store->leases.get(), import_policy);
-    auto* layers = Add<api::LayersService>(store->content.get(), store->unpacker.get(),
-                                           store->committer.get(), store->leases.get());
+        store->committer.get(), store->leases.get(), store->gc.get(), import_policy);
+    auto* layers =
+        Add<api::LayersService>(store->content.get(), store->unpacker.get(),
+                                store->committer.get(), store->leases.get(), store->gc.get());
     auto* leases = Add<api::LeasesService>(store->leases.get(), nullptr);
     AddSnapshots("containerd", cd);
     AddSnapshots("native", native);
