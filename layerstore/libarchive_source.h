@@ -18,7 +18,7 @@ struct ArchiveReadContext {
   std::vector<char> buf = std::vector<char>(256 * 1024);
   int64_t total = 0;
   int64_t max = INT64_MAX;
-  absl::Status error;  // the source's own error, more precise than libarchive's
+  absl::Status error;     // the source's own error, more precise than libarchive's
   TarHeaderScan headers;  // refuses names that readers disagree on
 };
 

@@ -241,7 +241,10 @@ std::string RawTarEntry(char type, const std::string& name, const std::string& d
   std::memcpy(&h[136], "00000000000", 11);
   h[156] = type;
   h.replace(157, std::min<size_t>(link.size(), 99), link.substr(0, 99));
-  std::memcpy(&h[257], "ustar\0" "00", 8);
+  std::memcpy(&h[257],
+              "ustar\0"
+              "00",
+              8);
   std::memset(&h[148], ' ', 8);
   unsigned sum = 0;
   for (unsigned char c : h) sum += c;
@@ -266,8 +269,9 @@ TEST_F(ExtractTest, NulInsideAPaxOrGnuNameIsRefused) {
     const char* message;
   };
   std::vector<Case> cases = {
-      {"PAX path", RawTarEntry('x', "pax", PaxRecord("path", std::string("a\0../../x", 9))) +
-                       RawTarEntry('0', "placeholder", "data") + end,
+      {"PAX path",
+       RawTarEntry('x', "pax", PaxRecord("path", std::string("a\0../../x", 9))) +
+           RawTarEntry('0', "placeholder", "data") + end,
        "PAX path record"},
       {"PAX linkpath",
        RawTarEntry('x', "pax", PaxRecord("linkpath", std::string("t\0/etc/passwd", 13))) +

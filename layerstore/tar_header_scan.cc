@@ -39,15 +39,13 @@ int64_t HeaderSize(absl::string_view field) {
   return v;
 }
 
-bool IsExtendedType(char type) {
-  return type == 'x' || type == 'g' || type == 'L' || type == 'K';
-}
+bool IsExtendedType(char type) { return type == 'x' || type == 'g' || type == 'L' || type == 'K'; }
 
 absl::Status Smuggled(absl::string_view what, absl::string_view value) {
   absl::string_view shown = value.substr(0, value.find('\0'));
-  return absl::InvalidArgumentError(absl::StrCat(
-      "entry \"", absl::CHexEscape(shown), "\": ", what, " contains a NUL byte (\"",
-      absl::CHexEscape(value.substr(0, 256)), "\"); readers disagree on such names"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("entry \"", absl::CHexEscape(shown), "\": ", what, " contains a NUL byte (\"",
+                   absl::CHexEscape(value.substr(0, 256)), "\"); readers disagree on such names"));
 }
 
 }  // namespace
