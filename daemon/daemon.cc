@@ -99,8 +99,8 @@ absl::Status Daemon::Serve() {
       store_->importer.get(), store_->images.get(), store_->content.get(), store_->snapshots.get(),
       store_->committer.get(), store_->leases.get(), store_->gc.get(), import_policy, deleted));
   services_.push_back(std::make_unique<api::LayersService>(
-      store_->content.get(), store_->unpacker.get(), store_->committer.get(),
-      store_->leases.get(), store_->gc.get()));
+      store_->content.get(), store_->unpacker.get(), store_->committer.get(), store_->leases.get(),
+      store_->gc.get()));
   services_.push_back(std::make_unique<api::LeasesService>(store_->leases.get(), deleted));
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + options_.socket, grpc::InsecureServerCredentials());

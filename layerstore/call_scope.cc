@@ -27,8 +27,8 @@ CallScope::~CallScope() {
 
 absl::Status CallScope::Succeed() {
   if (lease_.empty()) return absl::OkStatus();
-  absl::Status s = client_lease_.empty() ? leases_->Delete(lease_)
-                                         : leases_->Transfer(lease_, client_lease_);
+  absl::Status s =
+      client_lease_.empty() ? leases_->Delete(lease_) : leases_->Transfer(lease_, client_lease_);
   if (!s.ok() && !client_lease_.empty()) {
     Rollback();
     return s;
@@ -45,8 +45,7 @@ void CallScope::Rollback() {
   absl::StatusOr<GcReport> undone = gc_->Rollback(lease_);
   if (!undone.ok()) {
     // Left for the next start-up, which rolls back every temporary lease.
-    log::Warn("roll back failed call",
-              {{"lease", lease_}, {"error", undone.status().ToString()}});
+    log::Warn("roll back failed call", {{"lease", lease_}, {"error", undone.status().ToString()}});
   }
   lease_.clear();
 }

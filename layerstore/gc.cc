@@ -173,9 +173,9 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
     }
     report.blobs_kept = static_cast<int64_t>(marked.size());
 
-    STRATA_ASSIGN_OR_RETURN(snapshots,
-                            snapshots_->StageCollect(txn, snapshot_roots,
-                                                     scope != nullptr ? &scope->snapshots : nullptr));
+    STRATA_ASSIGN_OR_RETURN(
+        snapshots, snapshots_->StageCollect(txn, snapshot_roots,
+                                            scope != nullptr ? &scope->snapshots : nullptr));
     report.snapshots_kept = snapshots.kept;
     for (const std::string& id : expired) STRATA_RETURN_IF_ERROR(leases_.StageDelete(txn, id));
     if (!options.dry_run) STRATA_RETURN_IF_ERROR(txn.Commit());
@@ -190,7 +190,8 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
     emit({GcItem::Kind::kBlob, b.digest.str(), b.size});
   }
 
-  if (options.scope == nullptr) STRATA_RETURN_IF_ERROR(CollectLeftovers(options, leased_ingests, emit));
+  if (options.scope == nullptr)
+    STRATA_RETURN_IF_ERROR(CollectLeftovers(options, leased_ingests, emit));
   // Keep only what this run used: the cache never outgrows the images.
   for (auto it = refs_cache_.begin(); it != refs_cache_.end();) {
     it = refs_used_.count(it->first) ? std::next(it) : refs_cache_.erase(it);

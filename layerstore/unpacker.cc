@@ -135,8 +135,7 @@ absl::Status Unpacker::PlanChain(const std::vector<LayerToUnpack>& layers,
 }
 
 absl::Status Unpacker::DropIdleWhiteouts(
-    const Digest& parent_chain, const std::vector<Digest>& chains,
-    const std::vector<size_t>& todo,
+    const Digest& parent_chain, const std::vector<Digest>& chains, const std::vector<size_t>& todo,
     const std::vector<std::optional<absl::StatusOr<Unpacked>>>& results) {
   // Every layer directory of the chain, nearest first when read backwards.
   std::vector<std::string> below;

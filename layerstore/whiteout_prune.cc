@@ -1,9 +1,9 @@
 #include "layerstore/whiteout_prune.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>

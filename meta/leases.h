@@ -93,5 +93,4 @@ class Leases {
   Db* db_;
 };
 
-
 }  // namespace strata::meta

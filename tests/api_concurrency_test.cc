@@ -38,9 +38,9 @@ class ApiConcurrencyTest : public StoreTest {
         snapshots_, snapshotter::KeySpace::kContainerd);
     native_ =
         std::make_unique<api::NativeSnapshotsService>(snapshots_, snapshotter::KeySpace::kNative);
-    images_svc_ = std::make_unique<api::ImagesService>(
-        importer_, images_, content_, snapshots_, committer_, leases_, gc_,
-        layerstore::ImportOptions());
+    images_svc_ =
+        std::make_unique<api::ImagesService>(importer_, images_, content_, snapshots_, committer_,
+                                             leases_, gc_, layerstore::ImportOptions());
     leases_svc_ = std::make_unique<api::LeasesService>(leases_, nullptr);
     content_svc_ = std::make_unique<api::ContentService>(content_);
   }

@@ -94,8 +94,8 @@ struct World {
         store->importer.get(), store->images.get(), store->content.get(), store->snapshots.get(),
         store->committer.get(), store->leases.get(), store->gc.get(), import_policy);
     auto* layers =
-        Add<api::LayersService>(store->content.get(), store->unpacker.get(),
-                                store->committer.get(), store->leases.get(), store->gc.get());
+        Add<api::LayersService>(store->content.get(), store->unpacker.get(), store->committer.get(),
+                                store->leases.get(), store->gc.get());
     auto* leases = Add<api::LeasesService>(store->leases.get(), nullptr);
     AddSnapshots("containerd", cd);
     AddSnapshots("native", native);
