@@ -319,5 +319,39 @@ TEST_F(GcTest, ImportsRacingCollectionsNeverLoseAnything) {
   }
 }
 
+// A call that died with the daemon (its temporary lease still there) is
+// rolled back at start-up like a failed one: what it made goes, the rest stays.
+TEST_F(GcTest, StartUpRollsBackCallsThatDied) {
+  ImportTwoImagesSharingABase();
+  ASSERT_OK_AND_ASSIGN(meta::LeaseInfo died,
+                       leases_->Create("", std::nullopt, {}, /*temporary=*/true));
+  std::string base = OneFileLayer("base.txt", "shared\n");
+  std::string archive =
+      BuildOciArchive({{"test/died:1", {base, OneFileLayer("died.txt", "never named\n")}}});
+  ImportOptions options;
+  options.lease = died.id;
+  MemorySource src(archive.data(), archive.size());
+  ASSERT_OK_AND_ASSIGN(std::vector<ImportedImage> made, importer_->Import(&src, options));
+  ASSERT_OK(images_->Delete("test/died:1"));  // as if the daemon died before naming it
+  std::string died_top = made[0].chain_ids.back().str();
+  std::string died_dir = LayerDir(died_top);
+  ASSERT_TRUE(PathExists(died_dir));
+
+  store_.reset();
+  ASSERT_OK_AND_ASSIGN(store_, Store::Open(tmp_.Sub("root")));
+  EXPECT_EQ(store_->calls_rolled_back, 1);
+  snapshots_ = store_->snapshots.get();
+  images_ = store_->images.get();
+  EXPECT_THAT(snapshots_->GetLayer(died_top).status(), StatusIs(Code::kNotFound));
+  EXPECT_FALSE(PathExists(died_dir));
+  EXPECT_THAT(store_->content->Info(made[0].info.manifest).status(), StatusIs(Code::kNotFound));
+  for (const char* name : {"test/a:1", "test/b:1"}) {
+    std::string dir = MountImage(name);
+    EXPECT_EQ(ReadFileOrDie(dir + "/base.txt"), "shared\n") << name;
+  }
+  ASSERT_OK_AND_ASSIGN(GcReport r, store_->gc->Collect(GcOptions()));
+  EXPECT_THAT(r.removed, IsEmpty()) << "the rollback left garbage behind";
+}
+
 }  // namespace
 }  // namespace strata::layerstore

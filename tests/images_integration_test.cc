@@ -546,6 +546,15 @@ TEST_F(ImagesIntegrationTest, LayersPullAboveAParentChain) {
   };
   auto [bad, unused] = pull(Sha256Of("not the tar").str());
   EXPECT_EQ(bad.error_code(), grpc::StatusCode::DATA_LOSS) << bad.error_message();
+  {
+    // The failed pull took its blob with it.
+    grpc::ClientContext ctx;
+    pb::ContentInfoRequest req;
+    req.set_digest(Sha256Of(gz).str());
+    pb::BlobInfo info;
+    EXPECT_EQ(pb::Content::NewStub(daemon_->channel())->Info(&ctx, req, &info).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+  }
   auto [s, resp] = pull(Sha256Of(tar.Bytes()).str());
   ASSERT_TRUE(s.ok()) << s.error_message();
   std::vector<MountSpec> mounts = NativeSnapshot(false, "v", resp.snapshot_key());
