@@ -19,6 +19,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "api/mount_proto.h"
+#include "cli/args.h"
+#include "cli/errors.h"
 #include "cli/format.h"
 #include "common/mount.h"
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
@@ -74,14 +76,27 @@ int64_t ImageSize(const pb::Image& img) {
   return total;
 }
 
-// A duration flag ("90s", "30m", "24h") in whole seconds (at least 1);
-// nullopt unless it parses and is positive.
-std::optional<int64_t> PositiveSeconds(const std::string& text) {
-  absl::Duration d;
-  if (!absl::ParseDuration(text, &d) || d <= absl::ZeroDuration()) return std::nullopt;
-  return std::max<int64_t>(1, absl::ToInt64Seconds(d));
+std::string StatusCodeName(grpc::StatusCode code) {
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
+  int i = static_cast<int>(code);
+  return i >= 0 && i < 17 ? kNames[i] : std::to_string(i);
 }
-constexpr char kNotADuration[] = " is not a positive duration (like 30m or 24h)";
 
 const char* KindName(spb::Kind k) {
   switch (k) {
@@ -103,21 +118,27 @@ Commands::Commands(const Globals& g)
       channel_(grpc::CreateChannel("unix:" + g.socket, grpc::InsecureChannelCredentials())) {}
 
 int Commands::Fail(const std::string& what, const grpc::Status& s) const {
+  std::string code = StatusCodeName(s.error_code());
   if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
-    return Fail(
-        absl::StrCat(what, ": cannot reach stratad at ", g_.socket, " (", s.error_message(), ")"));
+    return ReportError(
+        absl::StrCat(what, ": cannot reach stratad at ", g_.socket, " (", s.error_message(), ")"),
+        code, kExitFailed, g_.json);
   }
-  return Fail(absl::StrCat(what, ": ", s.error_message()));
+  return ReportError(absl::StrCat(what, ": ", s.error_message()), code, kExitFailed, g_.json);
 }
 
 int Commands::Fail(const std::string& message) const {
-  std::fprintf(stderr, "strata: error: %s\n", message.c_str());
-  return 1;
+  return ReportError(message, "FAILED", kExitFailed, g_.json);
 }
 
 int Commands::Import(const std::string& file, const std::string& name) {
   int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Fail(absl::StrCat("import: cannot open ", file));
+  if (fd < 0) return Fail(absl::StrCat("import: cannot open ", file, ": ", std::strerror(errno)));
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return Fail(absl::StrCat("import: ", file, " is a directory, not an archive"));
+  }
   auto stub = pb::Images::NewStub(channel_);
   grpc::ClientContext ctx;
   auto stream = stub->Import(&ctx);
@@ -270,6 +291,15 @@ int Commands::Snapshots(bool containerd, bool tree) {
 
 int Commands::Mount(const std::string& name, const std::string& dir, const std::string& rw_key) {
   std::string where = AbsolutePath(dir);
+  struct stat st;
+  if (::stat(where.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    return Fail(absl::StrCat("mount ", name, ": ", where, " is not a directory"));
+  }
+  if (IsMountPoint(where)) {
+    // Stacking would hide what is there, and unmount would then release the wrong one.
+    return Fail(
+        absl::StrCat("mount ", name, ": ", where, " is already a mount point (unmount it first)"));
+  }
   auto images = pb::Images::NewStub(channel_);
   pb::Image img;
   {
@@ -303,7 +333,8 @@ int Commands::Mount(const std::string& name, const std::string& dir, const std::
     s = snaps->Prepare(&ctx, req, &resp);
     mounts = api::MountsFromProto(resp.mounts());
     if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
-      // Mounting an existing writable snapshot again: use it as it is.
+      // Mounting an existing writable snapshot again: only above the same image.
+      if (int refused = CheckReusable(key, name, img); refused != 0) return refused;
       grpc::ClientContext mctx;
       spb::MountsRequest mreq;
       mreq.set_key(key);
@@ -336,10 +367,38 @@ int Commands::Mount(const std::string& name, const std::string& dir, const std::
   return 0;
 }
 
+int Commands::CheckReusable(const std::string& key, const std::string& name,
+                            const strata::v1::Image& img) const {
+  auto snaps = pb::Snapshots::NewStub(channel_);
+  grpc::ClientContext ctx;
+  spb::StatSnapshotRequest req;
+  req.set_key(key);
+  spb::StatSnapshotResponse resp;
+  grpc::Status s = snaps->Stat(&ctx, req, &resp);
+  if (!s.ok()) return Fail("mount " + name, s);
+  const spb::Info& info = resp.info();
+  if (info.kind() != spb::ACTIVE) {
+    return ReportError(absl::StrCat("mount ", name, ": snapshot \"", key, "\" is ",
+                                    KindName(info.kind()), ", not writable"),
+                       "FAILED_PRECONDITION", kExitFailed, g_.json);
+  }
+  if (info.parent() == img.top_chain_id()) return 0;
+  auto label = info.labels().find(kImageLabel);
+  std::string other = label != info.labels().end()
+                          ? absl::StrCat("image \"", label->second, "\"")
+                          : absl::StrCat("layer ", ShortDigest(info.parent()));
+  return ReportError(absl::StrCat("mount ", name, ": snapshot \"", key, "\" is above ", other,
+                                  ", not above \"", name, "\"; choose another key"),
+                     "FAILED_PRECONDITION", kExitFailed, g_.json);
+}
+
 int Commands::Unmount(const std::string& dir) {
   std::string where = AbsolutePath(dir);
-  absl::Status u = strata::Unmount(where);
-  if (!u.ok()) return Fail(absl::StrCat("unmount ", where, ": ", u.message()));
+  struct stat st;
+  if (::stat(where.c_str(), &st) != 0) {
+    return Fail(absl::StrCat("unmount ", where, ": ", std::strerror(errno)));
+  }
+  if (!IsMountPoint(where)) return Fail(absl::StrCat("unmount ", where, ": not mounted"));
   auto snaps = pb::Snapshots::NewStub(channel_);
   grpc::ClientContext ctx;
   spb::ListSnapshotsRequest req;
@@ -351,6 +410,12 @@ int Commands::Unmount(const std::string& dir) {
   while (reader->Read(&resp)) infos.insert(infos.end(), resp.info().begin(), resp.info().end());
   grpc::Status s = reader->Finish();
   if (!s.ok()) return Fail("unmount " + where, s);
+  if (infos.empty()) {
+    return Fail(absl::StrCat("unmount ", where,
+                             ": not mounted by strata mount (left alone; use umount(8))"));
+  }
+  absl::Status u = strata::Unmount(where);
+  if (!u.ok()) return Fail(absl::StrCat("unmount ", where, ": ", u.message()));
   for (const auto& info : infos) {
     grpc::ClientContext c;
     google::protobuf::Empty empty;
@@ -482,7 +547,7 @@ int Commands::Fsck(bool repair) {
     std::printf("%s\n",
                 remaining == 0 ? "clean" : absl::StrCat(remaining, " problem(s) remain").c_str());
   }
-  return remaining == 0 ? 0 : 3;
+  return remaining == 0 ? 0 : kExitProblems;
 }
 
 int Commands::Rm(const std::string& key) {
@@ -547,9 +612,7 @@ int Commands::Gc(bool dry_run, const std::string& ingest_max_age) {
   pb::GarbageCollectRequest req;
   req.set_dry_run(dry_run);
   if (!ingest_max_age.empty()) {
-    std::optional<int64_t> seconds = PositiveSeconds(ingest_max_age);
-    if (!seconds) return Fail("gc: --ingest-max-age " + ingest_max_age + kNotADuration);
-    req.set_ingest_max_age_seconds(*seconds);
+    req.set_ingest_max_age_seconds(PositiveSeconds(ingest_max_age).value_or(0));
   }
   auto stub = pb::Admin::NewStub(channel_);
   grpc::ClientContext ctx;
@@ -640,16 +703,9 @@ int Commands::LeaseCreate(const std::string& id, const std::string& ttl,
                           const std::vector<std::string>& labels) {
   pb::CreateLeaseRequest req;
   req.set_id(id);
-  if (!ttl.empty()) {
-    std::optional<int64_t> seconds = PositiveSeconds(ttl);
-    if (!seconds) return Fail("leases create: --ttl " + ttl + kNotADuration);
-    req.set_ttl_seconds(*seconds);
-  }
-  for (const std::string& kv : labels) {
+  if (!ttl.empty()) req.set_ttl_seconds(PositiveSeconds(ttl).value_or(0));
+  for (const std::string& kv : labels) {  // checked by the parser: KEY=VALUE
     size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return Fail(absl::StrCat("leases create: label \"", kv, "\" is not KEY=VALUE"));
-    }
     (*req.mutable_labels())[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   auto stub = pb::Leases::NewStub(channel_);

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "strata/v1/images.pb.h"
+
 namespace strata::cli {
 
 struct Globals {
@@ -49,6 +51,10 @@ class Commands {
  private:
   int Fail(const std::string& what, const grpc::Status& s) const;
   int Fail(const std::string& message) const;
+  // 0 if writable snapshot `key` (which exists) stands above `img`'s top
+  // layer; otherwise reports why it cannot be mounted for image `name`.
+  int CheckReusable(const std::string& key, const std::string& name,
+                    const strata::v1::Image& img) const;
 
   Globals g_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -191,4 +191,11 @@ std::vector<std::string> MountPointsUnder(const std::string& dir) {
   return found;
 }
 
+bool IsMountPoint(const std::string& path) {
+  for (const std::string& p : MountPointsUnder(path)) {
+    if (p == path) return true;
+  }
+  return false;
+}
+
 }  // namespace strata

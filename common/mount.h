@@ -34,6 +34,8 @@ absl::Status Unmount(const std::string& target);
 
 // Everything mounted at or below `dir`, deepest first (from /proc/self/mountinfo).
 std::vector<std::string> MountPointsUnder(const std::string& dir);
+// Whether something is mounted exactly at `path` (an absolute, resolved path).
+bool IsMountPoint(const std::string& path);
 
 // The option data the kernel receives for `options` after flags are taken out,
 // and whether it must be shortened. Exposed for tests.

@@ -7,6 +7,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/status_util.h"
+#include "layerstore/reference.h"
 
 namespace strata::layerstore {
 namespace {
@@ -62,7 +63,8 @@ absl::StatusOr<CommittedLayer> Committer::CommitLayer(snapshotter::KeySpace spac
 absl::StatusOr<ImageInfo> Committer::CommitImage(const std::string& base, const std::string& key,
                                                  const std::string& name, Compression compression,
                                                  const std::string& lease) {
-  if (name.empty()) return absl::InvalidArgumentError("commit: a name for the new image is needed");
+  // Checked before the snapshot is consumed.
+  STRATA_RETURN_IF_ERROR(ValidateImageName(name));
   json config;
   std::vector<layerstore::Descriptor> layers;
   Digest base_top;

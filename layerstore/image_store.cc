@@ -1,5 +1,7 @@
 #include "layerstore/image_store.h"
 
+#include "layerstore/reference.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_util.h"
@@ -34,7 +36,7 @@ absl::StatusOr<ImageInfo> Decode(const std::string& name, absl::string_view raw)
 }  // namespace
 
 absl::StatusOr<ImageInfo> ImageStore::Put(const ImageInfo& info) {
-  if (info.name.empty()) return absl::InvalidArgumentError("image name must not be empty");
+  STRATA_RETURN_IF_ERROR(ValidateImageName(info.name));
   ImageRecord r;
   int64_t now = absl::ToUnixNanos(absl::Now());
   r.set_target_digest(info.target.digest.str());

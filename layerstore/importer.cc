@@ -21,6 +21,7 @@
 #include "common/status_util.h"
 #include "common/unique_fd.h"
 #include "layerstore/libarchive_source.h"
+#include "layerstore/reference.h"
 
 namespace strata::layerstore {
 namespace {
@@ -333,6 +334,7 @@ absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,
       return absl::InvalidArgumentError(
           absl::StrCat("image ", c.target.digest.str(), " has no name in the archive; give one"));
     }
+    for (const std::string& name : c.names) STRATA_RETURN_IF_ERROR(ValidateImageName(name));
   }
   // Unpack everything before recording any name: a failure records nothing.
   std::vector<ImportedImage> done;
