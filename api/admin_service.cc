@@ -8,7 +8,7 @@ namespace strata::api {
 grpc::Status AdminService::Check(grpc::ServerContext*, const strata::v1::CheckRequest* req,
                                  strata::v1::CheckResponse* resp) {
   absl::StatusOr<layerstore::FsckReport> r =
-      layerstore::CheckStore(content_, snapshots_, req->repair());
+      layerstore::CheckStore(content_, *images_, snapshots_, req->repair());
   if (!r.ok()) return ToGrpc(r.status());
   resp->set_blobs(r->blobs);
   resp->set_snapshots(r->snapshots);

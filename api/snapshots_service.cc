@@ -79,7 +79,8 @@ grpc::Status SnapshotsService<Base>::Commit(Ctx* ctx, const pb::CommitSnapshotRe
 template <typename Base>
 grpc::Status SnapshotsService<Base>::Remove(Ctx*, const pb::RemoveSnapshotRequest* req,
                                             google::protobuf::Empty*) {
-  absl::Status s = sn_->Remove(space_, req->key());
+  absl::Status s = guard_ ? guard_(req->key()) : absl::OkStatus();
+  if (s.ok()) s = sn_->Remove(space_, req->key());
   if (s.ok() && on_remove_) on_remove_();
   return ToGrpc(s);
 }

@@ -17,12 +17,17 @@ namespace snapshots_pb = containerd::services::snapshots::v1;
 template <typename Base>
 class SnapshotsService final : public Base {
  public:
+  // Asked before a Remove: an error refuses it (an image needs the layer).
+  using RemoveGuard = std::function<absl::Status(const std::string& key)>;
   // `snapshotter` must outlive the service. A call's `containerd-lease`
   // holds what it creates (native key space only). `on_remove` (optional)
-  // hears of each removal.
+  // hears of each removal; `guard` (optional) may refuse one.
   SnapshotsService(snapshotter::Snapshotter* snapshotter, snapshotter::KeySpace space,
-                   DeletionHook on_remove = nullptr)
-      : sn_(snapshotter), space_(space), on_remove_(std::move(on_remove)) {}
+                   DeletionHook on_remove = nullptr, RemoveGuard guard = nullptr)
+      : sn_(snapshotter),
+        space_(space),
+        on_remove_(std::move(on_remove)),
+        guard_(std::move(guard)) {}
 
   using Ctx = grpc::ServerContext;
   grpc::Status Prepare(Ctx*, const snapshots_pb::PrepareSnapshotRequest*,
@@ -50,6 +55,7 @@ class SnapshotsService final : public Base {
   snapshotter::Snapshotter* const sn_;
   const snapshotter::KeySpace space_;
   const DeletionHook on_remove_;
+  const RemoveGuard guard_;
 };
 
 using ContainerdSnapshotsService = SnapshotsService<snapshots_pb::Snapshots::Service>;

@@ -90,11 +90,14 @@ absl::Status Daemon::Serve() {
   // containerd's snapshots are its own: removing one frees nothing we collect.
   services_.push_back(std::make_unique<api::ContainerdSnapshotsService>(
       store_->snapshots.get(), snapshotter::KeySpace::kContainerd));
+  layerstore::ImageStore* images = store_->images.get();
   services_.push_back(std::make_unique<api::NativeSnapshotsService>(
-      store_->snapshots.get(), snapshotter::KeySpace::kNative, deleted));
+      store_->snapshots.get(), snapshotter::KeySpace::kNative, deleted,
+      [images](const std::string& key) { return images->CheckNoImageNeeds(key); }));
   services_.push_back(std::make_unique<api::ContentService>(store_->content.get(), deleted));
   services_.push_back(std::make_unique<api::AdminService>(
-      store_->content.get(), store_->snapshots.get(), store_->gc.get(), options_.ingest_max_age));
+      store_->content.get(), store_->images.get(), store_->snapshots.get(), store_->gc.get(),
+      options_.ingest_max_age));
   services_.push_back(std::make_unique<api::ImagesService>(
       store_->importer.get(), store_->images.get(), store_->content.get(), store_->snapshots.get(),
       store_->committer.get(), store_->leases.get(), store_->gc.get(), import_policy, deleted));

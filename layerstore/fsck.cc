@@ -114,8 +114,39 @@ bool FsckReport::clean() const {
   return true;
 }
 
-absl::StatusOr<FsckReport> CheckStore(ContentStore* content, snapshotter::Snapshotter* snapshots,
-                                      bool repair) {
+// What an image needs: its manifest and config, each layer's blob and its
+// unpacked directory. Nothing here can be made again from the store itself.
+absl::Status CheckImages(const ContentStore& content, const ImageStore& images,
+                         const snapshotter::Snapshotter& snapshots, FsckReport* report) {
+  const std::string how =
+      "cannot be repaired here: import or pull the image again, or delete it "
+      "(strata rmi)";
+  return images.List([&](const ImageInfo& info) {
+    ++report->images;
+    std::string what = absl::StrCat("image \"", info.name, "\"");
+    absl::StatusOr<ResolvedImage> img = images.Resolve(info);
+    if (!img.ok()) {
+      report->problems.push_back(
+          {absl::StrCat(what, ": cannot be read: ", img.status().message()), false, how});
+      return true;
+    }
+    for (size_t i = 0; i < img->chain_ids.size(); ++i) {
+      std::string layer = absl::StrCat(what, ": layer ", i + 1, " (", img->chain_ids[i].str(), ")");
+      if (!snapshots.GetLayer(img->chain_ids[i].str()).ok()) {
+        report->problems.push_back({absl::StrCat(layer, " is not unpacked"), false, how});
+      }
+      if (i < img->manifest.layers.size() && !content.Has(img->manifest.layers[i].digest)) {
+        report->problems.push_back(
+            {absl::StrCat(layer, ": blob ", img->manifest.layers[i].digest.str(), " is missing"),
+             false, how});
+      }
+    }
+    return true;
+  });
+}
+
+absl::StatusOr<FsckReport> CheckStore(ContentStore* content, const ImageStore& images,
+                                      snapshotter::Snapshotter* snapshots, bool repair) {
   FsckReport report;
   STRATA_RETURN_IF_ERROR(CheckBlobs(content, repair, &report));
   STRATA_ASSIGN_OR_RETURN(std::vector<Problem> snaps, snapshots->Check(repair, &report.snapshots));
@@ -124,6 +155,8 @@ absl::StatusOr<FsckReport> CheckStore(ContentStore* content, snapshotter::Snapsh
     ++report.layers;
     CheckLayerFiles(*snapshots, l, &report);
   }));
+  // After the repairs above, which may have dropped what an image needs.
+  STRATA_RETURN_IF_ERROR(CheckImages(*content, images, *snapshots, &report));
   return report;
 }
 

@@ -1,10 +1,9 @@
 #include "layerstore/image_store.h"
 
-#include "layerstore/reference.h"
-
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_util.h"
+#include "layerstore/reference.h"
 #include "strata/meta/v1/records.pb.h"
 
 namespace strata::layerstore {
@@ -53,6 +52,25 @@ absl::StatusOr<ImageInfo> ImageStore::Put(const ImageInfo& info) {
   txn.Put(Family::kImages, info.name, encoded);
   STRATA_RETURN_IF_ERROR(txn.Commit());
   return Decode(info.name, encoded);
+}
+
+absl::Status ImageStore::CheckNoImageNeeds(const std::string& key) const {
+  absl::StatusOr<Digest> chain = Digest::Parse(key);
+  if (!chain.ok()) return absl::OkStatus();  // not a layer's key
+  absl::Status found;
+  STRATA_RETURN_IF_ERROR(List([&](const ImageInfo& info) {
+    absl::StatusOr<ResolvedImage> img = Resolve(info);
+    if (!img.ok()) return true;  // unreadable: fsck reports it
+    for (size_t i = 0; i < img->chain_ids.size(); ++i) {
+      if (img->chain_ids[i] != *chain) continue;
+      found = absl::FailedPreconditionError(
+          absl::StrCat("snapshot \"", key, "\" is layer ", i + 1, " of image \"", info.name,
+                       "\"; delete the image first (strata rmi), its layers go at gc"));
+      return false;
+    }
+    return true;
+  }));
+  return found;
 }
 
 absl::StatusOr<ImageInfo> ImageStore::Get(const std::string& name) const {

@@ -50,6 +50,10 @@ class ImageStore {
   // the image answers with it even if another client deleted the name since.
   absl::StatusOr<ResolvedImage> Resolve(const ImageInfo& info) const;
 
+  // FailedPrecondition, naming the image, if snapshot `key` of the native key
+  // space is a layer some image stands on (its key is that layer's chainID).
+  absl::Status CheckNoImageNeeds(const std::string& key) const;
+
   // Reads a whole (small, JSON) blob.
   absl::StatusOr<std::string> ReadJsonBlob(const Descriptor& d) const;
 

@@ -13,6 +13,7 @@
 #include "common/mount.h"
 #include "common/status_util.h"
 #include "layerstore/call_scope.h"
+#include "layerstore/fsck.h"
 #include "tests/oci_builder.h"
 #include "tests/store_test.h"
 #include "tests/tar_builder.h"
@@ -212,6 +213,22 @@ struct FakeImage {
     return t.Bytes();
   }
 };
+
+TEST_F(ImporterTest, FsckReportsAnImageWhoseLayerWentMissing) {
+  FakeImage img;
+  ASSERT_OK_AND_ASSIGN(auto imported, ImportBytes(img.Archive()));
+  ASSERT_OK_AND_ASSIGN(FsckReport clean, CheckStore(content_, *images_, snapshots_, false));
+  EXPECT_TRUE(clean.clean());
+  EXPECT_EQ(clean.images, 1);
+  // As `strata rm` of the layer did before it was refused.
+  ASSERT_OK(snapshots_->Remove(snapshotter::KeySpace::kNative, imported[0].chain_ids[0].str()));
+  ASSERT_OK_AND_ASSIGN(FsckReport r, CheckStore(content_, *images_, snapshots_, true));
+  ASSERT_EQ(r.problems.size(), 1u);
+  EXPECT_THAT(r.problems[0].what, HasSubstr("image \"example.test/fake:1\": layer 1"));
+  EXPECT_THAT(r.problems[0].what, HasSubstr("is not unpacked"));
+  EXPECT_FALSE(r.problems[0].repaired);
+  EXPECT_THAT(r.problems[0].note, HasSubstr("import or pull the image again"));
+}
 
 TEST_F(ImporterTest, FakeImageImports) {
   FakeImage img;

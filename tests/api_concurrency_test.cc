@@ -204,7 +204,7 @@ TEST_F(ApiConcurrencyTest, ThreadsAndCollectionsAtOnce) {
   EXPECT_GT(collections.load(), 0);
 
   ASSERT_OK_AND_ASSIGN(layerstore::FsckReport report,
-                       layerstore::CheckStore(content_, snapshots_, /*repair=*/false));
+                       layerstore::CheckStore(content_, *images_, snapshots_, /*repair=*/false));
   for (const auto& p : report.problems) ADD_FAILURE() << "fsck: " << p.what;
   for (int i = 0; i < 4; ++i) {
     const std::string name = absl::StrCat("conc/img:", i);

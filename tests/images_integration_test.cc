@@ -132,7 +132,7 @@ TEST_F(ImagesIntegrationTest, CliCommitMakesANewImage) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("does not exist"));
   r = Cli({"commit", "nope", "--name", "x:1", "--compression", "lz4"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 2) << "a bad option value is a usage error";
 }
 
 // A committed image exported as an OCI archive: skopeo and umoci (Debian's)
@@ -314,6 +314,9 @@ TEST_F(ImagesIntegrationTest, FsckFindsAndRepairs) {
   EXPECT_THAT(r.output, HasSubstr("repaired: snapshot \"victim\""));
   EXPECT_THAT(r.output, HasSubstr("repaired: directory snapshots/zzzzzz"));
   EXPECT_THAT(r.output, HasSubstr("cannot repair"));
+  // Dropping the corrupt blob left the image without it: said, with the way back.
+  EXPECT_THAT(r.output, HasSubstr("image \"docker.io/library/busybox:latest\": layer 1"));
+  EXPECT_THAT(r.output, HasSubstr("import or pull the image again"));
   r = Cli({"--json", "fsck"});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.output, HasSubstr("/etc/passwd is damaged"));
@@ -322,8 +325,8 @@ TEST_F(ImagesIntegrationTest, FsckFindsAndRepairs) {
 }
 
 // du: an image built on busybox shares busybox's layer; the layer is stored
-// once, and sharing saves exactly its cost. rm removes a snapshot, refuses one
-// with children.
+// once, and sharing saves exactly its cost. rm removes a snapshot, refuses an
+// image's layer.
 TEST_F(ImagesIntegrationTest, DuShowsSharingAndRmRemovesSnapshots) {
   ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
   ASSERT_OK(MakeDirs(tmp_.Sub("m")));
@@ -361,7 +364,7 @@ TEST_F(ImagesIntegrationTest, DuShowsSharingAndRmRemovesSnapshots) {
   EXPECT_THAT(Cli({"snapshots"}).output, ::testing::Not(HasSubstr("scratch")));
   r = Cli({"rm", GetImage(kBusybox).top_chain_id()});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.output, HasSubstr("has children"));
+  EXPECT_THAT(r.output, HasSubstr("is layer 1 of image"));  // children: snapshots_integration_test
 }
 
 TEST_F(ImagesIntegrationTest, CliErrorsAreOneLineAndNonZero) {
@@ -612,6 +615,26 @@ TEST_F(ImagesIntegrationTest, UsageErrorsAndMessages) {
   // The rejected names left nothing behind.
   RunResult blobs = Cli({"blobs", "--json"});
   EXPECT_EQ(json::parse(blobs.output, nullptr, false).size(), 0u) << blobs.output;
+}
+
+// A layer an image stands on cannot be removed on its own.
+TEST_F(ImagesIntegrationTest, RmRefusesAnImagesLayer) {
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  pb::Image img = GetImage(kBusybox);
+  RunResult r = Cli({"rm", img.top_chain_id(), "--json"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  json err = json::parse(r.output, nullptr, false);
+  EXPECT_EQ(err.value("code", ""), "FAILED_PRECONDITION") << r.output;
+  EXPECT_THAT(err.value("error", ""), HasSubstr("of image \"docker.io/library/busybox:latest\""));
+  ASSERT_OK(MakeDirs(tmp_.Sub("m")));
+  r = Cli({"mount", kBusybox, tmp_.Sub("m")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(Exists(tmp_.Sub("m/bin/busybox")));
+  ASSERT_EQ(Cli({"unmount", tmp_.Sub("m")}).exit_code, 0);
+  EXPECT_EQ(Cli({"fsck"}).exit_code, 0);
+  ASSERT_EQ(Cli({"rmi", kBusybox}).exit_code, 0);
+  r = Cli({"rm", img.top_chain_id()});
+  EXPECT_EQ(r.exit_code, 0) << "without the image the layer is anyone's: " << r.output;
 }
 
 // `unmount` releases only what `strata mount` mounted; `mount` refuses a mount
