@@ -1,9 +1,32 @@
 #include "api/admin_service.h"
 
 #include "api/grpc_status.h"
+#include "layerstore/disk_usage.h"
 #include "layerstore/fsck.h"
 
 namespace strata::api {
+
+grpc::Status AdminService::DiskUsage(grpc::ServerContext*, const strata::v1::DiskUsageRequest*,
+                                     strata::v1::DiskUsageResponse* resp) {
+  absl::StatusOr<layerstore::StoreDiskUsage> u =
+      layerstore::MeasureStore(snapshots_->layout().root(), *content_, *images_, *snapshots_);
+  if (!u.ok()) return ToGrpc(u.status());
+  for (const layerstore::ImageDiskUsage& i : u->images) {
+    strata::v1::ImageDiskUsage* out = resp->add_images();
+    out->set_name(i.name);
+    out->set_unique_bytes(i.unique_bytes);
+    out->set_shared_bytes(i.shared_bytes);
+  }
+  resp->set_unshared_bytes(u->unshared_bytes);
+  resp->set_image_bytes(u->image_bytes);
+  resp->set_writable_bytes(u->writable_bytes);
+  resp->set_writable_layers(u->writable_layers);
+  resp->set_unreferenced_bytes(u->unreferenced_bytes);
+  resp->set_metadata_bytes(u->metadata_bytes);
+  resp->set_other_bytes(u->other_bytes);
+  resp->set_total_bytes(u->total_bytes);
+  return grpc::Status::OK;
+}
 
 grpc::Status AdminService::Check(grpc::ServerContext*, const strata::v1::CheckRequest* req,
                                  strata::v1::CheckResponse* resp) {

@@ -178,8 +178,8 @@ int Commands::Import(const std::string& file, const std::string& name) {
     std::printf("%s\n", out.dump(2).c_str());
   } else {
     for (const auto& img : images) {
-      std::printf("imported %s (%d layers, %s)\n", img.name().c_str(), img.layers_size(),
-                  HumanSize(ImageSize(img)).c_str());
+      std::printf("imported %s (%s, %s)\n", img.name().c_str(),
+                  Plural(img.layers_size(), "layer").c_str(), HumanSize(ImageSize(img)).c_str());
     }
   }
   return 0;
@@ -280,6 +280,7 @@ int Commands::Snapshots(bool containerd, bool tree) {
         print(i->name(), depth + 1);
       }
     };
+    std::printf("NAME [KIND]\n");  // as the table has a header, empty or not
     print("", 0);
     return 0;
   }
@@ -464,8 +465,9 @@ int Commands::Commit(const std::string& key, const std::string& name, const std:
   if (g_.json) {
     std::printf("%s\n", ImageJson(img).dump(2).c_str());
   } else {
-    std::printf("committed %s as %s (%d layers, top %s)\n", key.c_str(), img.name().c_str(),
-                img.layers_size(), ShortDigest(img.top_chain_id()).c_str());
+    std::printf("committed %s as %s (%s, top %s)\n", key.c_str(), img.name().c_str(),
+                Plural(img.layers_size(), "layer").c_str(),
+                ShortDigest(img.top_chain_id()).c_str());
   }
   return 0;
 }
@@ -537,15 +539,17 @@ int Commands::Fsck(bool repair) {
                 {"problems", problems}};
     std::printf("%s\n", out.dump(2).c_str());
   } else {
-    std::printf("checked %lld blobs, %lld snapshots, %lld layers (%lld files)\n",
-                static_cast<long long>(resp.blobs()), static_cast<long long>(resp.snapshots()),
-                static_cast<long long>(resp.layers()), static_cast<long long>(resp.layer_files()));
+    std::printf("checked %s, %s, %s (%s)\n", Plural(resp.blobs(), "blob").c_str(),
+                Plural(resp.snapshots(), "snapshot").c_str(),
+                Plural(resp.layers(), "layer").c_str(), Plural(resp.layer_files(), "file").c_str());
     for (const auto& p : resp.problems()) {
       std::printf("%s %s (%s)\n", p.repaired() ? "repaired:" : "problem: ", p.what().c_str(),
                   p.note().c_str());
     }
-    std::printf("%s\n",
-                remaining == 0 ? "clean" : absl::StrCat(remaining, " problem(s) remain").c_str());
+    std::printf("%s\n", remaining == 0 ? "clean"
+                                       : absl::StrCat(Plural(remaining, "problem"),
+                                                      remaining == 1 ? " remains" : " remain")
+                                             .c_str());
   }
   return remaining == 0 ? 0 : kExitProblems;
 }
@@ -563,48 +567,51 @@ int Commands::Rm(const std::string& key) {
 }
 
 int Commands::Du() {
-  auto stub = pb::Images::NewStub(channel_);
+  auto stub = pb::Admin::NewStub(channel_);
   grpc::ClientContext ctx;
-  pb::ListImagesResponse resp;
-  grpc::Status s = stub->List(&ctx, pb::ListImagesRequest(), &resp);
+  pb::DiskUsageResponse u;
+  grpc::Status s = stub->DiskUsage(&ctx, pb::DiskUsageRequest(), &u);
   if (!s.ok()) return Fail("du", s);
-  // A layer costs its blob and its unpacked directory; count which images use it.
-  std::map<std::string, int64_t> cost;
-  std::map<std::string, int> users;
-  for (const auto& img : resp.images()) {
-    std::set<std::string> seen;
-    for (const auto& l : img.layers()) {
-      cost[l.chain_id()] = l.blob().size() + l.disk_size();
-      if (seen.insert(l.chain_id()).second) users[l.chain_id()]++;
-    }
-  }
-  json rows = json::array();
-  int64_t unshared = 0, stored = 0;
-  for (const auto& [chain, bytes] : cost) stored += bytes;
-  std::vector<std::vector<std::string>> table;
-  for (const auto& img : resp.images()) {
-    int64_t unique = 0, shared = 0;
-    std::set<std::string> seen;
-    for (const auto& l : img.layers()) {
-      if (!seen.insert(l.chain_id()).second) continue;
-      (users[l.chain_id()] > 1 ? shared : unique) += cost[l.chain_id()];
-    }
-    unshared += unique + shared;
-    rows.push_back({{"name", img.name()}, {"unique_bytes", unique}, {"shared_bytes", shared}});
-    table.push_back({img.name(), HumanSize(unique), HumanSize(shared), HumanSize(unique + shared)});
-  }
+  int64_t saved = u.unshared_bytes() - u.image_bytes();
   if (g_.json) {
+    json rows = json::array();
+    for (const auto& i : u.images()) {
+      rows.push_back({{"name", i.name()},
+                      {"unique_bytes", i.unique_bytes()},
+                      {"shared_bytes", i.shared_bytes()}});
+    }
     json out = {{"images", rows},
-                {"unshared_bytes", unshared},
-                {"stored_bytes", stored},
-                {"saved_bytes", unshared - stored}};
+                {"unshared_bytes", u.unshared_bytes()},
+                {"stored_bytes", u.image_bytes()},
+                {"saved_bytes", saved},
+                {"writable_bytes", u.writable_bytes()},
+                {"writable_layers", u.writable_layers()},
+                {"unreferenced_bytes", u.unreferenced_bytes()},
+                {"metadata_bytes", u.metadata_bytes()},
+                {"other_bytes", u.other_bytes()},
+                {"total_bytes", u.total_bytes()}};
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
+  std::vector<std::vector<std::string>> table;
+  for (const auto& i : u.images()) {
+    table.push_back({i.name(), HumanSize(i.unique_bytes()), HumanSize(i.shared_bytes()),
+                     HumanSize(i.unique_bytes() + i.shared_bytes())});
+  }
   PrintTable({"IMAGE", "UNIQUE", "SHARED", "TOTAL"}, table);
   std::printf("\nimages unshared: %s; layers stored once: %s; sharing saves %s\n",
-              HumanSize(unshared).c_str(), HumanSize(stored).c_str(),
-              HumanSize(unshared - stored).c_str());
+              HumanSize(u.unshared_bytes()).c_str(), HumanSize(u.image_bytes()).c_str(),
+              HumanSize(saved).c_str());
+  std::vector<std::vector<std::string>> store = {
+      {"images", HumanSize(u.image_bytes())},
+      {"writable layers (" + Plural(u.writable_layers(), "container") + ")",
+       HumanSize(u.writable_bytes())},
+      {"not used by any image", HumanSize(u.unreferenced_bytes())},
+      {"metadata", HumanSize(u.metadata_bytes())},
+      {"ingests, staging, pool", HumanSize(u.other_bytes())},
+      {"total (du -s of the root)", HumanSize(u.total_bytes())}};
+  std::printf("\n");
+  PrintTable({"STORE", "SIZE"}, store);
   return 0;
 }
 
@@ -656,9 +663,10 @@ int Commands::Gc(bool dry_run, const std::string& ingest_max_age) {
     std::printf("%s %s %s (%s)\n", verb, i.kind().c_str(), i.name().c_str(),
                 HumanSize(i.bytes()).c_str());
   }
-  std::printf("%s %zu items, %s; kept %lld blobs and %lld snapshots\n", verb, items.size(),
-              HumanSize(summary.bytes()).c_str(), static_cast<long long>(summary.blobs_kept()),
-              static_cast<long long>(summary.snapshots_kept()));
+  std::printf("%s %s, %s; kept %s and %s\n", verb,
+              Plural(static_cast<int64_t>(items.size()), "item").c_str(),
+              HumanSize(summary.bytes()).c_str(), Plural(summary.blobs_kept(), "blob").c_str(),
+              Plural(summary.snapshots_kept(), "snapshot").c_str());
   return 0;
 }
 
@@ -672,6 +680,11 @@ int Commands::Leases() {
     return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(t.seconds()),
                             absl::UTCTimeZone());
   };
+  // Garbage collection drops an expired lease; until then it holds nothing.
+  absl::Time now = absl::Now();
+  auto expired = [&](const pb::Lease& l) {
+    return l.has_expires_at() && absl::FromUnixSeconds(l.expires_at().seconds()) <= now;
+  };
   if (g_.json) {
     json list = json::array();
     for (const auto& l : resp.leases()) {
@@ -680,6 +693,7 @@ int Commands::Leases() {
       list.push_back({{"id", l.id()},
                       {"created_at", time_text(l.created_at())},
                       {"expires_at", l.has_expires_at() ? json(time_text(l.expires_at())) : json()},
+                      {"expired", expired(l)},
                       {"resources", l.resources()},
                       {"labels", labels}});
     }
@@ -692,7 +706,9 @@ int Commands::Leases() {
     for (const auto& [k, v] : l.labels())
       absl::StrAppend(&labels, labels.empty() ? "" : ",", k, "=", v);
     rows.push_back({l.id(), time_text(l.created_at()),
-                    l.has_expires_at() ? time_text(l.expires_at()) : "never",
+                    !l.has_expires_at() ? "never"
+                    : expired(l)        ? time_text(l.expires_at()) + " (expired)"
+                                        : time_text(l.expires_at()),
                     std::to_string(l.resources()), labels});
   }
   PrintTable({"ID", "CREATED", "EXPIRES", "RESOURCES", "LABELS"}, rows);

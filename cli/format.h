@@ -11,7 +11,12 @@ namespace strata::cli {
 std::string HumanSize(int64_t bytes);
 // "sha256:abcdef..." -> "abcdef012345" (12 hex digits).
 std::string ShortDigest(const std::string& digest);
-// Prints rows under a header, columns padded to their widest cell.
+// "1 layer", "2 layers" (nouns that take an s).
+std::string Plural(int64_t n, const std::string& noun);
+// Columns a UTF-8 string takes on a terminal: one per character, two for
+// East Asian wide characters and emoji.
+size_t DisplayWidth(const std::string& s);
+// Prints rows under a header, columns padded to their widest cell (by display width).
 void PrintTable(const std::vector<std::string>& header,
                 const std::vector<std::vector<std::string>>& rows);
 

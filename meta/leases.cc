@@ -1,5 +1,6 @@
 #include "meta/leases.h"
 
+#include <limits>
 #include <random>
 #include <utility>
 #include <vector>
@@ -89,6 +90,11 @@ absl::StatusOr<LeaseInfo> Leases::Create(std::string id, std::optional<absl::Tim
                                          bool temporary) {
   if (id.empty()) id = GenerateId();
   STRATA_RETURN_IF_ERROR(ValidateLeaseId(id));
+  // Expiry is kept in nanoseconds since 1970, which end in 2262.
+  if (expires && *expires >= absl::FromUnixNanos(std::numeric_limits<int64_t>::max())) {
+    return absl::InvalidArgumentError(
+        "lease ttl is too long: its expiry would be past what the clock can hold (2262)");
+  }
   LeaseRecord r;
   r.set_created_unix_nanos(absl::ToUnixNanos(absl::Now()));
   if (expires) r.set_expires_unix_nanos(absl::ToUnixNanos(*expires));

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -181,6 +182,10 @@ class Snapshotter {
                                            const std::set<std::string>* only = nullptr);
   // After the transaction committed: removes the freed directories.
   void ReapCollected(const std::vector<Collectable>& swept);
+  // What each snapshot directory (by id) holds, for disk accounting: an
+  // unpacked or committed layer, a writable layer, or a view's empty upper.
+  enum class DirUse { kLayer, kWritable, kView, kCommitted };
+  absl::StatusOr<std::map<uint64_t, DirUse>> DirectoryUses() const;
   // Directories under snapshots/ that no record and no call in progress owns.
   absl::StatusOr<std::vector<std::string>> OrphanDirs() const;
   // Removes them (unless `dry_run`); returns each with the bytes it held.

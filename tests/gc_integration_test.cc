@@ -119,7 +119,18 @@ TEST_F(GcIntegrationTest, LeaseErrorsAreClear) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("already exists"));
   r = Cli({"leases", "create", "--ttl", "soon"});
-  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.exit_code, 2) << "a bad value is a usage error";
+  // A TTL past what the clock can hold is refused, not clamped.
+  r = Cli({"leases", "create", "--ttl", "2000000000h"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("too long"));
+  // A lease past its expiry is listed as expired.
+  ASSERT_EQ(Cli({"leases", "create", "--id", "brief", "--ttl", "1s"}).exit_code, 0);
+  absl::SleepFor(absl::Milliseconds(1100));
+  r = Cli({"leases"});
+  EXPECT_THAT(r.output, HasSubstr("(expired)")) << r.output;
+  r = Cli({"leases", "--json"});
+  EXPECT_THAT(r.output, HasSubstr("\"expired\": true")) << r.output;
   // A call naming a lease that does not exist fails and creates nothing.
   client_->set_lease("missing");
   EXPECT_THAT(client_->Prepare("x", "").status(), StatusIs(Code::kNotFound));
