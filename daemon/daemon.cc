@@ -19,6 +19,7 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/status_util.h"
+#include "daemon/call_log.h"
 #include "daemon/gc_policy.h"
 #include "daemon/socket.h"
 #include "layerstore/store.h"
@@ -109,6 +110,9 @@ absl::Status Daemon::Serve() {
   builder.AddListeningPort("unix:" + options_.socket, grpc::InsecureServerCredentials());
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   for (auto& s : services_) builder.RegisterService(s.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<CallLogFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   // The socket is created with the process umask: make it private until the
   // intended mode and group are applied, so it is never briefly too open.
   mode_t old_umask = ::umask(0177);

@@ -67,6 +67,10 @@ absl::Status ValidateImageName(absl::string_view name) {
   }
   if (matched) return absl::OkStatus();
   std::string why = "not a valid reference ([registry[:port]/]path[:tag][@digest])";
+  std::string lower = absl::AsciiStrToLower(name);
+  if (lower != name && RE2::FullMatch(lower, ReferencePattern())) {
+    why = "the repository must be lower case";
+  }
   for (char c : name) {
     if (!absl::ascii_isgraph(c)) {
       why = "contains a space or control character";

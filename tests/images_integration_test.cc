@@ -345,7 +345,7 @@ TEST_F(ImagesIntegrationTest, DuShowsSharingAndRmRemovesSnapshots) {
     }
     if (img["name"] == "example/derived:1") derived_unique = img["unique_bytes"];
   }
-  EXPECT_GT(busybox_shared, 1000000);  // the 2 MB busybox layer, in both images
+  EXPECT_GT(busybox_shared, 1000000);   // the 2 MB busybox layer, in both images
   EXPECT_LT(busybox_unique, 64 << 10);  // only its manifest and config
   EXPECT_GT(derived_unique, 0);
   EXPECT_EQ(j["saved_bytes"].get<int64_t>(), busybox_shared);
@@ -646,6 +646,10 @@ TEST_F(ImagesIntegrationTest, UsageErrorsAndMessages) {
   // The rejected names left nothing behind.
   RunResult blobs = Cli({"blobs", "--json"});
   EXPECT_EQ(json::parse(blobs.output, nullptr, false).size(), 0u) << blobs.output;
+  // The daemon said why each call failed, one line each.
+  std::string log = ReadFileOrDie(daemon_->log_path());
+  EXPECT_THAT(log, HasSubstr("msg=\"call failed\" method=/strata.v1.Images/Import "
+                             "code=INVALID_ARGUMENT"));
 }
 
 // A layer an image stands on cannot be removed on its own.
@@ -666,6 +670,15 @@ TEST_F(ImagesIntegrationTest, RmRefusesAnImagesLayer) {
   ASSERT_EQ(Cli({"rmi", kBusybox}).exit_code, 0);
   r = Cli({"rm", img.top_chain_id()});
   EXPECT_EQ(r.exit_code, 0) << "without the image the layer is anyone's: " << r.output;
+  // Each change to the store was logged, and the refusal too.
+  std::string log = ReadFileOrDie(daemon_->log_path());
+  for (const char* line :
+       {"msg=call method=/strata.v1.Images/Import", "msg=call method=/strata.v1.Images/Delete",
+        "msg=call method=/strata.v1.Snapshots/Remove",
+        "msg=\"call failed\" method=/strata.v1.Snapshots/Remove "
+        "code=FAILED_PRECONDITION"}) {
+    EXPECT_THAT(log, HasSubstr(line));
+  }
 }
 
 // `unmount` releases only what `strata mount` mounted; `mount` refuses a mount
