@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "api/admin_service.h"
 #include "api/content_service.h"
+#include "api/grpc_status.h"
 #include "api/images_service.h"
 #include "api/layers_service.h"
 #include "api/leases_service.h"
@@ -66,6 +69,8 @@ absl::Status Daemon::OpenStore() {
   unpack.limits.max_written_bytes = options_.max_layer_bytes;
   unpack.limits.max_entries = options_.max_layer_entries;
   STRATA_ASSIGN_OR_RETURN(store_, layerstore::Store::Open(root, unpack));
+  char resolved[PATH_MAX];
+  api::SetStoreRootForMessages(::realpath(root.c_str(), resolved) != nullptr ? resolved : root);
   GcPolicy::Options policy;
   policy.interval = options_.gc_interval;
   policy.after_deletions = options_.gc_after_deletions;

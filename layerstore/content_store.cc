@@ -347,6 +347,17 @@ absl::StatusOr<BlobInfo> ContentStore::SetLabels(const Digest& d, const Labels& 
   return ToInfo(d, r);
 }
 
+absl::Status ContentStore::NoteMediaType(const Digest& d, const std::string& media_type) {
+  meta::WriteTxn txn(db_);
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(Family::kBlobs, d.hex()));
+  if (!raw) return absl::NotFoundError(absl::StrCat("blob ", d.str(), " not found"));
+  STRATA_ASSIGN_OR_RETURN(BlobRecord r, Decode(d, *raw));
+  if (!r.media_type().empty() || media_type.empty()) return absl::OkStatus();
+  r.set_media_type(media_type);
+  txn.Put(Family::kBlobs, d.hex(), r.SerializeAsString());
+  return txn.Commit();
+}
+
 absl::StatusOr<UniqueFd> ContentStore::OpenBlob(const Digest& d) const {
   if (!Has(d)) return absl::NotFoundError(absl::StrCat("blob ", d.str(), " not found"));
   UniqueFd fd(::open(BlobPath(d).c_str(), O_RDONLY | O_CLOEXEC));

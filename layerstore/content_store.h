@@ -101,6 +101,10 @@ class ContentStore {
   absl::Status Delete(const Digest& digest);
   // Replaces the blob's labels.
   absl::StatusOr<BlobInfo> SetLabels(const Digest& digest, const Labels& labels);
+  // Records the blob's media type once it is known (an archive member is
+  // stored before the manifest that says what it is); a type already
+  // recorded stays. NotFound if there is no such blob.
+  absl::Status NoteMediaType(const Digest& digest, const std::string& media_type);
   // The committed blob's file, open for reading. NotFound if not stored.
   absl::StatusOr<UniqueFd> OpenBlob(const Digest& digest) const;
   // Reads up to `n` bytes at `offset`.

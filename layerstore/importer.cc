@@ -276,6 +276,14 @@ absl::StatusOr<ImportedImage> Importer::Finish(const Candidate& c, const std::st
   }
   ImportedImage out;
   STRATA_ASSIGN_OR_RETURN(out.chain_ids, session->UnpackChain(layers, Digest(), progress, lease));
+  // Now that the manifest said what each blob is, `strata blobs` can too.
+  std::vector<Descriptor> described = manifest.layers;
+  described.push_back(manifest.config);
+  described.push_back(c.manifest);
+  described.push_back(c.target);
+  for (const Descriptor& d : described) {
+    STRATA_RETURN_IF_ERROR(content_->NoteMediaType(d.digest, d.media_type));
+  }
   out.info.target = c.target;
   out.info.manifest = c.manifest.digest;
   return out;

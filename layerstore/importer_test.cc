@@ -107,6 +107,14 @@ TEST_F(ImporterTest, BusyboxDockerArchiveGivesTheSameLayer) {
   // Only the image's own blobs are kept: layer, config and the manifest made
   // for it; not the legacy <id>/json and <id>/VERSION members.
   EXPECT_EQ(BlobDigests().size(), 3u);
+  std::set<std::string> types;
+  ASSERT_OK(content_->Walk([&](const BlobInfo& b) {
+    types.insert(b.media_type);
+    return true;
+  }));
+  EXPECT_EQ(types, (std::set<std::string>{media_type::kDockerLayer, media_type::kDockerConfig,
+                                          media_type::kDockerManifest}))
+      << "every stored blob says what it is";
   // The OCI form of the same image reuses the unpacked layer.
   size_t dirs = LayerDirs().size();
   ASSERT_OK(
