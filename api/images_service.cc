@@ -4,6 +4,7 @@
 
 #include "api/convert.h"
 #include "api/grpc_status.h"
+#include "api/request_data_source.h"
 #include "layerstore/exporter.h"
 
 namespace strata::api {
@@ -11,36 +12,6 @@ namespace {
 
 namespace pb = strata::v1;
 using Stream = grpc::ServerReaderWriter<pb::ImportResponse, pb::ImportRequest>;
-
-// The archive's bytes as they arrive in the call's data messages.
-class StreamSource : public layerstore::ByteSource {
- public:
-  explicit StreamSource(Stream* stream) : stream_(stream) {}
-  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
-    while (pos_ >= chunk_.size()) {
-      pb::ImportRequest msg;
-      if (done_ || !stream_->Read(&msg)) {
-        done_ = true;
-        return 0;
-      }
-      if (msg.part_case() != pb::ImportRequest::kData) {
-        return absl::InvalidArgumentError("import: only data may follow the header");
-      }
-      chunk_ = std::move(*msg.mutable_data());
-      pos_ = 0;
-    }
-    size_t take = std::min(n, chunk_.size() - pos_);
-    std::memcpy(buf, chunk_.data() + pos_, take);
-    pos_ += take;
-    return take;
-  }
-
- private:
-  Stream* stream_;
-  std::string chunk_;
-  size_t pos_ = 0;
-  bool done_ = false;
-};
 
 // Sends progress at most every 100 ms, and always the last of a phase.
 class ProgressSender {
@@ -83,7 +54,7 @@ grpc::Status ImagesService::Import(Ctx* ctx, Stream* stream) {
   if (!first.header().path().empty()) {
     imported = importer_->ImportPath(first.header().path(), opts, std::ref(progress));
   } else {
-    StreamSource source(stream);
+    RequestDataSource<pb::ImportRequest> source(stream, "import");
     imported = importer_->Import(&source, opts, std::ref(progress));
   }
   imported = call->Finish(std::move(imported));

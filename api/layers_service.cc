@@ -3,7 +3,9 @@
 #include "absl/strings/str_cat.h"
 #include "api/convert.h"
 #include "api/grpc_status.h"
+#include "api/request_data_source.h"
 #include "common/status_util.h"
+#include "layerstore/layer_pipeline.h"
 
 namespace strata::api {
 namespace {
@@ -53,32 +55,8 @@ absl::StatusOr<Digest> LayersService::PullUnderLease(grpc::ServerReader<pb::Pull
   }
   Digest parent;
   STRATA_ASSIGN_OR_RETURN(layerstore::LayerToUnpack layer, FromHeader(msg.header(), &parent));
-  bool received = false;
-  std::unique_ptr<layerstore::Writer> writer;
-  while (r->Read(&msg)) {
-    if (msg.part_case() != pb::PullLayerRequest::kData) {
-      return absl::InvalidArgumentError("pull: only data may follow the header");
-    }
-    if (!writer) {
-      STRATA_ASSIGN_OR_RETURN(
-          writer, content_->OpenWriter(layerstore::ContentStore::InternalRef("pull"), lease));
-      STRATA_RETURN_IF_ERROR(writer->Truncate(0));
-    }
-    STRATA_RETURN_IF_ERROR(writer->Write(msg.data().data(), msg.data().size()));
-    received = true;
-  }
-  if (received) {
-    absl::StatusOr<layerstore::BlobInfo> info =
-        writer->Commit(layer.blob.size, layer.blob.digest, {}, layer.blob.media_type);
-    if (!info.ok() && !absl::IsAlreadyExists(info.status())) return info.status();
-  } else if (absl::Status held = content_->Hold(layer.blob.digest, lease); !held.ok()) {
-    if (!absl::IsNotFound(held)) return held;
-    return absl::NotFoundError(absl::StrCat("blob ", layer.blob.digest.str(),
-                                            " is not stored; send its bytes after the header"));
-  }
-  STRATA_ASSIGN_OR_RETURN(std::vector<Digest> chains,
-                          unpacker_->UnpackChain({layer}, parent, nullptr, lease));
-  return chains.back();
+  RequestDataSource<pb::PullLayerRequest> bytes(r, "pull");
+  return layerstore::StoreAndUnpackLayer(content_, unpacker_, layer, parent, &bytes, lease);
 }
 
 grpc::Status LayersService::Diff(grpc::ServerContext* ctx, const pb::DiffLayerRequest* req,

@@ -26,7 +26,7 @@ class LayersService final : public strata::v1::Layers::Service {
                     strata::v1::DiffLayerResponse*) override;
 
  private:
-  // Pull's work: the layer's bytes to content, then unpacked; its chainID.
+  // Pull's decoding: the header, then the data as bytes for the layer pipeline.
   absl::StatusOr<layerstore::Digest> PullUnderLease(
       grpc::ServerReader<strata::v1::PullLayerRequest>* r, const std::string& lease);
 

@@ -251,7 +251,8 @@ absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChainWith(
     info.blob_size = layers[i].blob.size;
     info.unpacked_bytes = u.result.logical_bytes;
     info.entries = u.result.entries;
-    absl::Status s = snapshots_->CommitLayer(snapshotter::KeySpace::kNative, info, u.dir_id, lease);
+    absl::Status s =
+        snapshots_->RecordUnpackedLayer(snapshotter::KeySpace::kNative, info, u.dir_id, lease);
     if (absl::IsAlreadyExists(s)) {
       snapshots_->DiscardLayerDirectory(u.dir_id);  // a concurrent import recorded it first
       if (!lease.empty()) {

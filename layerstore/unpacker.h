@@ -1,5 +1,5 @@
 // Unpacks image layers from the content store into layer directories keyed by
-// chainID (snapshotter's CommitLayer), verifying as it goes.
+// chainID (snapshotter's RecordUnpackedLayer), verifying as it goes.
 //
 // One pass per layer: the blob is read once; its sha256 (must equal the
 // descriptor's digest), decompression, the tar stream's sha256 (must equal

@@ -109,8 +109,8 @@ absl::Status Snapshotter::WalkLayers(const std::function<void(const LayerInfo&)>
   return inner;
 }
 
-absl::Status Snapshotter::CommitLayer(KeySpace space, const LayerInfo& layer, uint64_t dir_id,
-                                      const std::string& lease) {
+absl::Status Snapshotter::RecordUnpackedLayer(KeySpace space, const LayerInfo& layer,
+                                              uint64_t dir_id, const std::string& lease) {
   STRATA_RETURN_IF_ERROR(ValidateKey(layer.chain_id, "chain id"));
   // A layer directory needs no overlay workdir; its usage is fixed from now on.
   (void)RemoveTree(layout_.WorkDir(dir_id));

@@ -36,7 +36,7 @@ class LayerRecordsTest : public ::testing::Test {
     info.chain_id = chain;
     info.parent_chain_id = parent;
     info.diff_id = "sha256:diff-of-" + chain;
-    EXPECT_OK(sn_->CommitLayer(kN, info, *id));
+    EXPECT_OK(sn_->RecordUnpackedLayer(kN, info, *id));
     return *id;
   }
 
@@ -66,12 +66,12 @@ TEST_F(LayerRecordsTest, SecondCommitOfAChainIsAlreadyExists) {
   ASSERT_OK_AND_ASSIGN(uint64_t id, sn_->NewLayerDirectory());
   Snapshotter::LayerInfo info;
   info.chain_id = "sha256:a";
-  EXPECT_THAT(sn_->CommitLayer(kN, info, id), StatusIs(Code::kAlreadyExists));
+  EXPECT_THAT(sn_->RecordUnpackedLayer(kN, info, id), StatusIs(Code::kAlreadyExists));
   sn_->DiscardLayerDirectory(id);
   info.chain_id = "sha256:orphan";
   info.parent_chain_id = "sha256:missing";
   ASSERT_OK_AND_ASSIGN(id, sn_->NewLayerDirectory());
-  EXPECT_THAT(sn_->CommitLayer(kN, info, id), StatusIs(Code::kNotFound));
+  EXPECT_THAT(sn_->RecordUnpackedLayer(kN, info, id), StatusIs(Code::kNotFound));
   sn_->DiscardLayerDirectory(id);
 }
 

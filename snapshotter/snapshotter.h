@@ -128,8 +128,8 @@ class Snapshotter {
   // `layer.chain_id` in `space`, above the snapshot named after the parent
   // chain (which must be recorded). AlreadyExists if the chain is already
   // recorded: the caller discards its directory and uses the recorded one.
-  absl::Status CommitLayer(KeySpace space, const LayerInfo& layer, uint64_t dir_id,
-                           const std::string& lease = "");
+  absl::Status RecordUnpackedLayer(KeySpace space, const LayerInfo& layer, uint64_t dir_id,
+                                   const std::string& lease = "");
   absl::StatusOr<LayerInfo> GetLayer(const std::string& chain_id) const;
   // Every unpacked layer: chainID and directory id (for checking its files).
   absl::Status WalkLayers(const std::function<void(const LayerInfo&)>& fn) const;
