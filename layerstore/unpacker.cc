@@ -40,6 +40,25 @@ class PassThrough : public ByteSource {
   ByteSource* in_;
 };
 
+// Directories unpacked for one chain and not yet recorded: those still
+// pending when the call ends (an error, or a copy another import beat) are
+// discarded. Used after the workers joined: one thread.
+class PendingLayerDirs {
+ public:
+  explicit PendingLayerDirs(snapshotter::Snapshotter* snapshots) : snapshots_(snapshots) {}
+  PendingLayerDirs(const PendingLayerDirs&) = delete;
+  PendingLayerDirs& operator=(const PendingLayerDirs&) = delete;
+  ~PendingLayerDirs() {
+    for (uint64_t id : ids_) snapshots_->DiscardLayerDirectory(id);
+  }
+  void Add(uint64_t id) { ids_.insert(id); }
+  void Recorded(uint64_t id) { ids_.erase(id); }  // the record owns it now
+
+ private:
+  snapshotter::Snapshotter* snapshots_;
+  std::set<uint64_t> ids_;
+};
+
 }  // namespace
 
 absl::StatusOr<Unpacker::Unpacked> Unpacker::Extract(const Descriptor& blob) {
@@ -211,20 +230,15 @@ absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChainWith(
   worker();
   for (auto& t : pool) t.join();
 
+  // From here every exit discards the directories not recorded (RAII).
+  PendingLayerDirs pending(snapshots_);
   absl::Status first_error;
   for (size_t i : todo) {
+    if (results[i]->ok()) pending.Add((*results[i])->dir_id);
     if (!results[i]->ok() && first_error.ok()) first_error = results[i]->status();
   }
-  if (!first_error.ok()) {
-    for (size_t i : todo) {
-      if (results[i]->ok()) snapshots_->DiscardLayerDirectory((*results[i])->dir_id);
-    }
-    return first_error;
-  }
-  if (absl::Status s = DropIdleWhiteouts(parent_chain, chains, todo, results); !s.ok()) {
-    for (size_t i : todo) snapshots_->DiscardLayerDirectory((*results[i])->dir_id);
-    return s;
-  }
+  STRATA_RETURN_IF_ERROR(first_error);
+  STRATA_RETURN_IF_ERROR(DropIdleWhiteouts(parent_chain, chains, todo, results));
   // One syncfs makes every unpacked layer durable before any is recorded.
   absl::Time extracted = absl::Now();
   if (!todo.empty()) {
@@ -233,10 +247,7 @@ absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChainWith(
               {{"layers", std::to_string(todo.size())},
                {"extract_seconds", absl::StrCat(absl::ToDoubleSeconds(extracted - started))},
                {"sync_seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - extracted))}});
-    if (!s.ok()) {
-      for (size_t i : todo) snapshots_->DiscardLayerDirectory((*results[i])->dir_id);
-      return s;
-    }
+    STRATA_RETURN_IF_ERROR(s);
   }
   std::sort(todo.begin(), todo.end());  // recorded bottom-up
   for (size_t i : todo) {
@@ -253,23 +264,15 @@ absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChainWith(
     info.entries = u.result.entries;
     absl::Status s =
         snapshots_->RecordUnpackedLayer(snapshotter::KeySpace::kNative, info, u.dir_id, lease);
-    if (absl::IsAlreadyExists(s)) {
-      snapshots_->DiscardLayerDirectory(u.dir_id);  // a concurrent import recorded it first
+    if (s.ok()) {
+      pending.Recorded(u.dir_id);
+    } else if (absl::IsAlreadyExists(s)) {
+      // A concurrent import recorded it first: this copy is discarded, that one held.
       if (!lease.empty()) {
-        s = snapshots_->AdoptLayerChain(snapshotter::KeySpace::kNative, info.chain_id, lease);
-      } else {
-        s = absl::OkStatus();
+        STRATA_RETURN_IF_ERROR(
+            snapshots_->AdoptLayerChain(snapshotter::KeySpace::kNative, info.chain_id, lease));
       }
-      if (!s.ok()) {
-        for (size_t j : todo) {
-          if (j > i) snapshots_->DiscardLayerDirectory((*results[j])->dir_id);
-        }
-        return s;
-      }
-    } else if (!s.ok()) {
-      for (size_t j : todo) {
-        if (j >= i) snapshots_->DiscardLayerDirectory((*results[j])->dir_id);
-      }
+    } else {
       return s;
     }
   }
