@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/status_util.h"
 #include "common/unique_fd.h"
+#include "layerstore/layer_pipeline.h"
 #include "layerstore/libarchive_source.h"
 #include "layerstore/reference.h"
 
@@ -241,54 +242,6 @@ absl::StatusOr<std::vector<Importer::Candidate>> Importer::FromDockerArchive(
   return out;
 }
 
-absl::StatusOr<ImportedImage> Importer::Finish(const Candidate& c, const std::string& lease,
-                                               const ProgressFn& progress, UnpackSession* session) {
-  STRATA_ASSIGN_OR_RETURN(std::string text, images_->ReadJsonBlob(c.manifest));
-  std::string what = "manifest " + c.manifest.digest.str();
-  STRATA_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(text, what));
-  if (!IsConfigType(manifest.config.media_type)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(what, ": unsupported config media type \"", manifest.config.media_type, "\""));
-  }
-  STRATA_ASSIGN_OR_RETURN(text, images_->ReadJsonBlob(manifest.config));
-  STRATA_ASSIGN_OR_RETURN(ImageConfig config,
-                          ParseConfig(text, "config " + manifest.config.digest.str()));
-  if (config.diff_ids.size() != manifest.layers.size()) {
-    return absl::InvalidArgumentError(absl::StrCat(what, ": ", manifest.layers.size(),
-                                                   " layers but ", config.diff_ids.size(),
-                                                   " diff_ids in the config"));
-  }
-  std::vector<LayerToUnpack> layers;
-  for (size_t i = 0; i < manifest.layers.size(); ++i) {
-    const Descriptor& l = manifest.layers[i];
-    STRATA_RETURN_IF_ERROR(Annotate(LayerCompression(l.media_type).status(), what));
-    absl::StatusOr<BlobInfo> blob = content_->Info(l.digest);
-    if (!blob.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(what, ": layer blob ", l.digest.str(), " is missing from the archive"));
-    }
-    if (blob->size != l.size) {
-      return absl::InvalidArgumentError(absl::StrCat(what, ": layer blob ", l.digest.str(), " is ",
-                                                     blob->size, " bytes, the manifest says ",
-                                                     l.size));
-    }
-    layers.push_back({l, config.diff_ids[i]});
-  }
-  ImportedImage out;
-  STRATA_ASSIGN_OR_RETURN(out.chain_ids, session->UnpackChain(layers, Digest(), progress, lease));
-  // Now that the manifest said what each blob is, `strata blobs` can too.
-  std::vector<Descriptor> described = manifest.layers;
-  described.push_back(manifest.config);
-  described.push_back(c.manifest);
-  described.push_back(c.target);
-  for (const Descriptor& d : described) {
-    STRATA_RETURN_IF_ERROR(content_->NoteMediaType(d.digest, d.media_type));
-  }
-  out.info.target = c.target;
-  out.info.manifest = c.manifest.digest;
-  return out;
-}
-
 absl::StatusOr<std::vector<ImportedImage>> Importer::ImportPath(const std::string& path,
                                                                 const ImportOptions& options,
                                                                 const ProgressFn& progress) {
@@ -347,7 +300,8 @@ absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,
   // Unpack everything before recording any name: a failure records nothing.
   std::vector<ImportedImage> done;
   for (const Candidate& c : candidates) {
-    STRATA_ASSIGN_OR_RETURN(ImportedImage img, Finish(c, options.lease, progress, &session));
+    STRATA_ASSIGN_OR_RETURN(ImportedImage img, UnpackImage(content_, *images_, &session, c.target,
+                                                           c.manifest, options.lease, progress));
     done.push_back(std::move(img));
   }
   log::Info("import unpacked",

@@ -20,6 +20,7 @@
 #include "layerstore/byte_source.h"
 #include "layerstore/content_store.h"
 #include "layerstore/image_store.h"
+#include "layerstore/layer_pipeline.h"
 #include "layerstore/unpacker.h"
 
 namespace strata::layerstore {
@@ -37,11 +38,6 @@ struct ImportOptions {
   // its images are recorded (meta/leases.h). Default: none; the daemon always
   // gives one, so garbage collection cannot race an import.
   std::string lease;
-};
-
-struct ImportedImage {
-  ImageInfo info;
-  std::vector<Digest> chain_ids;
 };
 
 class Importer {
@@ -70,8 +66,6 @@ class Importer {
   absl::StatusOr<std::vector<Candidate>> FromDockerArchive(const Members& m,
                                                            const std::string& lease);
   absl::StatusOr<Descriptor> ChooseManifest(const Descriptor& d, int depth);
-  absl::StatusOr<ImportedImage> Finish(const Candidate& c, const std::string& lease,
-                                       const ProgressFn& progress, UnpackSession* session);
 
   ContentStore* content_;
   ImageStore* images_;

@@ -46,4 +46,54 @@ absl::StatusOr<Digest> StoreAndUnpackLayer(ContentStore* content, Unpacker* unpa
   return chains.back();
 }
 
+absl::StatusOr<ImportedImage> UnpackImage(ContentStore* content, const ImageStore& images,
+                                          UnpackSession* session, const Descriptor& target,
+                                          const Descriptor& manifest_desc, const std::string& lease,
+                                          const ProgressFn& progress) {
+  STRATA_ASSIGN_OR_RETURN(std::string text, images.ReadJsonBlob(manifest_desc));
+  std::string what = "manifest " + manifest_desc.digest.str();
+  STRATA_ASSIGN_OR_RETURN(Manifest manifest, ParseManifest(text, what));
+  if (!IsConfigType(manifest.config.media_type)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, ": unsupported config media type \"", manifest.config.media_type, "\""));
+  }
+  STRATA_ASSIGN_OR_RETURN(text, images.ReadJsonBlob(manifest.config));
+  STRATA_ASSIGN_OR_RETURN(ImageConfig config,
+                          ParseConfig(text, "config " + manifest.config.digest.str()));
+  if (config.diff_ids.size() != manifest.layers.size()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, ": ", manifest.layers.size(),
+                                                   " layers but ", config.diff_ids.size(),
+                                                   " diff_ids in the config"));
+  }
+  std::vector<LayerToUnpack> layers;
+  for (size_t i = 0; i < manifest.layers.size(); ++i) {
+    const Descriptor& l = manifest.layers[i];
+    STRATA_RETURN_IF_ERROR(Annotate(LayerCompression(l.media_type).status(), what));
+    absl::StatusOr<BlobInfo> blob = content->Info(l.digest);
+    if (!blob.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, ": layer blob ", l.digest.str(), " is missing"));
+    }
+    if (blob->size != l.size) {
+      return absl::InvalidArgumentError(absl::StrCat(what, ": layer blob ", l.digest.str(), " is ",
+                                                     blob->size, " bytes, the manifest says ",
+                                                     l.size));
+    }
+    layers.push_back({l, config.diff_ids[i]});
+  }
+  ImportedImage out;
+  STRATA_ASSIGN_OR_RETURN(out.chain_ids, session->UnpackChain(layers, Digest(), progress, lease));
+  // Now that the manifest said what each blob is, `strata blobs` can too.
+  std::vector<Descriptor> described = manifest.layers;
+  described.push_back(manifest.config);
+  described.push_back(manifest_desc);
+  described.push_back(target);
+  for (const Descriptor& d : described) {
+    STRATA_RETURN_IF_ERROR(content->NoteMediaType(d.digest, d.media_type));
+  }
+  out.info.target = target;
+  out.info.manifest = manifest_desc.digest;
+  return out;
+}
+
 }  // namespace strata::layerstore
