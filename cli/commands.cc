@@ -186,11 +186,9 @@ int Commands::Import(const std::string& file, const std::string& name) {
 }
 
 int Commands::Images() {
-  auto stub = pb::Images::NewStub(channel_);
-  grpc::ClientContext ctx;
   pb::ListImagesResponse resp;
-  grpc::Status s = stub->List(&ctx, pb::ListImagesRequest(), &resp);
-  if (!s.ok()) return Fail("images", s);
+  if (int failed = Call(&pb::Images::Stub::List, "images", pb::ListImagesRequest(), &resp))
+    return failed;
   if (g_.json) {
     json out = json::array();
     for (const auto& img : resp.images()) out.push_back(ImageJson(img));
@@ -207,13 +205,10 @@ int Commands::Images() {
 }
 
 int Commands::Rmi(const std::string& name) {
-  auto stub = pb::Images::NewStub(channel_);
-  grpc::ClientContext ctx;
   pb::DeleteImageRequest req;
   req.set_name(name);
   google::protobuf::Empty resp;
-  grpc::Status s = stub->Delete(&ctx, req, &resp);
-  if (!s.ok()) return Fail("rmi " + name, s);
+  if (int failed = Call(&pb::Images::Stub::Delete, "rmi " + name, req, &resp)) return failed;
   if (!g_.json) std::printf("deleted %s\n", name.c_str());
   return 0;
 }
@@ -301,15 +296,10 @@ int Commands::Mount(const std::string& name, const std::string& dir, const std::
     return Fail(
         absl::StrCat("mount ", name, ": ", where, " is already a mount point (unmount it first)"));
   }
-  auto images = pb::Images::NewStub(channel_);
   pb::Image img;
-  {
-    grpc::ClientContext ctx;
-    pb::GetImageRequest req;
-    req.set_name(name);
-    grpc::Status s = images->Get(&ctx, req, &img);
-    if (!s.ok()) return Fail("mount " + name, s);
-  }
+  pb::GetImageRequest get;
+  get.set_name(name);
+  if (int failed = Call(&pb::Images::Stub::Get, "mount " + name, get, &img)) return failed;
   auto snaps = pb::Snapshots::NewStub(channel_);
   std::vector<MountSpec> mounts;
   std::string key = rw_key.empty() ? "strata-mount:" + where : rw_key;
@@ -370,13 +360,10 @@ int Commands::Mount(const std::string& name, const std::string& dir, const std::
 
 int Commands::CheckReusable(const std::string& key, const std::string& name,
                             const strata::v1::Image& img) const {
-  auto snaps = pb::Snapshots::NewStub(channel_);
-  grpc::ClientContext ctx;
   spb::StatSnapshotRequest req;
   req.set_key(key);
   spb::StatSnapshotResponse resp;
-  grpc::Status s = snaps->Stat(&ctx, req, &resp);
-  if (!s.ok()) return Fail("mount " + name, s);
+  if (int failed = Call(&pb::Snapshots::Stub::Stat, "mount " + name, req, &resp)) return failed;
   const spb::Info& info = resp.info();
   if (info.kind() != spb::ACTIVE) {
     return ReportError(absl::StrCat("mount ", name, ": snapshot \"", key, "\" is ",
@@ -442,26 +429,20 @@ int Commands::Commit(const std::string& key, const std::string& name, const std:
                      const std::string& compression) {
   std::string from = base;
   if (from.empty()) {
-    auto snaps = pb::Snapshots::NewStub(channel_);
-    grpc::ClientContext ctx;
     spb::StatSnapshotRequest req;
     req.set_key(key);
     spb::StatSnapshotResponse resp;
-    grpc::Status s = snaps->Stat(&ctx, req, &resp);
-    if (!s.ok()) return Fail("commit " + key, s);
+    if (int failed = Call(&pb::Snapshots::Stub::Stat, "commit " + key, req, &resp)) return failed;
     auto it = resp.info().labels().find(kImageLabel);
     if (it != resp.info().labels().end()) from = it->second;
   }
-  auto images = pb::Images::NewStub(channel_);
-  grpc::ClientContext ctx;
   pb::CommitImageRequest req;
   req.set_snapshot_key(key);
   req.set_name(name);
   req.set_base(from);
   req.set_compression(compression);
   pb::Image img;
-  grpc::Status s = images->Commit(&ctx, req, &img);
-  if (!s.ok()) return Fail("commit " + key, s);
+  if (int failed = Call(&pb::Images::Stub::Commit, "commit " + key, req, &img)) return failed;
   if (g_.json) {
     std::printf("%s\n", ImageJson(img).dump(2).c_str());
   } else {
@@ -518,13 +499,10 @@ int Commands::Export(const std::string& name, const std::string& file, const std
 }
 
 int Commands::Fsck(bool repair) {
-  auto stub = pb::Admin::NewStub(channel_);
-  grpc::ClientContext ctx;
   pb::CheckRequest req;
   req.set_repair(repair);
   pb::CheckResponse resp;
-  grpc::Status s = stub->Check(&ctx, req, &resp);
-  if (!s.ok()) return Fail("fsck", s);
+  if (int failed = Call(&pb::Admin::Stub::Check, "fsck", req, &resp)) return failed;
   int remaining = 0;
   for (const auto& p : resp.problems()) remaining += p.repaired() ? 0 : 1;
   if (g_.json) {
@@ -555,23 +533,18 @@ int Commands::Fsck(bool repair) {
 }
 
 int Commands::Rm(const std::string& key) {
-  auto snaps = pb::Snapshots::NewStub(channel_);
-  grpc::ClientContext ctx;
   spb::RemoveSnapshotRequest req;
   req.set_key(key);
   google::protobuf::Empty resp;
-  grpc::Status s = snaps->Remove(&ctx, req, &resp);
-  if (!s.ok()) return Fail("rm " + key, s);
+  if (int failed = Call(&pb::Snapshots::Stub::Remove, "rm " + key, req, &resp)) return failed;
   if (!g_.json) std::printf("removed %s\n", key.c_str());
   return 0;
 }
 
 int Commands::Du() {
-  auto stub = pb::Admin::NewStub(channel_);
-  grpc::ClientContext ctx;
   pb::DiskUsageResponse u;
-  grpc::Status s = stub->DiskUsage(&ctx, pb::DiskUsageRequest(), &u);
-  if (!s.ok()) return Fail("du", s);
+  if (int failed = Call(&pb::Admin::Stub::DiskUsage, "du", pb::DiskUsageRequest(), &u))
+    return failed;
   int64_t saved = u.unshared_bytes() - u.image_bytes();
   if (g_.json) {
     json rows = json::array();
@@ -671,11 +644,9 @@ int Commands::Gc(bool dry_run, const std::string& ingest_max_age) {
 }
 
 int Commands::Leases() {
-  auto stub = pb::Leases::NewStub(channel_);
-  grpc::ClientContext ctx;
   pb::ListLeasesResponse resp;
-  grpc::Status s = stub->List(&ctx, pb::ListLeasesRequest(), &resp);
-  if (!s.ok()) return Fail("leases", s);
+  if (int failed = Call(&pb::Leases::Stub::List, "leases", pb::ListLeasesRequest(), &resp))
+    return failed;
   auto time_text = [](const google::protobuf::Timestamp& t) {
     return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(t.seconds()),
                             absl::UTCTimeZone());
@@ -724,11 +695,8 @@ int Commands::LeaseCreate(const std::string& id, const std::string& ttl,
     size_t eq = kv.find('=');
     (*req.mutable_labels())[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  auto stub = pb::Leases::NewStub(channel_);
-  grpc::ClientContext ctx;
   pb::Lease resp;
-  grpc::Status s = stub->Create(&ctx, req, &resp);
-  if (!s.ok()) return Fail("leases create", s);
+  if (int failed = Call(&pb::Leases::Stub::Create, "leases create", req, &resp)) return failed;
   if (g_.json) {
     std::printf("%s\n", json({{"id", resp.id()}}).dump(2).c_str());
   } else {
@@ -738,13 +706,10 @@ int Commands::LeaseCreate(const std::string& id, const std::string& ttl,
 }
 
 int Commands::LeaseRm(const std::string& id) {
-  auto stub = pb::Leases::NewStub(channel_);
-  grpc::ClientContext ctx;
   pb::DeleteLeaseRequest req;
   req.set_id(id);
   pb::DeleteLeaseResponse resp;
-  grpc::Status s = stub->Delete(&ctx, req, &resp);
-  if (!s.ok()) return Fail("leases rm " + id, s);
+  if (int failed = Call(&pb::Leases::Stub::Delete, "leases rm " + id, req, &resp)) return failed;
   if (!g_.json) std::printf("deleted lease %s\n", id.c_str());
   return 0;
 }

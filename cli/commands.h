@@ -50,6 +50,16 @@ class Commands {
 
  private:
   int Fail(const std::string& what, const grpc::Status& s) const;
+  // One unary call on a fresh stub: 0 when it succeeds, else the failure
+  // reported as "<what>: <error>" and its exit code.
+  template <typename Stub, typename Request, typename Response>
+  int Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
+           const std::string& what, const Request& req, Response* resp) const {
+    Stub stub(channel_);
+    grpc::ClientContext ctx;
+    grpc::Status s = (stub.*method)(&ctx, req, resp);
+    return s.ok() ? 0 : Fail(what, s);
+  }
   int Fail(const std::string& message) const;
   // 0 if writable snapshot `key` (which exists) stands above `img`'s top
   // layer; otherwise reports why it cannot be mounted for image `name`.
