@@ -76,9 +76,9 @@ class Snapshotter {
   // FailedPrecondition while the snapshot has children.
   absl::Status Remove(KeySpace space, const std::string& key);
   absl::StatusOr<Info> Stat(KeySpace space, const std::string& key);
-  // Only labels are mutable; `fieldpaths` are "labels" or "labels.<key>"; empty
-  // means every mutable field. Anything touching name, parent or kind:
-  // InvalidArgument.
+  // Only labels are mutable; `fieldpaths` are "labels" or "labels.<key>"
+  // (anything else: InvalidArgument). Empty replaces the labels and ignores
+  // the rest of `info`, as containerd's snapshotters do.
   absl::StatusOr<Info> Update(KeySpace space, const Info& info,
                               const std::vector<std::string>& fieldpaths);
   // Committed: recorded at commit. Active and view: measured now.
