@@ -9,6 +9,15 @@ scripts/install-deps.sh
 scripts/build.sh
 scripts/make-test-images.sh build/images
 build/bench/snapshot_bench "$@"
+# One client through containerd's own Go proxy client, against containerd's
+# overlayfs snapshotter served the same way; then as the stores grow.
+(cd bench/go && GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE="$PWD/../../build/go-cache" \
+  go build -o ../../build/bench/snapbench .)
+for held in 0 1000 20000 ${STRATA_BENCH_MAX_HELD:-100000}; do
+  dir=$(mktemp -d /var/tmp/snapbench.XXXXXX)
+  build/bench/snapbench -stratad build/daemon/stratad -dir "$dir" -held "$held" -seconds 6
+  rm -rf "$dir"
+done
 build/bench/inflate_bench --images build/images
 build/bench/import_bench --images build/images
 build/bench/commit_bench
