@@ -375,42 +375,38 @@ absl::Status Snapshotter::Walk(KeySpace space, const std::vector<std::string>& f
   return decode_error;
 }
 
-absl::StatusOr<std::map<uint64_t, Snapshotter::DirUse>> Snapshotter::DirectoryUses() const {
-  std::map<uint64_t, DirUse> uses;
+absl::Status Snapshotter::ForEachRecord(
+    const std::function<void(const SnapshotRecord&)>& fn) const {
   absl::Status decode_error;
   STRATA_RETURN_IF_ERROR(
       db_->Scan(Family::kSnapshots, "", [&](absl::string_view k, absl::string_view v) {
         absl::StatusOr<SnapshotRecord> rec = DecodeRecord(k.substr(1), v);
         if (!rec.ok()) {
-          decode_error = rec.status();
+          decode_error = rec.status();  // never act on metadata we cannot read
           return false;
         }
-        DirUse use = DirUse::kCommitted;
-        if (!rec->layer_chain_id().empty()) use = DirUse::kLayer;
-        if (rec->kind() == meta::v1::SNAPSHOT_KIND_ACTIVE) use = DirUse::kWritable;
-        if (rec->kind() == meta::v1::SNAPSHOT_KIND_VIEW) use = DirUse::kView;
-        uses.emplace(rec->id(), use);
+        fn(*rec);
         return true;
       }));
-  STRATA_RETURN_IF_ERROR(decode_error);
+  return decode_error;
+}
+
+absl::StatusOr<std::map<uint64_t, Snapshotter::DirUse>> Snapshotter::DirectoryUses() const {
+  std::map<uint64_t, DirUse> uses;
+  STRATA_RETURN_IF_ERROR(ForEachRecord([&](const SnapshotRecord& rec) {
+    DirUse use = DirUse::kCommitted;
+    if (!rec.layer_chain_id().empty()) use = DirUse::kLayer;
+    if (rec.kind() == meta::v1::SNAPSHOT_KIND_ACTIVE) use = DirUse::kWritable;
+    if (rec.kind() == meta::v1::SNAPSHOT_KIND_VIEW) use = DirUse::kView;
+    uses.emplace(rec.id(), use);
+  }));
   STRATA_RETURN_IF_ERROR(WalkLayers([&](const LayerInfo& l) { uses[l.dir_id] = DirUse::kLayer; }));
   return uses;
 }
 
 absl::StatusOr<std::set<uint64_t>> Snapshotter::ReferencedIds() const {
   std::set<uint64_t> ids;
-  absl::Status decode_error;
-  STRATA_RETURN_IF_ERROR(
-      db_->Scan(Family::kSnapshots, "", [&](absl::string_view k, absl::string_view v) {
-        absl::StatusOr<SnapshotRecord> rec = DecodeRecord(k.substr(1), v);
-        if (!rec.ok()) {
-          decode_error = rec.status();
-          return false;
-        }
-        ids.insert(rec->id());
-        return true;
-      }));
-  STRATA_RETURN_IF_ERROR(decode_error);
+  STRATA_RETURN_IF_ERROR(ForEachRecord([&](const SnapshotRecord& rec) { ids.insert(rec.id()); }));
   return ids;
 }
 

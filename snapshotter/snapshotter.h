@@ -210,6 +210,9 @@ class Snapshotter {
   absl::StatusOr<std::vector<MountSpec>> MountsFor(KeySpace space,
                                                    const meta::v1::SnapshotRecord& rec);
   absl::StatusOr<bool> HasChildren(KeySpace space, const std::string& key) const;
+  // Calls fn for every snapshot record of both key spaces; an error (and no
+  // further calls) if one cannot be decoded.
+  absl::Status ForEachRecord(const std::function<void(const meta::v1::SnapshotRecord&)>& fn) const;
   // Ids of every directory some record points to (all key spaces).
   absl::StatusOr<std::set<uint64_t>> ReferencedIds() const;
   // Stages in `txn` the snapshot records of `chain_id` and its parents that
