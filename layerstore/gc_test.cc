@@ -120,6 +120,20 @@ TEST_F(GcTest, AnUnreadableImageStopsTheCollection) {
   EXPECT_TRUE(content_->Has(a.manifest.layers[1].digest));
 }
 
+// A store the collector cannot read still opens with a call to roll back:
+// the call's lease goes, what it made waits for a gc that can run.
+TEST_F(GcTest, AnUnreadableImageDoesNotStopStartUp) {
+  ImportTwoImagesSharingABase();
+  ASSERT_OK_AND_ASSIGN(ResolvedImage b, images_->Resolve("test/b:1"));
+  ASSERT_OK(leases_->Create("died", std::nullopt, {}, /*temporary=*/true).status());
+  ASSERT_OK(content_->Put("made by the call that died", "", "died").status());
+  ASSERT_EQ(::unlink(content_->BlobPath(b.manifest.config.digest).c_str()), 0);
+  store_.reset();
+  ASSERT_OK_AND_ASSIGN(store_, Store::Open(tmp_.Sub("root")));
+  EXPECT_THAT(store_->leases->Get("died").status(), StatusIs(Code::kNotFound));
+  EXPECT_TRUE(store_->content->Has(Sha256Of("made by the call that died")));
+}
+
 TEST_F(GcTest, DryRunChangesNothing) {
   ImportTwoImagesSharingABase();
   ASSERT_OK_AND_ASSIGN(ResolvedImage a, images_->Resolve("test/a:1"));
