@@ -211,12 +211,16 @@ struct FakeImage {
         Sha256Of(manifest).str() + R"(","size":)" + std::to_string(manifest.size()) +
         R"(,"annotations":{"io.containerd.image.name":"example.test/fake:1"}}]})";
   }
-  std::string Archive(bool with_layer = true) const {
-    TarBuilder t;
-    t.File("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+  // Writes the image's layer (unless left out), config and manifest blobs.
+  void AddBlobs(TarBuilder& t, bool with_layer = true) const {
     if (with_layer) t.File("blobs/sha256/" + Sha256Of(layer_blob).hex(), layer_blob);
     t.File("blobs/sha256/" + Sha256Of(config).hex(), config);
     t.File("blobs/sha256/" + Sha256Of(manifest).hex(), manifest);
+  }
+  std::string Archive(bool with_layer = true) const {
+    TarBuilder t;
+    t.File("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
+    AddBlobs(t, with_layer);
     t.File("index.json", index);
     return t.Bytes();
   }
@@ -277,11 +281,8 @@ TEST_F(ImporterTest, MultiPlatformIndexUnpacksTheHostPlatform) {
       R"(,"annotations":{"io.containerd.image.name":"example.test/multi:1"}}]})";
   TarBuilder t;
   t.File("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
-  for (const FakeImage* i : {&host, &foreign}) {
-    t.File("blobs/sha256/" + Sha256Of(i->layer_blob).hex(), i->layer_blob);
-    t.File("blobs/sha256/" + Sha256Of(i->config).hex(), i->config);
-    t.File("blobs/sha256/" + Sha256Of(i->manifest).hex(), i->manifest);
-  }
+  host.AddBlobs(t);
+  foreign.AddBlobs(t);
   t.File("blobs/sha256/" + Sha256Of(nested).hex(), nested);
   t.File("index.json", index);
   ASSERT_OK_AND_ASSIGN(auto imported, ImportBytes(t.Bytes()));
@@ -433,11 +434,8 @@ TEST_F(ImporterTest, BadArchivesFailCleanlyAndRecordNothing) {
          };
          TarBuilder t;
          t.File("oci-layout", R"({"imageLayoutVersion":"1.0.0"})");
-         for (const FakeImage* i : {&good, &bad}) {
-           t.File("blobs/sha256/" + Sha256Of(i->layer_blob).hex(), i->layer_blob);
-           t.File("blobs/sha256/" + Sha256Of(i->config).hex(), i->config);
-           t.File("blobs/sha256/" + Sha256Of(i->manifest).hex(), i->manifest);
-         }
+         good.AddBlobs(t);
+         bad.AddBlobs(t);
          t.File("index.json", R"({"schemaVersion":2,"manifests":[)" +
                                   entry(good.manifest, "x/good:1") + "," +
                                   entry(bad.manifest, "x/bad:1") + "]}");
