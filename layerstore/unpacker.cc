@@ -153,34 +153,33 @@ absl::Status Unpacker::PlanChain(const std::vector<LayerToUnpack>& layers,
   }
 }
 
-absl::Status Unpacker::DropIdleWhiteouts(
+absl::Status Unpacker::PruneWhiteouts(
     const Digest& parent_chain, const std::vector<Digest>& chains, const std::vector<size_t>& todo,
     const std::vector<std::optional<absl::StatusOr<Unpacked>>>& results) {
-  // Every layer directory of the chain, nearest first when read backwards.
-  std::vector<std::string> below;
-  for (std::string c = parent_chain.str(); !parent_chain.empty() && !c.empty();) {
+  bool any = false;
+  for (size_t i : todo) any |= !(*results[i])->result.whiteouts.empty();
+  if (!any) return absl::OkStatus();  // the chain's directories are not needed
+  // The layer directories below the one at hand, nearest first.
+  std::vector<std::string> lowers;
+  for (std::string c = parent_chain.empty() ? "" : parent_chain.str(); !c.empty();) {
     STRATA_ASSIGN_OR_RETURN(snapshotter::Snapshotter::LayerInfo l, snapshots_->GetLayer(c));
-    below.push_back(snapshots_->layout().FilesDir(l.dir_id));
+    lowers.push_back(snapshots_->layout().FilesDir(l.dir_id));
     c = l.parent_chain_id;
   }
-  std::reverse(below.begin(), below.end());  // bottom first
   std::set<size_t> fresh(todo.begin(), todo.end());
   for (size_t i = 0; i < chains.size(); ++i) {
-    std::string dir;
+    uint64_t dir_id;
     if (fresh.count(i)) {
       const Unpacked& u = **results[i];
-      dir = snapshots_->layout().FilesDir(u.dir_id);
-      if (!u.result.whiteouts.empty()) {
-        std::vector<std::string> lowers(below.rbegin(), below.rend());
-        STRATA_RETURN_IF_ERROR(
-            layerstore::DropIdleWhiteouts(dir, u.result.whiteouts, lowers).status());
-      }
+      dir_id = u.dir_id;
+      std::string dir = snapshots_->layout().FilesDir(dir_id);
+      STRATA_RETURN_IF_ERROR(DropIdleWhiteouts(dir, u.result.whiteouts, lowers).status());
     } else {
       STRATA_ASSIGN_OR_RETURN(snapshotter::Snapshotter::LayerInfo l,
                               snapshots_->GetLayer(chains[i].str()));
-      dir = snapshots_->layout().FilesDir(l.dir_id);
+      dir_id = l.dir_id;
     }
-    below.push_back(dir);
+    lowers.insert(lowers.begin(), snapshots_->layout().FilesDir(dir_id));
   }
   return absl::OkStatus();
 }
@@ -238,7 +237,7 @@ absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChainWith(
     if (!results[i]->ok() && first_error.ok()) first_error = results[i]->status();
   }
   STRATA_RETURN_IF_ERROR(first_error);
-  STRATA_RETURN_IF_ERROR(DropIdleWhiteouts(parent_chain, chains, todo, results));
+  STRATA_RETURN_IF_ERROR(PruneWhiteouts(parent_chain, chains, todo, results));
   // One syncfs makes every unpacked layer durable before any is recorded.
   absl::Time extracted = absl::Now();
   if (!todo.empty()) {

@@ -93,10 +93,9 @@ class Unpacker {
 
   // Drops the whiteouts of the freshly unpacked layers (`todo`) that hide
   // nothing in the layers below them (whiteout_prune.h).
-  absl::Status DropIdleWhiteouts(
-      const Digest& parent_chain, const std::vector<Digest>& chains,
-      const std::vector<size_t>& todo,
-      const std::vector<std::optional<absl::StatusOr<Unpacked>>>& results);
+  absl::Status PruneWhiteouts(const Digest& parent_chain, const std::vector<Digest>& chains,
+                              const std::vector<size_t>& todo,
+                              const std::vector<std::optional<absl::StatusOr<Unpacked>>>& results);
 
   ContentStore* content_;
   snapshotter::Snapshotter* snapshots_;
