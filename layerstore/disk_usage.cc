@@ -108,13 +108,26 @@ absl::StatusOr<StoreDiskUsage> MeasureStore(const std::string& root, const Conte
       out.unreferenced_bytes += bytes;
     }
   }
-  out.metadata_bytes = Measure(root + "/meta");
-  // Directories and files outside blobs/ and the snapshot directories.
+  // The total, as du counts it, from what was measured above: each snapshot
+  // directory was walked once already; the rest of the root is walked here.
+  const std::string snapshots_dir = snapshots.layout().SnapshotsDir();
+  out.total_bytes = BlocksOf(root);
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> top, ListDir(root));
+  for (const std::string& name : top) {
+    std::string path = absl::StrCat(root, "/", name);
+    if (path == snapshots_dir) {
+      out.total_bytes += BlocksOf(path);
+      for (const auto& [id, bytes] : dir_bytes) out.total_bytes += bytes;
+      continue;
+    }
+    int64_t bytes = Measure(path);
+    if (name == "meta") out.metadata_bytes = bytes;
+    out.total_bytes += bytes;
+  }
+  // Whatever the parts above leave out: ingests, staging, directories themselves.
   int64_t counted = out.image_bytes + out.writable_bytes + out.unreferenced_bytes +
                     out.metadata_bytes + out.other_bytes;
-  STRATA_ASSIGN_OR_RETURN(DiskUsage whole, MeasureDiskUsage(root));
-  out.total_bytes = whole.bytes;
-  out.other_bytes += std::max<int64_t>(0, whole.bytes - counted);
+  out.other_bytes += std::max<int64_t>(0, out.total_bytes - counted);
   return out;
 }
 
