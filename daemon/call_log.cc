@@ -1,6 +1,7 @@
 #include "daemon/call_log.h"
 
 #include <google/protobuf/message.h>
+#include <google/protobuf/text_format.h>
 
 #include <chrono>
 #include <string>
@@ -16,29 +17,38 @@ namespace {
 using grpc::experimental::InterceptionHookPoints;
 
 // Methods that only read: logged when they fail, not when they succeed.
+// (Check repairs when asked, so it counts as a change.)
 bool IsReadOnly(absl::string_view method) {
   for (absl::string_view suffix : {"/Stat", "/List", "/Mounts", "/Usage", "/Info", "/Read",
-                                   "/Status", "/ListStatuses", "/Get", "/Check", "/DiskUsage"}) {
+                                   "/Status", "/ListStatuses", "/Get", "/DiskUsage"}) {
     if (absl::EndsWith(method, suffix)) return true;
   }
   return false;
 }
 
-// The first request, short: enough to say what was asked (never data bytes).
+// The first request, short: enough to say what was asked. Long string and
+// bytes fields (archive, layer and blob data) are cut to their first bytes.
 std::string Summary(const google::protobuf::Message& m) {
   constexpr size_t kMax = 200;
-  std::string s = m.ShortDebugString();
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetSingleLineMode(true);
+  printer.SetTruncateStringFieldLongerThan(64);
+  std::string s;
+  printer.PrintToString(m, &s);
   return s.size() > kMax ? s.substr(0, kMax) + "..." : s;
 }
 
 class CallLog : public grpc::experimental::Interceptor {
  public:
   explicit CallLog(grpc::experimental::ServerRpcInfo* info)
-      : method_(info->method()), start_(std::chrono::steady_clock::now()) {}
+      : method_(info->method()),
+        read_only_(IsReadOnly(method_)),
+        start_(std::chrono::steady_clock::now()) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
-    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE) &&
-        request_.empty()) {
+    // A read's own error names what it looked for: no summary on the hot path.
+    if (!read_only_ && request_.empty() &&
+        methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_MESSAGE)) {
       auto* msg = static_cast<const google::protobuf::Message*>(methods->GetRecvMessage());
       if (msg != nullptr) request_ = Summary(*msg);
     }
@@ -50,7 +60,7 @@ class CallLog : public grpc::experimental::Interceptor {
 
  private:
   void Log(const grpc::Status& status) const {
-    if (status.ok() && IsReadOnly(method_)) return;
+    if (status.ok() && read_only_) return;
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
                     .count();
     if (status.ok()) {
@@ -67,6 +77,7 @@ class CallLog : public grpc::experimental::Interceptor {
   }
 
   std::string method_;
+  bool read_only_;
   std::chrono::steady_clock::time_point start_;
   std::string request_;
 };

@@ -382,6 +382,10 @@ TEST_F(ImagesIntegrationTest, DuShowsSharingAndRmRemovesSnapshots) {
   double total = static_cast<double>(j["total_bytes"].get<int64_t>());
   EXPECT_NEAR(total, real, real * 0.01) << "strata du total against du -s";
   ASSERT_EQ(Cli({"rm", "live"}).exit_code, 0);
+  // The write is logged, its megabyte of data is not.
+  std::string log = ReadFileOrDie(daemon_->log_path());
+  EXPECT_THAT(log, HasSubstr("msg=call method=/strata.v1.Content/Write"));
+  EXPECT_EQ(log.find(std::string(100, 'b')), std::string::npos);
   // The tree shows the derived image's layer under busybox's.
   std::string top = GetImage(kBusybox).top_chain_id();
   std::string derived_top = GetImage("example/derived:1").top_chain_id();
