@@ -131,6 +131,7 @@ TEST_F(GcTest, AnUnreadableImageDoesNotStopStartUp) {
   store_.reset();
   ASSERT_OK_AND_ASSIGN(store_, Store::Open(tmp_.Sub("root")));
   EXPECT_THAT(store_->leases->Get("died").status(), StatusIs(Code::kNotFound));
+  EXPECT_EQ(store_->calls_rolled_back, 0);
   EXPECT_TRUE(store_->content->Has(Sha256Of("made by the call that died")));
 }
 

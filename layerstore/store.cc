@@ -22,14 +22,16 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& root,
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> temporary, s->leases->Temporary());
   for (const std::string& lease : temporary) {
     absl::Status undone = s->gc->Rollback(lease).status();
-    if (undone.ok()) continue;
+    if (undone.ok()) {
+      ++s->calls_rolled_back;
+      continue;
+    }
     // A store the collector cannot read (see fsck) must still start: the
     // lease goes, and what the call made is left as garbage for a later gc.
     log::Warn("roll back a call that died", {{"lease", lease}, {"error", undone.ToString()}});
     absl::Status dropped = s->leases->Delete(lease);
     if (!dropped.ok() && !absl::IsNotFound(dropped)) return dropped;
   }
-  s->calls_rolled_back = static_cast<int>(temporary.size());
   return s;
 }
 

@@ -33,6 +33,7 @@ struct Store {
   std::unique_ptr<meta::Leases> leases;
   std::unique_ptr<GarbageCollector> gc;
   // Calls rolled back at opening (CallScope): they died with the last process.
+  // (One that cannot be rolled back only loses its lease, and is not counted.)
   int calls_rolled_back = 0;
 };
 
