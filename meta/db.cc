@@ -249,9 +249,15 @@ absl::StatusOr<uint64_t> Db::Apply(rocksdb::WriteBatch* batch) {
   return ++applied_;
 }
 
-absl::Status Db::WaitDurable(uint64_t ticket) {
+absl::Status Db::WaitDurable(uint64_t ticket, absl::Duration patience) {
   if (!options_.sync) return absl::OkStatus();
   MutexLock l(&sync_mu_);
+  if (patience > absl::ZeroDuration()) {
+    auto covered = [this, ticket]() ABSL_SHARED_LOCKS_REQUIRED(sync_mu_) {
+      return synced_ >= ticket || ticket <= failed_through_;
+    };
+    sync_mu_.AwaitWithTimeout(covered, patience);
+  }
   while (true) {
     if (synced_ >= ticket) return absl::OkStatus();
     // A batch that was in a failed sync is never reported durable, even if a
@@ -278,6 +284,16 @@ absl::Status Db::WaitDurable(uint64_t ticket) {
   }
   if (target > synced_) synced_ = target;
   return absl::OkStatus();
+}
+
+absl::Status Db::AwaitDurable(uint64_t ticket, absl::Duration patience) {
+  return WaitDurable(ticket, patience);
+}
+
+bool Db::IsDurable(uint64_t ticket) const {
+  if (!options_.sync) return true;
+  MutexLock l(&sync_mu_);
+  return synced_ >= ticket;
 }
 
 absl::Status Db::Flush() {
@@ -320,6 +336,13 @@ absl::Status WriteTxn::Commit() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   locked_ = false;
   if (!ticket.ok()) return ticket.status();
   return db_->WaitDurable(*ticket);
+}
+
+absl::StatusOr<uint64_t> WriteTxn::CommitLater() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  absl::StatusOr<uint64_t> ticket = db_->Apply(batch_.get());
+  db_->writer_mu_.Unlock();
+  locked_ = false;
+  return ticket;
 }
 
 }  // namespace strata::meta

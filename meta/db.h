@@ -31,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "common/mutex.h"
 
 namespace rocksdb {
@@ -81,6 +82,14 @@ class Db {
   // Blocks until every batch committed so far is durable.
   absl::Status Flush();
 
+  // Returns once the batch with `ticket` (from WriteTxn::CommitLater) and all
+  // before it are durable. It first waits up to `patience` for another
+  // writer's sync to cover it, then syncs itself: a background caller so
+  // rides along with the foreground's syncs instead of adding one.
+  absl::Status AwaitDurable(uint64_t ticket, absl::Duration patience);
+  // Whether the batch with `ticket` is durable now (always, without sync).
+  bool IsDurable(uint64_t ticket) const;
+
   // How many times RocksDB was reopened to leave a write-error state.
   uint64_t reopen_count() const;
 
@@ -104,8 +113,9 @@ class Db {
   // REQUIRES: writer_mu_ held. Closes the current instance and opens a fresh
   // one; on failure the old one stays in place.
   absl::Status Reopen() ABSL_EXCLUSIVE_LOCKS_REQUIRED(writer_mu_);
-  // Returns once the batch with `ticket` (and all before it) is durable.
-  absl::Status WaitDurable(uint64_t ticket);
+  // Returns once the batch with `ticket` (and all before it) is durable,
+  // having waited up to `patience` for someone else's sync.
+  absl::Status WaitDurable(uint64_t ticket, absl::Duration patience = absl::ZeroDuration());
 
   const Options options_;
 
@@ -119,7 +129,7 @@ class Db {
   bool needs_reopen_ ABSL_GUARDED_BY(writer_mu_) = false;
   uint64_t applied_ ABSL_GUARDED_BY(sync_mu_) = 0;
 
-  Mutex sync_mu_;
+  mutable Mutex sync_mu_;
   uint64_t synced_ ABSL_GUARDED_BY(sync_mu_) = 0;
   bool syncing_ ABSL_GUARDED_BY(sync_mu_) = false;
   // After a failed sync, writes wait for a reopen to re-read the log (what was
@@ -146,6 +156,12 @@ class WriteTxn {
 
   // Applies the staged batch atomically, releases the lock, waits until durable.
   absl::Status Commit();
+  // Applies the staged batch atomically and releases the lock without waiting
+  // for the sync: the batch is safe from a process kill at once and from
+  // power loss once Db::AwaitDurable(ticket) returns, or any later Commit()
+  // does (durability is in commit order). Only for changes whose loss at a
+  // power failure is harmless (a removal that a later collection repeats).
+  absl::StatusOr<uint64_t> CommitLater();
 
  private:
   Db* db_;

@@ -89,6 +89,62 @@ TEST(DbTest, ConcurrentCommitsAllLand) {
   EXPECT_EQ(count, 8 * 200);
 }
 
+// A batch committed without waiting is visible at once and survives a
+// reopen; it is durable once awaited, or once a later Commit syncs.
+TEST(DbTest, CommitLaterIsVisibleAtOnceAndDurableWhenAwaitedOrOvertaken) {
+  TempDir t;
+  {
+    ASSERT_OK_AND_ASSIGN(auto db, Db::Open({t.Sub("meta")}));
+    WriteTxn first(db.get());
+    first.Put(Family::kSnapshots, "a", "1");
+    ASSERT_OK_AND_ASSIGN(uint64_t a, first.CommitLater());
+    ASSERT_OK_AND_ASSIGN(auto v, db->Get(Family::kSnapshots, "a"));
+    EXPECT_EQ(v, "1");
+    EXPECT_FALSE(db->IsDurable(a));
+    ASSERT_OK(db->AwaitDurable(a, absl::ZeroDuration()));
+    EXPECT_TRUE(db->IsDurable(a));
+
+    WriteTxn second(db.get());
+    second.Put(Family::kSnapshots, "b", "2");
+    ASSERT_OK_AND_ASSIGN(uint64_t b, second.CommitLater());
+    EXPECT_FALSE(db->IsDurable(b));
+    WriteTxn third(db.get());
+    third.Put(Family::kSnapshots, "c", "3");
+    ASSERT_OK(third.Commit());  // durability is in commit order
+    EXPECT_TRUE(db->IsDurable(b));
+  }
+  ASSERT_OK_AND_ASSIGN(auto db, Db::Open({t.Sub("meta")}));
+  for (const char* key : {"a", "b", "c"}) {
+    ASSERT_OK_AND_ASSIGN(auto v, db->Get(Family::kSnapshots, key));
+    EXPECT_TRUE(v.has_value()) << key;
+  }
+}
+
+// A patient waiter rides along with another writer's sync instead of
+// waiting out its patience; with nobody else writing it syncs by itself.
+TEST(DbTest, AwaitDurableRidesAlongWithAnotherWritersSync) {
+  TempDir t;
+  ASSERT_OK_AND_ASSIGN(auto db, Db::Open({t.Sub("meta")}));
+  WriteTxn later(db.get());
+  later.Put(Family::kSnapshots, "later", "1");
+  ASSERT_OK_AND_ASSIGN(uint64_t ticket, later.CommitLater());
+  absl::Time start = absl::Now();
+  std::thread waiter([&] { EXPECT_OK(db->AwaitDurable(ticket, absl::Seconds(60))); });
+  WriteTxn other(db.get());
+  other.Put(Family::kSnapshots, "other", "2");
+  ASSERT_OK(other.Commit());
+  waiter.join();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));
+
+  WriteTxn alone(db.get());
+  alone.Put(Family::kSnapshots, "alone", "3");
+  ASSERT_OK_AND_ASSIGN(uint64_t lone, alone.CommitLater());
+  start = absl::Now();
+  ASSERT_OK(db->AwaitDurable(lone, absl::Milliseconds(50)));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(50));
+  EXPECT_TRUE(db->IsDurable(lone));
+}
+
 // RocksDB stops accepting writes after its log hits ENOSPC and does not
 // recover by itself; Db must, once space is back, without losing anything.
 TEST(DbTest, WritesWorkAgainAfterDiskFullOnceSpaceIsFreed) {

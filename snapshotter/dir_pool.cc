@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -12,8 +13,17 @@
 
 namespace strata::snapshotter {
 
-DirPool::DirPool(const Layout* layout, uint64_t first_id, Options options)
-    : layout_(layout), options_(options), next_id_(first_id) {
+namespace {
+
+// How long the reaper waits for a foreground call's sync to cover a removal
+// before syncing itself: a busy store covers it within a call, and an idle
+// one can afford its own sync.
+constexpr absl::Duration kReapPatience = absl::Milliseconds(10);
+
+}  // namespace
+
+DirPool::DirPool(const Layout* layout, meta::Db* db, uint64_t first_id, Options options)
+    : layout_(layout), db_(db), options_(options), next_id_(first_id) {
   worker_ = std::thread([this] { Work(); });
 }
 
@@ -75,9 +85,10 @@ void DirPool::Discard(uint64_t id) {
   pending_.erase(id);
 }
 
-void DirPool::Reap(uint64_t id) {
+void DirPool::Reap(uint64_t id, uint64_t ticket) {
   MutexLock l(&mu_);
   to_reap_.push_back(id);
+  reap_ticket_ = std::max(reap_ticket_, ticket);
 }
 
 std::set<uint64_t> DirPool::PendingIds() {
@@ -94,16 +105,31 @@ void DirPool::WaitForReaping() {
   mu_.Await(idle);
 }
 
+int DirPool::RefillBatch() const {
+  return std::max(1, std::min(options_.refill_batch, options_.ready_target));
+}
+
 bool DirPool::HasWork() const {
-  return stop_ || !to_reap_.empty() || static_cast<int>(ready_.size()) < options_.ready_target / 2;
+  // Refill once a whole batch fits, not at the first gap: batches share
+  // journal commits.
+  return stop_ || !to_reap_.empty() ||
+         static_cast<int>(ready_.size()) + RefillBatch() <= options_.ready_target;
 }
 
 void DirPool::ReapQueued() {
   std::deque<uint64_t> batch;
   batch.swap(to_reap_);
+  uint64_t ticket = std::exchange(reap_ticket_, 0);
   reaping_ = true;
   reaping_ids_.insert(batch.begin(), batch.end());
   mu_.Unlock();
+  absl::Status durable = ticket == 0 ? absl::OkStatus() : db_->AwaitDurable(ticket, kReapPatience);
+  if (!durable.ok()) {
+    // The records' removal may not survive; leave the directories to
+    // Cleanup and start-up recovery, which judge by what the store holds.
+    log::Warn("keep removed snapshots' dirs", {{"err", durable.ToString()}});
+    batch.clear();
+  }
   for (uint64_t id : batch) {
     absl::Status s = RemoveTree(layout_->SnapshotDir(id));
     // Left for Cleanup and start-up recovery, which remove orphans.
@@ -116,7 +142,9 @@ void DirPool::ReapQueued() {
 
 bool DirPool::Refill() {
   // One batch, so one journal commit covers the whole batch.
-  while (!stop_ && static_cast<int>(ready_.size()) < options_.ready_target) {
+  for (int made = 0;
+       !stop_ && made < RefillBatch() && static_cast<int>(ready_.size()) < options_.ready_target;
+       ++made) {
     uint64_t id = next_id_++;
     pending_.insert(id);
     mu_.Unlock();

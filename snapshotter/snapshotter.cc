@@ -85,7 +85,7 @@ absl::StatusOr<std::unique_ptr<Snapshotter>> Snapshotter::Open(meta::Db* db,
   STRATA_RETURN_IF_ERROR(MakeDirs(s->layout_.TmpDir(), 0700));
   STRATA_ASSIGN_OR_RETURN(uint64_t max_id, s->Recover());
   s->pool_ =
-      std::make_unique<DirPool>(&s->layout_, max_id + 1, DirPool::Options{options.ready_dirs});
+      std::make_unique<DirPool>(&s->layout_, db, max_id + 1, DirPool::Options{options.ready_dirs});
   return s;
 }
 
@@ -295,6 +295,7 @@ absl::StatusOr<bool> Snapshotter::HasChildren(KeySpace space, const std::string&
 absl::Status Snapshotter::Remove(KeySpace space, const std::string& key) {
   STRATA_RETURN_IF_ERROR(ValidateKey(key, "key"));
   uint64_t id;
+  uint64_t ticket;
   bool reap = true;  // a layer's directory goes only with its last reference
   {
     meta::WriteTxn txn(db_);
@@ -311,11 +312,15 @@ absl::Status Snapshotter::Remove(KeySpace space, const std::string& key) {
     if (!rec->layer_chain_id().empty()) {
       STRATA_RETURN_IF_ERROR(StageLayerRelease(txn, rec->layer_chain_id(), &reap));
     }
-    STRATA_RETURN_IF_ERROR(txn.Commit());
+    // Not waited for: a removal lost to a power failure only brings back a
+    // snapshot that the next collection removes again, and the directory
+    // stays until the removal is durable. The next synced write, or the
+    // reaper within milliseconds, makes it durable.
+    STRATA_ASSIGN_OR_RETURN(ticket, txn.CommitLater());
   }
   // Metadata first, directory after (in the background): a crash before the
   // directory is gone leaves an orphan, which recovery and Cleanup remove.
-  if (reap) pool_->Reap(id);
+  if (reap) pool_->Reap(id, ticket);
   return absl::OkStatus();
 }
 

@@ -1,8 +1,11 @@
 // snapbench: one client's snapshot cycle (Prepare -> Commit -> Stat ->
 // Remove) through containerd's own Go proxy snapshotter client, against
 // stratad and, in the same run, containerd's overlayfs snapshotter served
-// over the same proxy protocol by this program (containerd's
-// contrib/snapshotservice): the comparison a proxy-snapshotter user sees.
+// over the same proxy protocol (containerd's contrib/snapshotservice) by a
+// child process of its own: the comparison a proxy-snapshotter user sees.
+// Both servers are other processes than the client, so each round trip pays
+// the same cross-process wake-ups (a server in the client's own Go runtime
+// would skip them and flatter containerd).
 // Prints ops/s and each call's p50/p99, then the ratio.
 //
 //	snapbench -stratad PATH -dir DIR [-seconds N] [-held N]
@@ -18,6 +21,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"sort"
 	"syscall"
@@ -64,20 +68,35 @@ func waitFor(socket string) error {
 	return fmt.Errorf("nothing serves %s", socket)
 }
 
-// serveOverlay serves containerd's overlayfs snapshotter on socket until stop is called.
-func serveOverlay(root, socket string) (func(), error) {
+// serveOverlay serves containerd's overlayfs snapshotter on socket until
+// SIGTERM: the body of the child process that main starts.
+func serveOverlay(root, socket string) error {
 	sn, err := overlay.NewSnapshotter(root)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	defer sn.Close()
 	l, err := net.Listen("unix", socket)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	srv := grpc.NewServer()
 	snapshotsapi.RegisterSnapshotsServer(srv, snapshotservice.FromSnapshotter(sn))
-	go srv.Serve(l)
-	return func() { srv.Stop(); sn.Close() }, nil
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	go func() { <-stop; srv.Stop() }()
+	return srv.Serve(l)
+}
+
+// start runs a server process and stops it (SIGTERM, then wait) when the
+// returned function is called.
+func start(name string, args ...string) (*exec.Cmd, func()) {
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = os.Stderr
+	// must() exits without running defers: the server must not outlive us.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	must(cmd.Start())
+	return cmd, func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }
 }
 
 var labels = snapshots.WithLabels(map[string]string{"containerd.io/gc.root": "bench"})
@@ -194,7 +213,13 @@ func main() {
 	dir := flag.String("dir", "", "work directory (on the filesystem to measure)")
 	seconds := flag.Float64("seconds", 5, "seconds per run")
 	held := flag.Int("held", 0, "committed snapshots each store holds during the run")
+	serve := flag.String("serve-overlay", "", "(internal) serve containerd's overlayfs snapshotter rooted here on -socket")
+	socket := flag.String("socket", "", "(internal) socket for -serve-overlay")
 	flag.Parse()
+	if *serve != "" {
+		must(serveOverlay(*serve, *socket))
+		return
+	}
 	if *stratad == "" || *dir == "" {
 		fmt.Fprintln(os.Stderr, "usage: snapbench -stratad PATH -dir DIR [-seconds N] [-held N]")
 		os.Exit(2)
@@ -204,21 +229,21 @@ func main() {
 	// stratad
 	sroot := filepath.Join(*dir, "strata")
 	ssock := filepath.Join(*dir, "strata.sock")
-	cmd := exec.Command(*stratad, "--root", sroot, "--socket", ssock, "--log-level", "warn")
-	cmd.Stderr = os.Stderr
-	must(cmd.Start())
-	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	cmd, stopStratad := start(*stratad, "--root", sroot, "--socket", ssock, "--log-level", "warn")
+	defer stopStratad()
 	must(waitFor(ssock))
 	ssn, sconn, err := dial(ssock)
 	must(err)
 	defer sconn.Close()
 
-	// containerd's overlayfs snapshotter, served by this process.
+	// containerd's overlayfs snapshotter, served by a child process.
 	oroot := filepath.Join(*dir, "overlay")
 	osock := filepath.Join(*dir, "overlay.sock")
-	stop, err := serveOverlay(oroot, osock)
+	self, err := os.Executable()
 	must(err)
-	defer stop()
+	ocmd, stopOverlay := start(self, "-serve-overlay", oroot, "-socket", osock)
+	defer stopOverlay()
+	must(waitFor(osock))
 	osn, oconn, err := dial(osock)
 	must(err)
 	defer oconn.Close()
@@ -243,7 +268,7 @@ func main() {
 		ores = merge(ores, r)
 	}
 	sres.rssKiB = rssKiB(cmd.Process.Pid)
-	ores.rssKiB = rssKiB(os.Getpid())
+	ores.rssKiB = rssKiB(ocmd.Process.Pid)
 	slist, sn, err := listAll(ssn)
 	must(err)
 	olist, on, err := listAll(osn)
