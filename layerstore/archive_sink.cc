@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_util.h"
+#include "layerstore/archive_error.h"
 
 namespace strata::layerstore {
 
@@ -15,9 +16,8 @@ absl::Status ArchiveSink::Open(struct archive* a) {
 }
 
 absl::Status ArchiveSink::Failure(struct archive* a, const std::string& what) const {
-  if (!error_.ok()) return Annotate(error_, what);
-  const char* msg = archive_error_string(a);
-  return absl::InternalError(absl::StrCat(what, ": ", msg != nullptr ? msg : "failed"));
+  // Writing fails only through our sink or our own misuse of libarchive.
+  return ArchiveFailure(a, error_, absl::StatusCode::kInternal, what);
 }
 
 la_ssize_t ArchiveSink::Write(struct archive* a, void* self, const void* buf, size_t n) {

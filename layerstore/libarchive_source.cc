@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "layerstore/archive_error.h"
 
 namespace strata::layerstore {
 namespace {
@@ -46,9 +47,8 @@ absl::StatusOr<ArchiveReader> OpenTarReader(ArchiveReadContext* ctx) {
 
 absl::Status ArchiveError(struct archive* a, const ArchiveReadContext& ctx,
                           absl::string_view what) {
-  if (!ctx.error.ok()) return ctx.error;
-  const char* msg = archive_error_string(a);
-  return absl::InvalidArgumentError(absl::StrCat(what, ": ", msg ? msg : "unknown error"));
+  // A stream libarchive cannot read is malformed input.
+  return ArchiveFailure(a, ctx.error, absl::StatusCode::kInvalidArgument, what);
 }
 
 }  // namespace strata::layerstore

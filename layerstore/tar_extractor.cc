@@ -67,8 +67,9 @@ absl::StatusOr<std::vector<std::string>> SplitEntryPath(const std::string& raw) 
 
 class Extractor {
  public:
-  Extractor(int root_fd, struct archive* a, const ExtractLimits& limits)
-      : root_(root_fd), a_(a), limits_(limits) {}
+  Extractor(int root_fd, struct archive* a, const ArchiveReadContext* ctx,
+            const ExtractLimits& limits)
+      : root_(root_fd), a_(a), ctx_(ctx), limits_(limits) {}
 
   absl::Status Entry(struct archive_entry* e);
   absl::Status Finish();
@@ -100,6 +101,7 @@ class Extractor {
 
   int root_;
   struct archive* a_;
+  const ArchiveReadContext* ctx_;
   const ExtractLimits& limits_;
   ExtractResult result_;
   std::string cached_path_;
@@ -266,7 +268,7 @@ absl::Status Extractor::RegularFile(const Target& t, struct archive_entry* e,
   while (true) {
     int rc = archive_read_data_block(a_, &buf, &len, &offset);
     if (rc == ARCHIVE_EOF) break;
-    if (rc < ARCHIVE_WARN) return absl::DataLossError(archive_error_string(a_));
+    if (rc < ARCHIVE_WARN) return ArchiveError(a_, *ctx_, "malformed tar");
     if (offset > end) {  // a sparse gap: zeros, left as a hole
       for (int64_t gap = offset - end; gap > 0;) {
         size_t k = static_cast<size_t>(std::min<int64_t>(gap, kBlock));
@@ -475,7 +477,7 @@ absl::StatusOr<ExtractResult> ExtractLayer(ByteSource* tar, const std::string& r
   ctx.src = tar;
   ctx.max = limits.max_stream_bytes;
   STRATA_ASSIGN_OR_RETURN(ArchiveReader a, OpenTarReader(&ctx));
-  Extractor x(root_fd.get(), a.get(), limits);
+  Extractor x(root_fd.get(), a.get(), &ctx, limits);
   while (true) {
     struct archive_entry* e;
     int rc = archive_read_next_header(a.get(), &e);

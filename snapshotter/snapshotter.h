@@ -1,9 +1,11 @@
-// The overlay snapshotter: containerd's overlayfs snapshotter semantics over a
-// metadata store (meta::Db) and directories named by numeric id.
+// The overlay snapshotter: containerd's overlayfs snapshotter semantics over
+// its metadata rules (MetaStore, meta_store.h) and directories named by
+// numeric id.
 //
 // Ownership: metadata decides (keys, kinds, parents, labels, ids) in one
-// synced write per operation; the filesystem side only creates and removes
-// directories by id. Crash ordering: a snapshot's directory is made before its
+// write per operation; this class only creates and removes directories by
+// id, each call shaped "prepare directory, one MetaStore call, finish
+// directory". Crash ordering: a snapshot's directory is made before its
 // record is written, and removed after its record is deleted, so a crash can
 // leave an orphan directory (removed by recovery and Cleanup) but never a
 // record without its directory.
@@ -27,11 +29,8 @@
 #include "meta/db.h"
 #include "snapshotter/dir_pool.h"
 #include "snapshotter/layout.h"
+#include "snapshotter/meta_store.h"
 #include "snapshotter/types.h"
-
-namespace strata::meta::v1 {
-class SnapshotRecord;
-}
 
 namespace strata::snapshotter {
 
@@ -106,19 +105,7 @@ class Snapshotter {
   // --- Unpacked layers: one directory per chainID, shared by every snapshot
   // named after that chainID in either key space (DESIGN.md, "Two key spaces").
 
-  struct LayerInfo {
-    std::string chain_id;         // "sha256:<hex>"
-    std::string parent_chain_id;  // empty for a base layer
-    std::string diff_id;
-    std::string blob_digest;
-    std::string blob_media_type;
-    int64_t blob_size = 0;
-    int64_t unpacked_bytes = 0;
-    int64_t entries = 0;
-    uint64_t dir_id = 0;
-    int64_t refs = 0;
-    absl::Time created;
-  };
+  using LayerInfo = snapshotter::LayerInfo;
 
   // A fresh directory to unpack a layer into: layout().FilesDir(id).
   absl::StatusOr<uint64_t> NewLayerDirectory();
@@ -158,20 +145,8 @@ class Snapshotter {
 
   // --- Garbage collection (layerstore/gc.h drives it).
 
-  // A committed native snapshot that nothing reaches.
-  struct Collectable {
-    std::string key;
-    uint64_t dir_id = 0;
-    // True when its directory goes with it (not a layer another record
-    // still shares); `bytes` is then what that frees.
-    bool frees_dir = false;
-    int64_t bytes = 0;
-    int depth = 0;  // parents below it; the sweep goes leaves first
-  };
-  struct CollectPlan {
-    std::vector<Collectable> swept;  // leaves first
-    int64_t kept = 0;                // native snapshots reached
-  };
+  using Collectable = snapshotter::Collectable;
+  using CollectPlan = snapshotter::CollectPlan;
   // REQUIRES: the caller holds `txn`, so no record changes until it commits.
   // Marks from the roots (every active or view snapshot, snapshots labelled
   // as gc roots, and `native_roots`), following parents, and stages in `txn`
@@ -196,41 +171,16 @@ class Snapshotter {
   absl::StatusOr<std::vector<OrphanDir>> CollectOrphanDirs(bool dry_run);
 
  private:
+  using SnapshotRecord = meta::v1::SnapshotRecord;
+
   Snapshotter(meta::Db* db, Layout layout);
 
   absl::StatusOr<std::vector<MountSpec>> Create(KeySpace space, Kind kind, const std::string& key,
                                                 const std::string& parent, const Labels& labels,
                                                 const std::string& lease);
-  // The directory id of `parent` (or of the layer it names, when the layer is
-  // not yet in this key space); NotFound if there is neither.
-  absl::StatusOr<uint64_t> ParentDirId(KeySpace space, const std::string& parent);
   // Gives f of a new child the owner and mode of its parent layer's root.
   absl::Status CopyRootAttributes(uint64_t id, uint64_t parent_id);
-  absl::StatusOr<meta::v1::SnapshotRecord> GetRecord(KeySpace space, const std::string& key) const;
-  absl::StatusOr<std::vector<MountSpec>> MountsFor(KeySpace space,
-                                                   const meta::v1::SnapshotRecord& rec);
-  absl::StatusOr<bool> HasChildren(KeySpace space, const std::string& key) const;
-  // Calls fn for every snapshot record of both key spaces; an error (and no
-  // further calls) if one cannot be decoded.
-  absl::Status ForEachRecord(const std::function<void(const meta::v1::SnapshotRecord&)>& fn) const;
-  // Ids of every directory some record points to (all key spaces).
-  absl::StatusOr<std::set<uint64_t>> ReferencedIds() const;
-  // Stages in `txn` the snapshot records of `chain_id` and its parents that
-  // `space` lacks, each taking a reference on its layer.
-  // Returns whether it staged a record for `chain_id` itself (false: `space`
-  // had it already).
-  absl::StatusOr<bool> StageAdoption(meta::WriteTxn& txn, KeySpace space,
-                                     const std::string& chain_id);
-  // Stages a new layer record (one reference) with its directory `dir_id` and
-  // its committed snapshot named by chainID in `space`, above its parent's.
-  absl::Status StageNewLayer(meta::WriteTxn& txn, KeySpace space, const LayerInfo& layer,
-                             uint64_t dir_id, int64_t unpacked_bytes, int64_t size, int64_t inodes);
-  // For the remote-snapshotter protocol: true if `labels` name a recorded
-  // layer (containerd.io/snapshot.ref) that sits exactly on `parent`.
-  bool IsKnownLayerOn(KeySpace space, const Labels& labels, const std::string& parent);
-  // Stages the removal of a snapshot record's reference on its layer; sets
-  // *reap when that was the last reference.
-  absl::Status StageLayerRelease(meta::WriteTxn& txn, const std::string& chain_id, bool* reap);
+  absl::StatusOr<std::vector<MountSpec>> MountsFor(KeySpace space, const SnapshotRecord& rec);
 
   // Runs start-up recovery; returns the highest directory id ever used.
   absl::StatusOr<uint64_t> Recover();
@@ -239,8 +189,8 @@ class Snapshotter {
                                                const std::set<uint64_t>& referenced,
                                                const std::set<uint64_t>& pending);
 
-  meta::Db* const db_;
   const Layout layout_;
+  MetaStore meta_;
   RecoveryReport recovery_;
   std::unique_ptr<DirPool> pool_;  // null only during recovery
 };

@@ -1,10 +1,9 @@
-// The layer half of Snapshotter: unpacked layer directories keyed by chainID,
-// shared by snapshots in both key spaces, reference-counted.
+// The layer half of MetaStore: layer records keyed by chainID, shared by
+// snapshots in both key spaces, reference-counted.
 #include "absl/strings/str_cat.h"
-#include "common/fs.h"
 #include "common/status_util.h"
+#include "snapshotter/meta_store.h"
 #include "snapshotter/records.h"
-#include "snapshotter/snapshotter.h"
 #include "snapshotter/validation.h"
 
 namespace strata::snapshotter {
@@ -18,8 +17,8 @@ using meta::v1::LayerRecord;
 // lookup (labels."containerd.io/snapshot.ref"==<chainID>) finds them.
 constexpr char kSnapshotRefLabel[] = "containerd.io/snapshot.ref";
 
-SnapshotRecord LayerSnapshot(const LayerRecord& layer, const std::string& chain_id, int64_t size,
-                             int64_t inodes) {
+SnapshotRecord LayerSnapshot(const LayerRecord& layer, const std::string& chain_id,
+                             const DiskUsage& usage) {
   SnapshotRecord rec;
   int64_t now = NowNanos();
   rec.set_id(layer.dir_id());
@@ -28,14 +27,14 @@ SnapshotRecord LayerSnapshot(const LayerRecord& layer, const std::string& chain_
   (*rec.mutable_labels())[kSnapshotRefLabel] = chain_id;
   rec.set_created_unix_nanos(now);
   rec.set_updated_unix_nanos(now);
-  rec.set_size_bytes(size);
-  rec.set_inodes(inodes);
+  rec.set_size_bytes(usage.bytes);
+  rec.set_inodes(usage.inodes);
   rec.set_layer_chain_id(chain_id);
   return rec;
 }
 
-Snapshotter::LayerInfo ToLayerInfo(const std::string& chain_id, const LayerRecord& r) {
-  Snapshotter::LayerInfo info;
+LayerInfo ToLayerInfo(const std::string& chain_id, const LayerRecord& r) {
+  LayerInfo info;
   info.chain_id = chain_id;
   info.parent_chain_id = r.parent_chain_id();
   info.diff_id = r.diff_id();
@@ -52,13 +51,9 @@ Snapshotter::LayerInfo ToLayerInfo(const std::string& chain_id, const LayerRecor
 
 }  // namespace
 
-absl::StatusOr<uint64_t> Snapshotter::NewLayerDirectory() { return pool_->Acquire(); }
-
-void Snapshotter::DiscardLayerDirectory(uint64_t id) { pool_->Discard(id); }
-
-absl::Status Snapshotter::StageNewLayer(meta::WriteTxn& txn, KeySpace space, const LayerInfo& layer,
-                                        uint64_t dir_id, int64_t unpacked_bytes, int64_t size,
-                                        int64_t inodes) {
+absl::Status MetaStore::StageNewLayer(meta::WriteTxn& txn, KeySpace space, const LayerInfo& layer,
+                                      uint64_t dir_id, int64_t unpacked_bytes,
+                                      const DiskUsage& usage) const {
   STRATA_ASSIGN_OR_RETURN(std::optional<std::string> taken,
                           txn.Get(Family::kSnapshots, RecordKey(space, layer.chain_id)));
   if (taken) {
@@ -83,18 +78,18 @@ absl::Status Snapshotter::StageNewLayer(meta::WriteTxn& txn, KeySpace space, con
   r.set_refs(1);
   txn.Put(Family::kLayers, layer.chain_id, r.SerializeAsString());
   txn.Put(Family::kSnapshots, RecordKey(space, layer.chain_id),
-          LayerSnapshot(r, layer.chain_id, size, inodes).SerializeAsString());
+          LayerSnapshot(r, layer.chain_id, usage).SerializeAsString());
   return absl::OkStatus();
 }
 
-absl::StatusOr<Snapshotter::LayerInfo> Snapshotter::GetLayer(const std::string& chain_id) const {
+absl::StatusOr<LayerInfo> MetaStore::GetLayer(const std::string& chain_id) const {
   STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, db_->Get(Family::kLayers, chain_id));
   if (!raw) return absl::NotFoundError(absl::StrCat("layer ", chain_id, " is not unpacked"));
   STRATA_ASSIGN_OR_RETURN(LayerRecord r, DecodeLayer(chain_id, *raw));
   return ToLayerInfo(chain_id, r);
 }
 
-absl::Status Snapshotter::WalkLayers(const std::function<void(const LayerInfo&)>& fn) const {
+absl::Status MetaStore::WalkLayers(const std::function<void(const LayerInfo&)>& fn) const {
   absl::Status inner;
   STRATA_RETURN_IF_ERROR(
       db_->Scan(Family::kLayers, "", [&](absl::string_view k, absl::string_view v) {
@@ -109,29 +104,22 @@ absl::Status Snapshotter::WalkLayers(const std::function<void(const LayerInfo&)>
   return inner;
 }
 
-absl::Status Snapshotter::RecordUnpackedLayer(KeySpace space, const LayerInfo& layer,
-                                              uint64_t dir_id, const std::string& lease) {
+absl::Status MetaStore::RecordLayer(KeySpace space, const LayerInfo& layer, uint64_t dir_id,
+                                    const DiskUsage& usage, const std::string& lease) {
   STRATA_RETURN_IF_ERROR(ValidateKey(layer.chain_id, "chain id"));
-  // A layer directory needs no overlay workdir; its usage is fixed from now on.
-  (void)RemoveTree(layout_.WorkDir(dir_id));
-  STRATA_ASSIGN_OR_RETURN(DiskUsage usage, MeasureDiskUsage(layout_.FilesDir(dir_id)));
-
   meta::WriteTxn txn(db_);
   STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> existing, TxnLayer(txn, layer.chain_id));
   if (existing) {
     return absl::AlreadyExistsError(absl::StrCat("layer ", layer.chain_id, " is already unpacked"));
   }
-  STRATA_RETURN_IF_ERROR(
-      StageNewLayer(txn, space, layer, dir_id, layer.unpacked_bytes, usage.bytes, usage.inodes));
+  STRATA_RETURN_IF_ERROR(StageNewLayer(txn, space, layer, dir_id, layer.unpacked_bytes, usage));
   STRATA_RETURN_IF_ERROR(
       StageSnapshotLease(txn, space, layer.chain_id, lease, meta::LeaseHold::kCreated));
-  STRATA_RETURN_IF_ERROR(txn.Commit());
-  pool_->Recorded(dir_id);
-  return absl::OkStatus();
+  return txn.Commit();
 }
 
-absl::StatusOr<bool> Snapshotter::StageAdoption(meta::WriteTxn& txn, KeySpace space,
-                                                const std::string& chain_id) {
+absl::StatusOr<bool> MetaStore::StageAdoption(meta::WriteTxn& txn, KeySpace space,
+                                              const std::string& chain_id) const {
   // Records staged in this transaction are not visible to txn.Get, so the
   // walk stops at the first layer `space` already has and stages the rest.
   std::vector<std::pair<std::string, LayerRecord>> missing;
@@ -152,9 +140,9 @@ absl::StatusOr<bool> Snapshotter::StageAdoption(meta::WriteTxn& txn, KeySpace sp
     c = layer->parent_chain_id();
   }
   for (auto& [c, layer] : missing) {
-    STRATA_ASSIGN_OR_RETURN(DiskUsage usage, MeasureDiskUsage(layout_.FilesDir(layer.dir_id())));
+    STRATA_ASSIGN_OR_RETURN(DiskUsage usage, usage_of_(layer.dir_id()));
     txn.Put(Family::kSnapshots, RecordKey(space, c),
-            LayerSnapshot(layer, c, usage.bytes, usage.inodes).SerializeAsString());
+            LayerSnapshot(layer, c, usage).SerializeAsString());
     if (!layer.parent_chain_id().empty()) {
       txn.Put(Family::kChildren, ChildKey(space, layer.parent_chain_id(), c), "");
     }
@@ -164,63 +152,36 @@ absl::StatusOr<bool> Snapshotter::StageAdoption(meta::WriteTxn& txn, KeySpace sp
   return !missing.empty();
 }
 
-absl::StatusOr<Snapshotter::ActiveLayerBase> Snapshotter::ActiveForLayerCommit(
-    KeySpace space, const std::string& key) {
-  STRATA_RETURN_IF_ERROR(ValidateKey(key, "key"));
-  STRATA_ASSIGN_OR_RETURN(SnapshotRecord rec, GetRecord(space, key));
-  if (rec.kind() != meta::v1::SNAPSHOT_KIND_ACTIVE) {
-    return absl::FailedPreconditionError(absl::StrCat("commit \"", key, "\": snapshot is ",
-                                                      KindName(KindFromRecord(rec.kind())),
-                                                      ", not active"));
+absl::StatusOr<bool> MetaStore::CommitActiveAsLayer(KeySpace space, const std::string& key,
+                                                    const LayerInfo& layer, uint64_t dir_id,
+                                                    const DiskUsage& usage,
+                                                    const std::string& lease) {
+  meta::WriteTxn txn(db_);
+  STRATA_ASSIGN_OR_RETURN(std::optional<SnapshotRecord> current, TxnRecord(txn, space, key));
+  if (!current || current->id() != dir_id || current->kind() != meta::v1::SNAPSHOT_KIND_ACTIVE) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("commit \"", key, "\": snapshot changed during commit"));
   }
-  ActiveLayerBase base;
-  base.upper_dir = layout_.FilesDir(rec.id());
-  if (!rec.parent().empty()) {
-    STRATA_ASSIGN_OR_RETURN(SnapshotRecord parent, GetRecord(space, rec.parent()));
-    if (parent.layer_chain_id().empty()) {
-      return absl::FailedPreconditionError(absl::StrCat("commit \"", key, "\": parent \"",
-                                                        rec.parent(), "\" is not an image layer"));
-    }
-    base.parent_chain_id = parent.layer_chain_id();
+  txn.Delete(Family::kSnapshots, RecordKey(space, key));
+  if (!current->parent().empty()) {
+    txn.Delete(Family::kChildren, ChildKey(space, current->parent(), key));
   }
-  return base;
+  bool frees_dir = false;
+  STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> existing, TxnLayer(txn, layer.chain_id));
+  if (existing) {
+    // The same change was committed before: keep that layer, drop this copy.
+    STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, layer.chain_id).status());
+    frees_dir = true;
+  } else {
+    STRATA_RETURN_IF_ERROR(StageNewLayer(txn, space, layer, dir_id, usage.bytes, usage));
+  }
+  STRATA_RETURN_IF_ERROR(StageSnapshotLease(txn, space, layer.chain_id, lease));
+  STRATA_RETURN_IF_ERROR(txn.Commit());
+  return frees_dir;
 }
 
-absl::Status Snapshotter::CommitActiveAsLayer(KeySpace space, const std::string& key,
-                                              const LayerInfo& layer, const std::string& lease) {
-  STRATA_ASSIGN_OR_RETURN(SnapshotRecord active, GetRecord(space, key));
-  STRATA_ASSIGN_OR_RETURN(DiskUsage usage, MeasureDiskUsage(layout_.FilesDir(active.id())));
-  bool reap = false;
-  {
-    meta::WriteTxn txn(db_);
-    STRATA_ASSIGN_OR_RETURN(std::optional<SnapshotRecord> current, TxnRecord(txn, space, key));
-    if (!current || current->id() != active.id() ||
-        current->kind() != meta::v1::SNAPSHOT_KIND_ACTIVE) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("commit \"", key, "\": snapshot changed during commit"));
-    }
-    txn.Delete(Family::kSnapshots, RecordKey(space, key));
-    if (!current->parent().empty()) {
-      txn.Delete(Family::kChildren, ChildKey(space, current->parent(), key));
-    }
-    STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> existing, TxnLayer(txn, layer.chain_id));
-    if (existing) {
-      // The same change was committed before: keep that layer, drop this copy.
-      STRATA_RETURN_IF_ERROR(StageAdoption(txn, space, layer.chain_id).status());
-      reap = true;
-    } else {
-      STRATA_RETURN_IF_ERROR(
-          StageNewLayer(txn, space, layer, active.id(), usage.bytes, usage.bytes, usage.inodes));
-    }
-    STRATA_RETURN_IF_ERROR(StageSnapshotLease(txn, space, layer.chain_id, lease));
-    STRATA_RETURN_IF_ERROR(txn.Commit());
-  }
-  if (reap) pool_->Reap(active.id());
-  return absl::OkStatus();
-}
-
-absl::Status Snapshotter::AdoptLayerChain(KeySpace space, const std::string& chain_id,
-                                          const std::string& lease) {
+absl::Status MetaStore::AdoptLayerChain(KeySpace space, const std::string& chain_id,
+                                        const std::string& lease) {
   meta::WriteTxn txn(db_);
   STRATA_ASSIGN_OR_RETURN(bool adopted, StageAdoption(txn, space, chain_id));
   STRATA_RETURN_IF_ERROR(StageSnapshotLease(
@@ -228,7 +189,8 @@ absl::Status Snapshotter::AdoptLayerChain(KeySpace space, const std::string& cha
   return txn.Commit();
 }
 
-bool Snapshotter::IsKnownLayerOn(KeySpace space, const Labels& labels, const std::string& parent) {
+bool MetaStore::IsKnownLayerOn(KeySpace space, const Labels& labels,
+                               const std::string& parent) const {
   auto it = labels.find(kSnapshotRefLabel);
   if (it == labels.end()) return false;
   absl::StatusOr<LayerInfo> layer = GetLayer(it->second);
@@ -236,23 +198,21 @@ bool Snapshotter::IsKnownLayerOn(KeySpace space, const Labels& labels, const std
   if (parent.empty()) return layer->parent_chain_id.empty();
   // The parent must be that very chain: a snapshot of this store's layer
   // whose chainID is the layer's parent chain.
-  absl::StatusOr<SnapshotRecord> p = GetRecord(space, parent);
+  absl::StatusOr<SnapshotRecord> p = Get(space, parent);
   return p.ok() && !p->layer_chain_id().empty() && p->layer_chain_id() == layer->parent_chain_id;
 }
 
-absl::Status Snapshotter::StageLayerRelease(meta::WriteTxn& txn, const std::string& chain_id,
-                                            bool* reap) {
+absl::StatusOr<bool> MetaStore::StageLayerRelease(meta::WriteTxn& txn,
+                                                  const std::string& chain_id) const {
   STRATA_ASSIGN_OR_RETURN(std::optional<LayerRecord> layer, TxnLayer(txn, chain_id));
-  *reap = false;
-  if (!layer) return absl::OkStatus();  // already gone; nothing to release
+  if (!layer) return false;  // already gone; nothing to release
   if (layer->refs() <= 1) {
     txn.Delete(Family::kLayers, chain_id);
-    *reap = true;
-    return absl::OkStatus();
+    return true;
   }
   layer->set_refs(layer->refs() - 1);
   txn.Put(Family::kLayers, chain_id, layer->SerializeAsString());
-  return absl::OkStatus();
+  return false;
 }
 
 }  // namespace strata::snapshotter
