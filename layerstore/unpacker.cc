@@ -61,6 +61,17 @@ class PendingLayerDirs {
 
 }  // namespace
 
+Unpacker::Unpacker(ContentStore* content, snapshotter::Snapshotter* snapshots,
+                   UnpackOptions options)
+    : content_(content),
+      snapshots_(snapshots),
+      options_(options),
+      pool_(std::make_unique<WorkPool>(
+          options.parallelism > 0 ? options.parallelism
+                                  : static_cast<int>(std::thread::hardware_concurrency()))) {}
+
+Unpacker::~Unpacker() = default;
+
 absl::StatusOr<Unpacker::Unpacked> Unpacker::Extract(const Descriptor& blob) {
   STRATA_ASSIGN_OR_RETURN(Compression compression, LayerCompression(blob.media_type));
   STRATA_ASSIGN_OR_RETURN(UniqueFd fd, content_->OpenBlob(blob.digest));
@@ -221,13 +232,14 @@ absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChainWith(
       report(++done);
     }
   };
-  int threads = options_.parallelism > 0 ? options_.parallelism
-                                         : static_cast<int>(std::thread::hardware_concurrency());
-  threads = std::max(1, std::min<int>(threads, static_cast<int>(todo.size())));
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+  {
+    // Helpers on the shared pool take layers as this thread does; those
+    // still queued when this thread runs out of layers never start.
+    TaskGroup helpers(pool_.get());
+    int wanted = std::min<int>(pool_->threads(), static_cast<int>(todo.size())) - 1;
+    for (int t = 0; t < wanted; ++t) helpers.Submit(worker);
+    worker();
+  }
 
   // From here every exit discards the directories not recorded (RAII).
   PendingLayerDirs pending(snapshots_);
@@ -285,20 +297,11 @@ struct UnpackSession::Slot {
   std::optional<absl::StatusOr<Unpacker::Unpacked>> result;
 };
 
-UnpackSession::UnpackSession(Unpacker* unpacker) : unpacker_(unpacker) {
-  int n = unpacker->options_.parallelism > 0
-              ? unpacker->options_.parallelism
-              : static_cast<int>(std::thread::hardware_concurrency());
-  for (int i = 0; i < std::max(1, n); ++i) workers_.emplace_back([this] { Work(); });
-}
+UnpackSession::UnpackSession(Unpacker* unpacker)
+    : unpacker_(unpacker), prefetches_(unpacker->pool_.get()) {}
 
 UnpackSession::~UnpackSession() {
-  {
-    MutexLock l(&mu_);
-    stop_ = true;
-    queue_.clear();
-  }
-  for (auto& t : workers_) t.join();
+  prefetches_.Close();  // those not started never will; running ones finish
   MutexLock l(&mu_);
   for (auto& [digest, slot] : slots_) {
     if (slot->done && !slot->claimed && slot->result->ok()) {
@@ -309,30 +312,22 @@ UnpackSession::~UnpackSession() {
 
 void UnpackSession::Prefetch(const Descriptor& blob) {
   MutexLock l(&mu_);
-  if (stop_ || slots_.count(blob.digest)) return;
+  if (slots_.count(blob.digest)) return;
   auto slot = std::make_shared<Slot>();
   slots_[blob.digest] = slot;
-  queue_.emplace_back(blob, slot);
+  prefetches_.Submit([this, blob, slot] { Run(blob, slot); });
 }
 
-void UnpackSession::Work() {
-  while (true) {
-    Descriptor blob;
-    std::shared_ptr<Slot> slot;
-    {
-      MutexLock l(&mu_);
-      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) { return stop_ || !queue_.empty(); };
-      mu_.Await(ready);
-      if (queue_.empty()) return;
-      std::tie(blob, slot) = queue_.front();
-      queue_.pop_front();
-      slot->started = true;
-    }
-    absl::StatusOr<Unpacker::Unpacked> r = unpacker_->Extract(blob);
+void UnpackSession::Run(const Descriptor& blob, const std::shared_ptr<Slot>& slot) {
+  {
     MutexLock l(&mu_);
-    slot->result = std::move(r);
-    slot->done = true;
+    if (slot->started) return;  // claimed before it began: its claimer unpacks it
+    slot->started = true;
   }
+  absl::StatusOr<Unpacker::Unpacked> r = unpacker_->Extract(blob);
+  MutexLock l(&mu_);
+  slot->result = std::move(r);
+  slot->done = true;
 }
 
 std::optional<absl::StatusOr<Unpacker::Unpacked>> UnpackSession::Claim(const Digest& blob) {
@@ -342,13 +337,9 @@ std::optional<absl::StatusOr<Unpacker::Unpacked>> UnpackSession::Claim(const Dig
   std::shared_ptr<Slot> slot = it->second;
   slot->claimed = true;
   if (!slot->started) {
-    // Not begun yet: the caller unpacks it itself, now.
-    for (auto q = queue_.begin(); q != queue_.end(); ++q) {
-      if (q->second == slot) {
-        queue_.erase(q);
-        break;
-      }
-    }
+    // Not begun yet: the caller unpacks it itself, now, rather than wait for
+    // a task still queued behind other work (which could be its own).
+    slot->started = true;
     return std::nullopt;
   }
   auto done = [&slot]() { return slot->done; };

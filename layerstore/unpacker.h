@@ -25,6 +25,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "common/mutex.h"
+#include "common/work_pool.h"
 #include "layerstore/byte_source.h"
 #include "layerstore/content_store.h"
 #include "layerstore/oci.h"
@@ -42,7 +43,8 @@ struct UnpackOptions {
   ExtractLimits limits;
   // Default: ISA-L (bench/inflate_bench measures it against zlib).
   GzipDecoder gzip = GzipDecoder::kIsal;
-  // Layers unpacked at once. Default: 0, one per CPU.
+  // Background threads extracting layers, shared by every call (each call
+  // also extracts on its own thread). Default: 0, one per CPU.
   int parallelism = 0;
 };
 
@@ -54,8 +56,8 @@ class UnpackSession;
 class Unpacker {
  public:
   // `content` and `snapshots` must outlive the unpacker.
-  Unpacker(ContentStore* content, snapshotter::Snapshotter* snapshots, UnpackOptions options)
-      : content_(content), snapshots_(snapshots), options_(options) {}
+  Unpacker(ContentStore* content, snapshotter::Snapshotter* snapshots, UnpackOptions options);
+  ~Unpacker();  // waits for the pool's running extractions
 
   // Ensures `layers` (bottom first) are unpacked above `parent_chain` (empty:
   // a base) and visible as native snapshots named by chainID. Returns the
@@ -100,6 +102,10 @@ class Unpacker {
   ContentStore* content_;
   snapshotter::Snapshotter* snapshots_;
   UnpackOptions options_;
+  // Shared by every import and pull: concurrent calls together run at most
+  // `parallelism` extractions in the background (plus one on each caller's
+  // own thread).
+  std::unique_ptr<WorkPool> pool_;
 };
 
 // One import's unpacking: layer blobs may start unpacking as soon as they are
@@ -125,14 +131,14 @@ class UnpackSession {
   struct Slot;
   // A finished prefetch of `blob`, if there was one (waits for a running one).
   std::optional<absl::StatusOr<Unpacker::Unpacked>> Claim(const Digest& blob);
-  void Work();
+
+  // Runs the prefetch of `blob` on the unpacker's pool, unless it was claimed first.
+  void Run(const Descriptor& blob, const std::shared_ptr<Slot>& slot);
 
   Unpacker* unpacker_;
   Mutex mu_;
   std::map<Digest, std::shared_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
-  std::deque<std::pair<Descriptor, std::shared_ptr<Slot>>> queue_ ABSL_GUARDED_BY(mu_);
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  std::vector<std::thread> workers_;
+  TaskGroup prefetches_;  // last: closed first, before the slots go
 };
 
 // The media type a layer blob most likely has, from its first bytes: gzip,
