@@ -6,7 +6,7 @@ PACKAGES=(
   cmake g++ make pkg-config clang clang-format libclang-rt-14-dev
   libarchive-dev libssl-dev librocksdb-dev libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev
   protobuf-compiler libgtest-dev libgmock-dev googletest nlohmann-json3-dev libcli11-dev
-  libzstd-dev libre2-dev zlib1g-dev libisal-dev libbenchmark-dev
+  libzstd-dev libre2-dev zlib1g-dev libisal-dev libbenchmark-dev libtomlplusplus-dev
   containerd runc util-linux python3 docker-registry skopeo umoci
   git golang-go golang-github-containerd-containerd-dev
 )
