@@ -6,6 +6,7 @@
 #include "api/grpc_status.h"
 #include "api/request_data_source.h"
 #include "layerstore/exporter.h"
+#include "layerstore/reference.h"
 
 namespace strata::api {
 namespace {
@@ -13,17 +14,19 @@ namespace {
 namespace pb = strata::v1;
 using Stream = grpc::ServerReaderWriter<pb::ImportResponse, pb::ImportRequest>;
 
-// Sends progress at most every 100 ms, and always the last of a phase.
+// Sends progress at most every 100 ms, and always the last of a phase, as
+// `Response`s on `S` (an import's or a pull's stream).
+template <typename S, typename Response>
 class ProgressSender {
  public:
-  explicit ProgressSender(Stream* stream) : stream_(stream) {}
+  explicit ProgressSender(S* stream) : stream_(stream) {}
   void operator()(const std::string& phase, int64_t done, int64_t total) {
     auto now = std::chrono::steady_clock::now();
     if (phase == last_phase_ && done != total && now - last_ < std::chrono::milliseconds(100))
       return;
     last_ = now;
     last_phase_ = phase;
-    pb::ImportResponse msg;
+    Response msg;
     msg.mutable_progress()->set_phase(phase);
     msg.mutable_progress()->set_done(done);
     msg.mutable_progress()->set_total(total);
@@ -31,7 +34,7 @@ class ProgressSender {
   }
 
  private:
-  Stream* stream_;
+  S* stream_;
   std::string last_phase_;
   std::chrono::steady_clock::time_point last_;
 };
@@ -49,7 +52,7 @@ grpc::Status ImagesService::Import(Ctx* ctx, Stream* stream) {
   layerstore::ImportOptions opts = options_;
   opts.name = first.header().name();
   opts.lease = call->lease();
-  ProgressSender progress(stream);
+  ProgressSender<Stream, pb::ImportResponse> progress(stream);
   absl::StatusOr<std::vector<layerstore::ImportedImage>> imported;
   if (!first.header().path().empty()) {
     imported = importer_->ImportPath(first.header().path(), opts, std::ref(progress));
@@ -66,6 +69,40 @@ grpc::Status ImagesService::Import(Ctx* ctx, Stream* stream) {
     ToProto(*resolved, *snapshots_, msg.mutable_image());
     stream->Write(msg);
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status ImagesService::Pull(Ctx* ctx, const pb::PullImageRequest* req,
+                                 grpc::ServerWriter<pb::PullImageResponse>* stream) {
+  if (puller_ == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                        "pull: this daemon has no registry client");
+  }
+  absl::StatusOr<registry::ImageRef> ref = registry::ParseImageRef(req->ref());
+  if (!ref.ok()) return ToGrpc(ref.status());
+  registry::PullOptions opts;
+  if (!req->platform().empty()) {
+    absl::StatusOr<layerstore::Platform> platform = registry::ParsePlatform(req->platform());
+    if (!platform.ok()) return ToGrpc(platform.status());
+    opts.platform = *platform;
+  }
+  opts.name = req->name();
+  if (!opts.name.empty()) {
+    absl::Status valid = layerstore::ValidateImageName(opts.name);
+    if (!valid.ok()) return ToGrpc(valid);
+  }
+  absl::StatusOr<layerstore::CallScope> call = BeginCall(leases_, gc_, ctx);
+  if (!call.ok()) return ToGrpc(call.status());
+  opts.lease = call->lease();
+  ProgressSender<grpc::ServerWriter<pb::PullImageResponse>, pb::PullImageResponse> progress(stream);
+  absl::StatusOr<layerstore::ImportedImage> pulled =
+      call->Finish(puller_->Pull(*ref, opts, std::ref(progress)));
+  if (!pulled.ok()) return ToGrpc(pulled.status());
+  absl::StatusOr<layerstore::ResolvedImage> resolved = images_->Resolve(pulled->info);
+  if (!resolved.ok()) return ToGrpc(resolved.status());
+  pb::PullImageResponse msg;
+  ToProto(*resolved, *snapshots_, msg.mutable_image());
+  stream->Write(msg);
   return grpc::Status::OK;
 }
 

@@ -1,11 +1,12 @@
-// strata.v1.Images over the importer and image store. Thread-safe; an import
-// runs on its call's thread (the unpacker spreads layers over its own).
+// strata.v1.Images over the importer, the registry puller and the image store. Thread-safe; an
+// import runs on its call's thread (the unpacker spreads layers over its own).
 #pragma once
 
 #include "api/call_lease.h"
 #include "layerstore/committer.h"
 #include "layerstore/image_store.h"
 #include "layerstore/importer.h"
+#include "registry/puller.h"
 #include "snapshotter/snapshotter.h"
 #include "strata/v1/images.grpc.pb.h"
 
@@ -18,7 +19,7 @@ class ImagesService final : public strata::v1::Images::Service {
                 layerstore::ContentStore* content, snapshotter::Snapshotter* snapshots,
                 layerstore::Committer* committer, meta::Leases* leases,
                 layerstore::GarbageCollector* gc, layerstore::ImportOptions options,
-                DeletionHook on_delete = nullptr)
+                registry::Puller* puller = nullptr, DeletionHook on_delete = nullptr)
       : importer_(importer),
         images_(images),
         content_(content),
@@ -27,6 +28,7 @@ class ImagesService final : public strata::v1::Images::Service {
         leases_(leases),
         gc_(gc),
         options_(std::move(options)),
+        puller_(puller),
         on_delete_(std::move(on_delete)) {}
 
   using Ctx = grpc::ServerContext;
@@ -41,6 +43,8 @@ class ImagesService final : public strata::v1::Images::Service {
   grpc::Status Commit(Ctx*, const strata::v1::CommitImageRequest*, strata::v1::Image*) override;
   grpc::Status Export(Ctx*, const strata::v1::ExportImageRequest*,
                       grpc::ServerWriter<strata::v1::ExportImageResponse>*) override;
+  grpc::Status Pull(Ctx*, const strata::v1::PullImageRequest*,
+                    grpc::ServerWriter<strata::v1::PullImageResponse>*) override;
 
  private:
   layerstore::Importer* importer_;
@@ -51,6 +55,7 @@ class ImagesService final : public strata::v1::Images::Service {
   meta::Leases* leases_;
   layerstore::GarbageCollector* gc_;
   const layerstore::ImportOptions options_;
+  registry::Puller* const puller_;  // null: pulls are refused
   const DeletionHook on_delete_;
 };
 

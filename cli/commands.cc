@@ -185,6 +185,41 @@ int Commands::Import(const std::string& file, const std::string& name) {
   return 0;
 }
 
+int Commands::Pull(const std::string& ref, const std::string& platform, const std::string& name) {
+  auto stub = pb::Images::NewStub(channel_);
+  grpc::ClientContext ctx;
+  pb::PullImageRequest req;
+  req.set_ref(ref);
+  req.set_platform(platform);
+  req.set_name(name);
+  auto stream = stub->Pull(&ctx, req);
+  pb::Image image;
+  bool got = false;
+  {
+    ProgressLine progress;
+    pb::PullImageResponse resp;
+    while (stream->Read(&resp)) {
+      if (resp.has_progress() && !g_.json) {
+        progress.Update(resp.progress().phase(), resp.progress().done(), resp.progress().total());
+      }
+      if (resp.has_image()) {
+        image = resp.image();
+        got = true;
+      }
+    }
+  }
+  grpc::Status s = stream->Finish();
+  if (!s.ok()) return Fail("pull " + ref, s);
+  if (!got) return Fail("pull " + ref + ": the daemon sent no image");
+  if (g_.json) {
+    std::printf("%s\n", ImageJson(image).dump(2).c_str());
+  } else {
+    std::printf("pulled %s (%s, %s)\n", image.name().c_str(),
+                Plural(image.layers_size(), "layer").c_str(), HumanSize(ImageSize(image)).c_str());
+  }
+  return 0;
+}
+
 int Commands::Images() {
   pb::ListImagesResponse resp;
   if (int failed = Call(&pb::Images::Stub::List, "images", pb::ListImagesRequest(), &resp))

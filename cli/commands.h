@@ -23,6 +23,7 @@ class Commands {
   explicit Commands(const Globals& g);
 
   int Import(const std::string& file, const std::string& name);
+  int Pull(const std::string& ref, const std::string& platform, const std::string& name);
   int Images();
   int Rmi(const std::string& name);
   int Blobs();

@@ -97,6 +97,8 @@ std::string Bar(int64_t done, int64_t total) {
 void ProgressLine::Update(const std::string& phase, int64_t done, int64_t total) {
   if (phase == "read") {
     Bytes("reading archive", done, total);
+  } else if (phase == "fetch") {
+    Bytes("fetching layers", done, total);
   } else {
     Count(phase, done, total, "layers");
   }

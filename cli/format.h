@@ -25,7 +25,8 @@ class ProgressLine {
  public:
   ProgressLine();
   ~ProgressLine();  // ends the line
-  // An import's phases: "read" (archive bytes), then "unpack" (layers).
+  // An import's phases: "read" (archive bytes), then "unpack" (layers); a
+  // pull's: "fetch" (layer bytes), then "unpack".
   void Update(const std::string& phase, int64_t done, int64_t total);
   // A bar when the total is known (> 0), else a running count.
   void Bytes(const std::string& label, int64_t done, int64_t total);

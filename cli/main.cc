@@ -66,6 +66,15 @@ int main(int argc, char** argv) {
   import->add_option("FILE", file, "archive")->required()->check(strata::cli::kNonEmpty);
   import->add_option("--name", name, "name for the image (overrides the archive's)")
       ->check(strata::cli::kNonEmpty);
+  std::string ref, platform;
+  auto* pull = app.add_subcommand("pull", "pull an image from a registry");
+  pull->add_option("REF", ref, "reference, as Docker users write it (debian, host:5000/a/b:tag)")
+      ->required()
+      ->check(strata::cli::kNonEmpty);
+  pull->add_option("--platform", platform, "os/arch[/variant] (default: the daemon's)")
+      ->check(strata::cli::kNonEmpty);
+  pull->add_option("--name", name, "name for the image (default: the normalised reference)")
+      ->check(strata::cli::kNonEmpty);
   auto* images = app.add_subcommand("images", "list images");
   auto* rmi =
       app.add_subcommand("rmi", "delete an image name (its layers go at garbage collection)");
@@ -140,8 +149,8 @@ int main(int argc, char** argv) {
   auto* lease_rm =
       leases->add_subcommand("rm", "delete a lease; what it held may then be collected");
   lease_rm->add_option("ID", lease_id, "the lease")->required()->check(strata::cli::kNonEmpty);
-  for (CLI::App* sub : {import, images, rmi, blobs, snapshots, mount, unmount, commit, exp, fsck,
-                        rm, du, gc, leases, lease_create, lease_rm}) {
+  for (CLI::App* sub : {import, pull, images, rmi, blobs, snapshots, mount, unmount, commit, exp,
+                        fsck, rm, du, gc, leases, lease_create, lease_rm}) {
     sub->add_flag("--json", g.json, "machine-readable output");
   }
 
@@ -156,6 +165,7 @@ int main(int argc, char** argv) {
   }
   strata::cli::Commands c(g);
   if (*import) return c.Import(file, name);
+  if (*pull) return c.Pull(ref, platform, name);
   if (*images) return c.Images();
   if (*rmi) return c.Rmi(name);
   if (*blobs) return c.Blobs();

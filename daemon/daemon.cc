@@ -26,6 +26,9 @@
 #include "daemon/gc_policy.h"
 #include "daemon/socket.h"
 #include "layerstore/store.h"
+#include "registry/http_client.h"
+#include "registry/puller.h"
+#include "registry/registry_client.h"
 
 namespace strata::daemon {
 namespace {
@@ -76,6 +79,7 @@ absl::Status Daemon::OpenStore() {
   policy.after_deletions = options_.gc_after_deletions;
   policy.ingest_max_age = options_.ingest_max_age;
   gc_policy_ = std::make_unique<GcPolicy>(store_->gc.get(), policy);
+  STRATA_RETURN_IF_ERROR(OpenRegistryClient());
   const auto& report = store_->snapshots->recovery_report();
   log::Info("recovered",
             {{"tmp_removed", std::to_string(report.tmp_entries_removed)},
@@ -84,6 +88,20 @@ absl::Status Daemon::OpenStore() {
              {"dead_ingests_removed", std::to_string(store_->content->dead_ingests_removed())},
              {"records_missing_dir", std::to_string(report.records_missing_dir.size())},
              {"calls_rolled_back", std::to_string(store_->calls_rolled_back)}});
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::OpenRegistryClient() {
+  registry::RegistryClient::Options options;
+  options.hosts_dir = options_.registry_hosts;
+  if (!options_.registry_auth.empty()) {
+    STRATA_ASSIGN_OR_RETURN(options.credentials,
+                            registry::Credentials::Load(options_.registry_auth));
+  }
+  http_ = std::make_unique<registry::HttpClient>(registry::HttpClient::Options{});
+  registry_ = std::make_unique<registry::RegistryClient>(http_.get(), std::move(options));
+  puller_ = std::make_unique<registry::Puller>(registry_.get(), store_->content.get(),
+                                               store_->images.get(), store_->unpacker.get());
   return absl::OkStatus();
 }
 
@@ -106,7 +124,8 @@ absl::Status Daemon::Serve() {
       options_.ingest_max_age));
   services_.push_back(std::make_unique<api::ImagesService>(
       store_->importer.get(), store_->images.get(), store_->content.get(), store_->snapshots.get(),
-      store_->committer.get(), store_->leases.get(), store_->gc.get(), import_policy, deleted));
+      store_->committer.get(), store_->leases.get(), store_->gc.get(), import_policy, puller_.get(),
+      deleted));
   services_.push_back(std::make_unique<api::LayersService>(
       store_->content.get(), store_->unpacker.get(), store_->committer.get(), store_->leases.get(),
       store_->gc.get()));

@@ -20,6 +20,11 @@ class Service;
 namespace strata::layerstore {
 struct Store;
 }
+namespace strata::registry {
+class HttpClient;
+class RegistryClient;
+class Puller;
+}  // namespace strata::registry
 
 namespace strata::daemon {
 
@@ -47,6 +52,11 @@ struct DaemonOptions {
   bool gc_after_deletions = false;
   // Ingests idle this long are garbage. Default: 24 hours.
   absl::Duration ingest_max_age = absl::Hours(24);
+  // Registry hosts in containerd's hosts.toml layout (DIR/<host>/hosts.toml).
+  // Default: /etc/strata/certs.d (missing: every registry at its own address).
+  std::string registry_hosts = "/etc/strata/certs.d";
+  // Docker's config.json with registry credentials. Default: empty, anonymous.
+  std::string registry_auth;
 };
 
 class GcPolicy;
@@ -63,10 +73,14 @@ class Daemon {
  private:
   Daemon();
   absl::Status OpenStore();
+  absl::Status OpenRegistryClient();
   absl::Status Serve();
 
   DaemonOptions options_;
   std::unique_ptr<layerstore::Store> store_;
+  std::unique_ptr<registry::HttpClient> http_;
+  std::unique_ptr<registry::RegistryClient> registry_;
+  std::unique_ptr<registry::Puller> puller_;
   std::unique_ptr<GcPolicy> gc_policy_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;

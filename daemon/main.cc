@@ -40,6 +40,11 @@ int main(int argc, char** argv) {
   app.add_option("--ingest-max-age", ingest_max_age,
                  "an ingest idle this long is garbage, e.g. 24h")
       ->capture_default_str();
+  app.add_option("--registry-hosts", options.registry_hosts,
+                 "registry hosts, containerd's hosts.toml layout (DIR/<host>/hosts.toml)")
+      ->capture_default_str();
+  app.add_option("--registry-auth", options.registry_auth,
+                 "Docker config.json with registry credentials (auths)");
   CLI11_PARSE(app, argc, argv);
   for (auto [flag, text, out] :
        {std::tuple{"--gc-interval", &gc_interval, &options.gc_interval},

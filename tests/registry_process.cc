@@ -1,0 +1,95 @@
+#include "tests/registry_process.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/fs.h"
+#include "common/status_util.h"
+#include "tests/subprocess.h"
+#include "tests/test_util.h"
+
+namespace strata::testing {
+namespace {
+
+// A port nothing listens on now (the kernel's pick for port 0).
+absl::StatusOr<int> FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return absl::InternalError("socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    return absl::InternalError("bind");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool Answers(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(const std::string& dir) {
+  STRATA_RETURN_IF_ERROR(MakeDirs(dir + "/data"));
+  STRATA_ASSIGN_OR_RETURN(int port, FreePort());
+  auto r = std::unique_ptr<RegistryProcess>(new RegistryProcess());
+  r->host_ = absl::StrCat("127.0.0.1:", port);
+  r->log_ = dir + "/registry.log";
+  WriteFileOrDie(dir + "/config.yml", absl::StrCat(R"(version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: )",
+                                                   dir, R"(/data
+  delete:
+    enabled: true
+http:
+  addr: )",
+                                                   r->host_, "\n"));
+  r->pid_ = Spawn({"/usr/bin/docker-registry", "serve", dir + "/config.yml"}, r->log_);
+  for (absl::Time deadline = absl::Now() + absl::Seconds(20); absl::Now() < deadline;) {
+    if (Answers(port)) return r;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return absl::UnavailableError(absl::StrCat("docker-registry did not start; see ", r->log_));
+}
+
+RegistryProcess::~RegistryProcess() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    WaitExit(pid_);
+  }
+}
+
+absl::Status RegistryProcess::PushOciArchive(const std::string& archive,
+                                             const std::string& repo_tag) const {
+  RunResult r =
+      RunCommand({"skopeo", "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false",
+                  "oci-archive:" + archive, absl::StrCat("docker://", host_, "/", repo_tag)});
+  if (r.exit_code != 0) {
+    return absl::InternalError(absl::StrCat("skopeo copy ", archive, ": ", r.output));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace strata::testing
