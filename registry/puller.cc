@@ -140,7 +140,10 @@ absl::Status Puller::FetchLayerBlob(const ImageRef& ref, const Descriptor& desc,
   const std::string ingest = absl::StrCat("pull-", desc.digest.hex());
   absl::Time give_up = absl::Now() + kWaitForOtherDownload;
   while (true) {
-    if (content_->Info(desc.digest).ok()) return content_->Hold(desc.digest, options.lease);
+    if (content_->Info(desc.digest).ok()) {
+      moved(desc.size);  // stored already: nothing left to fetch
+      return content_->Hold(desc.digest, options.lease);
+    }
     absl::StatusOr<std::unique_ptr<layerstore::Writer>> opened =
         content_->OpenWriter(ingest, options.lease);
     if (absl::IsUnavailable(opened.status()) && absl::Now() < give_up) {
@@ -151,7 +154,9 @@ absl::Status Puller::FetchLayerBlob(const ImageRef& ref, const Descriptor& desc,
     STRATA_RETURN_IF_ERROR(opened.status());
     layerstore::Writer& w = **opened;
     moved(w.offset());  // resumed bytes count as fetched
-    for (int attempt = 0;; ++attempt) {
+    // An ingest that already holds every byte (a daemon killed before it
+    // committed) needs no request: a Range from its end would be refused.
+    for (int attempt = 0; w.offset() < desc.size; ++attempt) {
       int64_t before = w.offset();
       absl::Status s = client_->GetBlob(
           ref, desc.digest, w.offset(),
@@ -169,6 +174,12 @@ absl::Status Puller::FetchLayerBlob(const ImageRef& ref, const Descriptor& desc,
             return w.Write(data, n);
           });
       if (s.ok()) break;
+      if (absl::IsOutOfRange(s) && w.offset() > 0) {
+        // 416: the registry will not serve from there; fetch it whole.
+        moved(-w.offset());
+        STRATA_RETURN_IF_ERROR(w.Truncate(0));
+        continue;
+      }
       // A dropped connection that moved the download on resumes; one that
       // moved nothing counts against the resumes allowed.
       if (!absl::IsUnavailable(s) || (attempt >= options.resumes && w.offset() == before)) {
