@@ -61,12 +61,6 @@ std::string DockerLayerType(const std::string& sniffed) {
   return media_type::kDockerLayer;
 }
 
-bool PlatformMatches(const Platform& want, const std::optional<Platform>& have) {
-  if (!have) return false;
-  if (have->os != want.os || have->architecture != want.architecture) return false;
-  return have->variant.empty() || want.variant.empty() || have->variant == want.variant;
-}
-
 }  // namespace
 
 struct Importer::Members {

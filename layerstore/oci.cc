@@ -183,6 +183,12 @@ Platform HostPlatform() {
   return {"linux", machine, ""};
 }
 
+bool PlatformMatches(const Platform& want, const std::optional<Platform>& have) {
+  if (!have) return false;
+  if (have->os != want.os || have->architecture != want.architecture) return false;
+  return have->variant.empty() || want.variant.empty() || have->variant == want.variant;
+}
+
 std::string NormalizeImageName(const std::string& name) {
   std::string n = name;
   size_t slash = n.find('/');

@@ -84,6 +84,10 @@ std::string SerializeManifest(const Manifest& m);
 // The platform strata runs on, in OCI terms (linux/amd64, linux/arm64, ...).
 Platform HostPlatform();
 
+// Whether `have` (an index entry's or a config's platform) serves `want`:
+// same os and architecture, and the same variant when both name one.
+bool PlatformMatches(const Platform& want, const std::optional<Platform>& have);
+
 // "busybox" -> "docker.io/library/busybox:latest", as Docker and containerd
 // normalize names; a name with a registry or a digest keeps it.
 std::string NormalizeImageName(const std::string& name);

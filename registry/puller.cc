@@ -17,12 +17,6 @@ using layerstore::Digest;
 // How long a pull waits for another call that is downloading the same blob.
 constexpr absl::Duration kWaitForOtherDownload = absl::Minutes(30);
 
-bool PlatformMatches(const layerstore::Platform& want, const Descriptor& d) {
-  if (!d.platform) return false;
-  return d.platform->os == want.os && d.platform->architecture == want.architecture &&
-         (want.variant.empty() || d.platform->variant == want.variant);
-}
-
 std::string PlatformName(const layerstore::Platform& p) {
   return absl::StrCat(p.os, "/", p.architecture, p.variant.empty() ? "" : "/", p.variant);
 }
@@ -59,7 +53,8 @@ absl::StatusOr<Puller::Target> Puller::FetchManifest(const ImageRef& ref,
                             layerstore::ParseIndex(top.bytes, ref.String()));
     const Descriptor* pick = nullptr;
     for (const Descriptor& d : index.manifests) {
-      if (layerstore::IsManifestType(d.media_type) && PlatformMatches(options.platform, d)) {
+      if (layerstore::IsManifestType(d.media_type) &&
+          layerstore::PlatformMatches(options.platform, d.platform)) {
         pick = &d;
         break;
       }
@@ -89,25 +84,25 @@ absl::StatusOr<Puller::Target> Puller::FetchManifest(const ImageRef& ref,
   return t;
 }
 
-absl::Status Puller::CheckConfigPlatform(const ImageRef& ref, const Descriptor& config,
+absl::Status Puller::CheckConfigPlatform(const ImageRef& ref, const std::string& config,
                                          const layerstore::Platform& want) {
   // A lone manifest says its platform only in its config.
-  STRATA_ASSIGN_OR_RETURN(std::string bytes, content_->ReadAt(config.digest, 0, config.size));
   STRATA_ASSIGN_OR_RETURN(layerstore::ImageConfig parsed,
-                          layerstore::ParseConfig(bytes, ref.String()));
+                          layerstore::ParseConfig(config, ref.String()));
   const layerstore::Platform& have = parsed.platform;
   if (have.os.empty() || have.architecture.empty()) return absl::OkStatus();  // unstated
-  Descriptor as_desc;
-  as_desc.platform = have;
-  if (PlatformMatches(want, as_desc)) return absl::OkStatus();
+  if (layerstore::PlatformMatches(want, have)) return absl::OkStatus();
   return absl::NotFoundError(absl::StrCat(ref.String(), " is for ", PlatformName(have),
                                           ", not for platform ", PlatformName(want)));
 }
 
-absl::Status Puller::FetchSmallBlob(const ImageRef& ref, const Descriptor& desc,
-                                    const std::string& lease) {
+absl::StatusOr<std::string> Puller::FetchConfig(const ImageRef& ref, const Descriptor& desc,
+                                                const std::string& lease) {
   constexpr int64_t kMaxSmallBlob = 4 << 20;
-  if (content_->Info(desc.digest).ok()) return content_->Hold(desc.digest, lease);
+  if (content_->Info(desc.digest).ok()) {
+    STRATA_RETURN_IF_ERROR(content_->Hold(desc.digest, lease));
+    return content_->ReadAt(desc.digest, 0, static_cast<size_t>(desc.size));
+  }
   if (desc.size > kMaxSmallBlob) {
     return absl::ResourceExhaustedError(absl::StrCat(ref.Name(), "@", desc.digest.str(),
                                                      ": config over ", kMaxSmallBlob, " bytes"));
@@ -131,7 +126,8 @@ absl::Status Puller::FetchSmallBlob(const ImageRef& ref, const Descriptor& desc,
     return absl::DataLossError(
         absl::StrCat(ref.Name(), "@", desc.digest.str(), ": the registry sent other bytes"));
   }
-  return content_->Put(bytes, desc.media_type, lease).status();
+  STRATA_RETURN_IF_ERROR(content_->Put(bytes, desc.media_type, lease).status());
+  return bytes;
 }
 
 absl::Status Puller::FetchLayerBlob(const ImageRef& ref, const Descriptor& desc,
@@ -207,9 +203,9 @@ absl::StatusOr<layerstore::ImportedImage> Puller::Pull(const ImageRef& ref,
                                                        const PullOptions& options,
                                                        const layerstore::ProgressFn& progress) {
   STRATA_ASSIGN_OR_RETURN(Target t, FetchManifest(ref, options));
-  STRATA_RETURN_IF_ERROR(FetchSmallBlob(ref, t.parsed.config, options.lease));
+  STRATA_ASSIGN_OR_RETURN(std::string config, FetchConfig(ref, t.parsed.config, options.lease));
   if (!layerstore::IsIndexType(t.target.media_type)) {
-    STRATA_RETURN_IF_ERROR(CheckConfigPlatform(ref, t.parsed.config, options.platform));
+    STRATA_RETURN_IF_ERROR(CheckConfigPlatform(ref, config, options.platform));
   }
   int64_t total = 0;
   for (const Descriptor& l : t.parsed.layers) total += l.size;

@@ -62,11 +62,12 @@ class Puller {
     layerstore::Manifest parsed;
   };
   absl::StatusOr<Target> FetchManifest(const ImageRef& ref, const PullOptions& options);
-  // Stores blob `desc` (small, in memory) after checking its digest and size.
-  absl::Status FetchSmallBlob(const ImageRef& ref, const layerstore::Descriptor& desc,
-                              const std::string& lease);
+  // The image config `desc` (small, in memory), stored after checking its
+  // digest and size; read back if it is stored already.
+  absl::StatusOr<std::string> FetchConfig(const ImageRef& ref, const layerstore::Descriptor& desc,
+                                          const std::string& lease);
   // NOT_FOUND unless the image's config names `want` (or no platform at all).
-  absl::Status CheckConfigPlatform(const ImageRef& ref, const layerstore::Descriptor& config,
+  absl::Status CheckConfigPlatform(const ImageRef& ref, const std::string& config,
                                    const layerstore::Platform& want);
   // Downloads layer blob `desc` into its ingest, resuming, and commits it.
   absl::Status FetchLayerBlob(const ImageRef& ref, const layerstore::Descriptor& desc,

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "common/log.h"
 #include "common/status_util.h"
+#include "layerstore/oci.h"
 #include "registry/auth_challenge.h"
 
 namespace strata::registry {
@@ -63,10 +64,10 @@ std::string UrlEncode(absl::string_view s) {
 }  // namespace
 
 const char* const kManifestMediaTypes[] = {
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
+    layerstore::media_type::kOciIndex,
+    layerstore::media_type::kOciManifest,
+    layerstore::media_type::kDockerManifestList,
+    layerstore::media_type::kDockerManifest,
     nullptr,
 };
 
