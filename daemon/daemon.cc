@@ -100,8 +100,9 @@ absl::Status Daemon::OpenRegistryClient() {
   }
   http_ = std::make_unique<registry::HttpClient>(registry::HttpClient::Options{});
   registry_ = std::make_unique<registry::RegistryClient>(http_.get(), std::move(options));
-  puller_ = std::make_unique<registry::Puller>(registry_.get(), store_->content.get(),
-                                               store_->images.get(), store_->unpacker.get());
+  puller_ = std::make_unique<registry::Puller>(
+      registry_.get(), store_->content.get(), store_->images.get(), store_->unpacker.get(),
+      registry::PullerOptions{options_.max_concurrent_downloads});
   return absl::OkStatus();
 }
 

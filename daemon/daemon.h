@@ -57,6 +57,8 @@ struct DaemonOptions {
   std::string registry_hosts = "/etc/strata/certs.d";
   // Docker's config.json with registry credentials. Default: empty, anonymous.
   std::string registry_auth;
+  // Layer blobs one pull downloads at once. Default: 3.
+  int max_concurrent_downloads = 3;
 };
 
 class GcPolicy;

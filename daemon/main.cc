@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--registry-auth", options.registry_auth,
                  "Docker config.json with registry credentials (auths)");
+  app.add_option("--max-concurrent-downloads", options.max_concurrent_downloads,
+                 "layer blobs one pull downloads at once")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   for (auto [flag, text, out] :
        {std::tuple{"--gc-interval", &gc_interval, &options.gc_interval},

@@ -106,6 +106,13 @@ absl::Status Writer::Truncate(int64_t offset) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<UniqueFd> Writer::OpenReader() const {
+  if (done_) return absl::FailedPreconditionError("ingest already committed");
+  UniqueFd fd(::open((dir_ + "/data").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoToStatus(errno, absl::StrCat("open ingest \"", ref_, "\""));
+  return fd;
+}
+
 absl::Status Writer::Write(const void* data, size_t n) {
   if (done_) return absl::FailedPreconditionError("ingest already committed");
   const char* p = static_cast<const char*>(data);

@@ -65,6 +65,9 @@ class Writer {
   // Drops bytes after `offset` (resume from there). OutOfRange past the end.
   absl::Status Truncate(int64_t offset);
   absl::Status Write(const void* data, size_t n);
+  // A read-only descriptor of the ingest's file, to read its bytes while
+  // they are written (pread); it stays valid once Commit makes them a blob.
+  absl::StatusOr<UniqueFd> OpenReader() const;
   // Verifies and stores the blob. `expected_size` < 0 and an empty
   // `expected` skip those checks. Size mismatch: FailedPrecondition (the
   // ingest stays, for a client that has more to send). Digest mismatch:

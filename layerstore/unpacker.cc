@@ -72,13 +72,16 @@ Unpacker::Unpacker(ContentStore* content, snapshotter::Snapshotter* snapshots,
 
 Unpacker::~Unpacker() = default;
 
-absl::StatusOr<Unpacker::Unpacked> Unpacker::Extract(const Descriptor& blob) {
+absl::StatusOr<Unpacker::Unpacked> Unpacker::Extract(const Descriptor& blob, ByteSource* bytes) {
   STRATA_ASSIGN_OR_RETURN(Compression compression, LayerCompression(blob.media_type));
-  STRATA_ASSIGN_OR_RETURN(UniqueFd fd, content_->OpenBlob(blob.digest));
+  UniqueFd fd;
+  if (bytes == nullptr) {
+    STRATA_ASSIGN_OR_RETURN(fd, content_->OpenBlob(blob.digest));
+  }
   STRATA_ASSIGN_OR_RETURN(uint64_t dir, snapshots_->NewLayerDirectory());
   absl::StatusOr<Unpacked> out = [&]() -> absl::StatusOr<Unpacked> {
     FdSource file(fd.get());
-    HashingSource compressed(&file);
+    HashingSource compressed(bytes != nullptr ? bytes : &file);
     std::unique_ptr<ByteSource> decompressed;
     if (compression == Compression::kNone) {
       decompressed = std::make_unique<PassThrough>(&compressed);
@@ -310,21 +313,25 @@ UnpackSession::~UnpackSession() {
   }
 }
 
-void UnpackSession::Prefetch(const Descriptor& blob) {
+void UnpackSession::Prefetch(const Descriptor& blob, std::shared_ptr<GrowingFile> arriving) {
   MutexLock l(&mu_);
   if (slots_.count(blob.digest)) return;
   auto slot = std::make_shared<Slot>();
   slots_[blob.digest] = slot;
-  prefetches_.Submit([this, blob, slot] { Run(blob, slot); });
+  prefetches_.Submit(
+      [this, blob, slot, arriving = std::move(arriving)] { Run(blob, slot, arriving); });
 }
 
-void UnpackSession::Run(const Descriptor& blob, const std::shared_ptr<Slot>& slot) {
+void UnpackSession::Run(const Descriptor& blob, const std::shared_ptr<Slot>& slot,
+                        const std::shared_ptr<GrowingFile>& arriving) {
   {
     MutexLock l(&mu_);
     if (slot->started) return;  // claimed before it began: its claimer unpacks it
     slot->started = true;
   }
-  absl::StatusOr<Unpacker::Unpacked> r = unpacker_->Extract(blob);
+  std::optional<GrowingFileSource> stream;
+  if (arriving != nullptr) stream.emplace(arriving);
+  absl::StatusOr<Unpacker::Unpacked> r = unpacker_->Extract(blob, stream ? &*stream : nullptr);
   MutexLock l(&mu_);
   slot->result = std::move(r);
   slot->done = true;

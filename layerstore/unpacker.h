@@ -28,6 +28,7 @@
 #include "common/work_pool.h"
 #include "layerstore/byte_source.h"
 #include "layerstore/content_store.h"
+#include "layerstore/growing_file.h"
 #include "layerstore/oci.h"
 #include "layerstore/tar_extractor.h"
 #include "snapshotter/snapshotter.h"
@@ -78,8 +79,9 @@ class Unpacker {
     Digest diff_id;  // computed from the stream
   };
   // Extracts a blob into a new directory, verifying its digest and size and
-  // computing its diff_id (checked by the caller).
-  absl::StatusOr<Unpacked> Extract(const Descriptor& blob);
+  // computing its diff_id (checked by the caller). Reads `bytes` if given,
+  // else the stored blob.
+  absl::StatusOr<Unpacked> Extract(const Descriptor& blob, ByteSource* bytes = nullptr);
   // Extract and check the diff_id.
   absl::StatusOr<Unpacked> UnpackOne(const LayerToUnpack& layer);
   absl::StatusOr<std::vector<Digest>> UnpackChainWith(const std::vector<LayerToUnpack>& layers,
@@ -119,8 +121,9 @@ class UnpackSession {
   explicit UnpackSession(Unpacker* unpacker);  // must outlive the session
   ~UnpackSession();  // waits for running prefetches; discards unclaimed directories
 
-  // Starts unpacking `blob` (media type guessed from its first bytes) in the background.
-  void Prefetch(const Descriptor& blob);
+  // Starts unpacking `blob` in the background: from `arriving` (its bytes
+  // as they download) if given, else from the content store.
+  void Prefetch(const Descriptor& blob, std::shared_ptr<GrowingFile> arriving = nullptr);
   absl::StatusOr<std::vector<Digest>> UnpackChain(const std::vector<LayerToUnpack>& layers,
                                                   const Digest& parent_chain,
                                                   const ProgressFn& progress = nullptr,
@@ -133,7 +136,8 @@ class UnpackSession {
   std::optional<absl::StatusOr<Unpacker::Unpacked>> Claim(const Digest& blob);
 
   // Runs the prefetch of `blob` on the unpacker's pool, unless it was claimed first.
-  void Run(const Descriptor& blob, const std::shared_ptr<Slot>& slot);
+  void Run(const Descriptor& blob, const std::shared_ptr<Slot>& slot,
+           const std::shared_ptr<GrowingFile>& arriving);
 
   Unpacker* unpacker_;
   Mutex mu_;

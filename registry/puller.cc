@@ -1,6 +1,8 @@
 #include "registry/puller.h"
 
+#include <algorithm>
 #include <atomic>
+#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -39,8 +41,9 @@ absl::StatusOr<layerstore::Platform> ParsePlatform(absl::string_view text) {
 }
 
 Puller::Puller(RegistryClient* client, layerstore::ContentStore* content,
-               layerstore::ImageStore* images, layerstore::Unpacker* unpacker)
-    : client_(client), content_(content), images_(images), unpacker_(unpacker) {}
+               layerstore::ImageStore* images, layerstore::Unpacker* unpacker,
+               PullerOptions options)
+    : client_(client), content_(content), images_(images), unpacker_(unpacker), options_(options) {}
 
 absl::StatusOr<Puller::Target> Puller::FetchManifest(const ImageRef& ref,
                                                      const PullOptions& options) {
@@ -130,73 +133,182 @@ absl::StatusOr<std::string> Puller::FetchConfig(const ImageRef& ref, const Descr
   return bytes;
 }
 
+struct Puller::Download {
+  std::shared_ptr<layerstore::GrowingFile> file;
+};
+
 absl::Status Puller::FetchLayerBlob(const ImageRef& ref, const Descriptor& desc,
-                                    const PullOptions& options,
-                                    const std::function<void(int64_t)>& moved) {
+                                    const LayerFetch& fetch) {
   const std::string ingest = absl::StrCat("pull-", desc.digest.hex());
-  absl::Time give_up = absl::Now() + kWaitForOtherDownload;
+  const absl::Time give_up = absl::Now() + kWaitForOtherDownload;
+  int watched_failures = 0;
   while (true) {
-    if (content_->Info(desc.digest).ok()) {
-      moved(desc.size);  // stored already: nothing left to fetch
-      return content_->Hold(desc.digest, options.lease);
+    std::shared_ptr<Download> other;
+    std::shared_ptr<Download> mine;
+    std::unique_ptr<layerstore::Writer> writer;
+    {
+      MutexLock l(&mu_);
+      if (content_->Info(desc.digest).ok()) {
+        fetch.moved(desc.size);  // stored already: nothing left to fetch
+        fetch.session->Prefetch(desc);
+        return content_->Hold(desc.digest, fetch.options->lease);
+      }
+      auto it = downloads_.find(desc.digest);
+      if (it != downloads_.end()) {
+        other = it->second;
+      } else {
+        absl::StatusOr<std::unique_ptr<layerstore::Writer>> opened =
+            content_->OpenWriter(ingest, fetch.options->lease);
+        if (opened.ok()) {
+          STRATA_ASSIGN_OR_RETURN(UniqueFd reader, (*opened)->OpenReader());
+          mine = std::make_shared<Download>();
+          mine->file =
+              std::make_shared<layerstore::GrowingFile>(std::move(reader), (*opened)->offset());
+          writer = std::move(*opened);
+          downloads_[desc.digest] = mine;
+        } else if (!absl::IsUnavailable(opened.status()) || absl::Now() >= give_up) {
+          return opened.status();
+        }
+        // Unavailable: a client holds that ingest through the content API. Wait.
+      }
     }
-    absl::StatusOr<std::unique_ptr<layerstore::Writer>> opened =
-        content_->OpenWriter(ingest, options.lease);
-    if (absl::IsUnavailable(opened.status()) && absl::Now() < give_up) {
-      // Another call is downloading this blob: wait for it to land.
+    if (other != nullptr) {
+      fetch.session->Prefetch(desc, other->file);
+      absl::Status s = Watch(*other, fetch);
+      if (!s.ok() && (fetch.abandon->load() || ++watched_failures > 1)) return s;
+      continue;  // stored now, or failed there: take it over
+    }
+    if (mine == nullptr) {
       absl::SleepFor(absl::Milliseconds(100));
       continue;
     }
-    STRATA_RETURN_IF_ERROR(opened.status());
-    layerstore::Writer& w = **opened;
-    moved(w.offset());  // resumed bytes count as fetched
-    // An ingest that already holds every byte (a daemon killed before it
-    // committed) needs no request: a Range from its end would be refused.
-    for (int attempt = 0; w.offset() < desc.size; ++attempt) {
-      int64_t before = w.offset();
-      absl::Status s = client_->GetBlob(
-          ref, desc.digest, w.offset(),
-          [&](int64_t from) {
-            if (from == w.offset()) return absl::OkStatus();
-            moved(from - w.offset());  // the registry ignored Range: start over
-            return w.Truncate(from);
-          },
-          [&](const char* data, size_t n) {
-            if (w.offset() + static_cast<int64_t>(n) > desc.size) {
-              return absl::DataLossError(
-                  absl::StrCat(desc.digest.str(), ": more bytes than its ", desc.size));
-            }
-            moved(static_cast<int64_t>(n));
-            return w.Write(data, n);
-          });
-      if (s.ok()) break;
-      if (absl::IsOutOfRange(s) && w.offset() > 0) {
-        // 416: the registry will not serve from there; fetch it whole.
-        moved(-w.offset());
-        STRATA_RETURN_IF_ERROR(w.Truncate(0));
-        continue;
-      }
-      // A dropped connection that moved the download on resumes; one that
-      // moved nothing counts against the resumes allowed.
-      if (!absl::IsUnavailable(s) || (attempt >= options.resumes && w.offset() == before)) {
-        return s;
-      }
-      log::Info("resuming blob download", {{"blob", desc.digest.str()},
-                                           {"offset", std::to_string(w.offset())},
-                                           {"err", s.ToString()}});
-    }
-    absl::StatusOr<layerstore::BlobInfo> committed =
-        w.Commit(desc.size, desc.digest, {}, desc.media_type);
-    if (committed.ok() || absl::IsAlreadyExists(committed.status())) {
-      return content_->Hold(desc.digest, options.lease);
-    }
-    if (absl::IsDataLoss(committed.status())) {
-      return absl::DataLossError(absl::StrCat(ref.Name(), "@", desc.digest.str(),
-                                              ": the registry sent other bytes (",
-                                              committed.status().message(), ")"));
-    }
-    return committed.status();
+    fetch.session->Prefetch(desc, mine->file);
+    absl::Status s = DownloadInto(ref, desc, *writer, *mine->file, fetch);
+    writer.reset();  // an uncommitted ingest stays, to resume
+    mine->file->Finish(s);
+    MutexLock l(&mu_);
+    downloads_.erase(desc.digest);
+    return s;
   }
+}
+
+absl::Status Puller::Watch(const Download& download, const LayerFetch& fetch) {
+  int64_t seen = 0;
+  bool finished = false;
+  while (!finished) {
+    absl::StatusOr<int64_t> size =
+        download.file->WaitForChange(seen, absl::Milliseconds(200), &finished);
+    if (!size.ok()) {
+      fetch.moved(-seen);
+      return size.status();
+    }
+    fetch.moved(*size - seen);
+    seen = *size;
+    if (fetch.abandon->load()) {
+      fetch.moved(-seen);
+      return absl::CancelledError("another layer of the pull failed");
+    }
+  }
+  fetch.moved(-seen);  // the loop counts the stored blob
+  return absl::OkStatus();
+}
+
+absl::Status Puller::DownloadInto(const ImageRef& ref, const Descriptor& desc,
+                                  layerstore::Writer& w, layerstore::GrowingFile& file,
+                                  const LayerFetch& fetch) {
+  fetch.moved(w.offset());  // resumed bytes count as fetched
+  // An ingest that already holds every byte (a daemon killed before it
+  // committed) needs no request: a Range from its end would be refused.
+  auto start_over_at = [&](int64_t from) {
+    fetch.moved(from - w.offset());
+    file.Grew(from);  // before the bytes go, so readers wait for them
+    return w.Truncate(from);
+  };
+  for (int attempt = 0; w.offset() < desc.size; ++attempt) {
+    int64_t before = w.offset();
+    absl::Status s = client_->GetBlob(
+        ref, desc.digest, w.offset(),
+        [&](int64_t from) {
+          // The registry ignored Range: start over.
+          return from == w.offset() ? absl::OkStatus() : start_over_at(from);
+        },
+        [&](const char* data, size_t n) {
+          if (fetch.abandon->load()) {
+            return absl::CancelledError("another layer of the pull failed");
+          }
+          if (w.offset() + static_cast<int64_t>(n) > desc.size) {
+            return absl::DataLossError(
+                absl::StrCat(desc.digest.str(), ": more bytes than its ", desc.size));
+          }
+          STRATA_RETURN_IF_ERROR(w.Write(data, n));
+          file.Grew(w.offset());
+          fetch.moved(static_cast<int64_t>(n));
+          return absl::OkStatus();
+        });
+    if (s.ok()) break;
+    if (absl::IsOutOfRange(s) && w.offset() > 0) {
+      // 416: the registry will not serve from there; fetch it whole.
+      STRATA_RETURN_IF_ERROR(start_over_at(0));
+      continue;
+    }
+    // A dropped connection that moved the download on resumes; one that
+    // moved nothing counts against the resumes allowed.
+    if (!absl::IsUnavailable(s) || (attempt >= fetch.options->resumes && w.offset() == before)) {
+      return s;
+    }
+    log::Info("resuming blob download", {{"blob", desc.digest.str()},
+                                         {"offset", std::to_string(w.offset())},
+                                         {"err", s.ToString()}});
+  }
+  absl::StatusOr<layerstore::BlobInfo> committed =
+      w.Commit(desc.size, desc.digest, {}, desc.media_type);
+  if (committed.ok() || absl::IsAlreadyExists(committed.status())) {
+    return content_->Hold(desc.digest, fetch.options->lease);
+  }
+  if (absl::IsDataLoss(committed.status())) {
+    return absl::DataLossError(absl::StrCat(ref.Name(), "@", desc.digest.str(),
+                                            ": the registry sent other bytes (",
+                                            committed.status().message(), ")"));
+  }
+  return committed.status();
+}
+
+absl::Status Puller::FetchLayerBlobs(const ImageRef& ref, const std::vector<Descriptor>& layers,
+                                     const PullOptions& options, layerstore::UnpackSession* session,
+                                     const layerstore::ProgressFn& progress) {
+  int64_t total = 0;
+  for (const Descriptor& l : layers) total += l.size;
+  std::atomic<int64_t> fetched{0};
+  std::atomic<bool> abandon{false};
+  LayerFetch fetch{&options, session,
+                   [&](int64_t n) {
+                     int64_t now = fetched += n;
+                     if (progress && n != 0) progress("fetch", now, total);
+                   },
+                   &abandon};
+  std::vector<absl::Status> results(layers.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    // Bottom layers first: their unpack can finish first.
+    for (size_t k; !abandon.load() && (k = next.fetch_add(1)) < layers.size();) {
+      results[k] = FetchLayerBlob(ref, layers[k], fetch);
+      if (!results[k].ok()) abandon = true;
+    }
+  };
+  {
+    std::vector<std::thread> threads;
+    int n =
+        std::min<int>(std::max(1, options_.parallel_downloads), static_cast<int>(layers.size()));
+    for (int t = 1; t < n; ++t) threads.emplace_back(worker);
+    worker();
+    for (std::thread& t : threads) t.join();
+  }
+  // The first failure, not the layers it made give up.
+  absl::Status first;
+  for (const absl::Status& s : results) {
+    if (!s.ok() && (first.ok() || (absl::IsCancelled(first) && !absl::IsCancelled(s)))) first = s;
+  }
+  return first;
 }
 
 absl::StatusOr<layerstore::ImportedImage> Puller::Pull(const ImageRef& ref,
@@ -207,19 +319,8 @@ absl::StatusOr<layerstore::ImportedImage> Puller::Pull(const ImageRef& ref,
   if (!layerstore::IsIndexType(t.target.media_type)) {
     STRATA_RETURN_IF_ERROR(CheckConfigPlatform(ref, config, options.platform));
   }
-  int64_t total = 0;
-  for (const Descriptor& l : t.parsed.layers) total += l.size;
-  std::atomic<int64_t> fetched{0};
-  auto moved = [&](int64_t n) {
-    int64_t now = fetched += n;
-    if (progress) progress("fetch", now, total);
-  };
-  // Each layer starts unpacking once its blob is stored, while the next downloads.
   layerstore::UnpackSession session(unpacker_);
-  for (const Descriptor& layer : t.parsed.layers) {
-    STRATA_RETURN_IF_ERROR(FetchLayerBlob(ref, layer, options, moved));
-    session.Prefetch(layer);
-  }
+  STRATA_RETURN_IF_ERROR(FetchLayerBlobs(ref, t.parsed.layers, options, &session, progress));
   STRATA_ASSIGN_OR_RETURN(layerstore::ImportedImage img,
                           layerstore::UnpackImage(content_, *images_, &session, t.target,
                                                   t.manifest, options.lease, progress));

@@ -1,9 +1,15 @@
 // Pulling an image from a registry into the store: its manifest (through an
 // index, for the wanted platform), its config and its layer blobs, each
 // verified against its digest, then the same verified unpack as an import
-// (layerstore/layer_pipeline.h). A layer blob already in the content store is
-// not fetched again, and a layer's unpack starts as soon as its blob is
-// stored, while the next one downloads.
+// (layerstore/layer_pipeline.h). Layer blobs download a few at a time, and
+// each is unpacked while its bytes arrive (read back from its ingest as it
+// grows), so a pull takes about max(download, unpack). A layer blob already
+// in the content store is not fetched again.
+//
+// Single flight: a blob that another pull (of this or any image) is
+// downloading is not requested again; the second pull watches the first's
+// ingest grow, reports that as its own progress, and unpacks from it. If the
+// first fails, the second takes the download over from where it stopped.
 //
 // Layer blobs download into an ingest named after their digest, so a pull
 // interrupted (a dropped connection, or the daemon killed) resumes from what
@@ -15,10 +21,17 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/mutex.h"
 #include "layerstore/content_store.h"
+#include "layerstore/growing_file.h"
 #include "layerstore/image_store.h"
 #include "layerstore/layer_pipeline.h"
 #include "layerstore/oci.h"
@@ -35,8 +48,14 @@ struct PullOptions {
   std::string name;
   // Holds what the pull stores (the caller's call scope).
   std::string lease;
-  // Times a blob download resumes after a dropped connection. Default: 5.
+  // Times a blob download resumes after a dropped connection without
+  // having moved on. Default: 5.
   int resumes = 5;
+};
+
+struct PullerOptions {
+  // Layer blobs one pull downloads at once.
+  int parallel_downloads = 3;
 };
 
 // "os/arch[/variant]" ("linux/arm64/v8"); InvalidArgument otherwise.
@@ -46,7 +65,7 @@ class Puller {
  public:
   // All must outlive the puller.
   Puller(RegistryClient* client, layerstore::ContentStore* content, layerstore::ImageStore* images,
-         layerstore::Unpacker* unpacker);
+         layerstore::Unpacker* unpacker, PullerOptions options = {});
 
   // Progress phases: "fetch" (bytes of layer blobs, done and total), then
   // the unpack's ("unpack", layers).
@@ -69,15 +88,39 @@ class Puller {
   // NOT_FOUND unless the image's config names `want` (or no platform at all).
   absl::Status CheckConfigPlatform(const ImageRef& ref, const std::string& config,
                                    const layerstore::Platform& want);
-  // Downloads layer blob `desc` into its ingest, resuming, and commits it.
+  // What one layer's fetch reports and obeys.
+  struct LayerFetch {
+    const PullOptions* options;
+    layerstore::UnpackSession* session;  // unpacks the blob as it arrives
+    std::function<void(int64_t)> moved;  // bytes fetched (negative: refetching)
+    const std::atomic<bool>* abandon;    // set: another layer failed
+  };
+  struct Download;
+  // Makes layer blob `desc` stored and held by the pull's lease: already
+  // stored, downloaded by another pull (watched), or downloaded here.
   absl::Status FetchLayerBlob(const ImageRef& ref, const layerstore::Descriptor& desc,
-                              const PullOptions& options,
-                              const std::function<void(int64_t)>& moved);
+                              const LayerFetch& fetch);
+  // Downloads `desc` into `w` (resuming) and commits it; `file` learns of
+  // every byte.
+  absl::Status DownloadInto(const ImageRef& ref, const layerstore::Descriptor& desc,
+                            layerstore::Writer& w, layerstore::GrowingFile& file,
+                            const LayerFetch& fetch);
+  // Reports another pull's download of a blob as it grows, until it ends.
+  absl::Status Watch(const Download& download, const LayerFetch& fetch);
+  // Fetches every layer blob, `options_.parallel_downloads` at a time.
+  absl::Status FetchLayerBlobs(const ImageRef& ref,
+                               const std::vector<layerstore::Descriptor>& layers,
+                               const PullOptions& options, layerstore::UnpackSession* session,
+                               const layerstore::ProgressFn& progress);
 
   RegistryClient* client_;
   layerstore::ContentStore* content_;
   layerstore::ImageStore* images_;
   layerstore::Unpacker* unpacker_;
+  const PullerOptions options_;
+  Mutex mu_;
+  // Blobs downloading now, by digest.
+  std::map<layerstore::Digest, std::shared_ptr<Download>> downloads_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace strata::registry

@@ -16,8 +16,10 @@ namespace strata::testing {
 
 std::string StratadPath() { return BinaryDir() + "/daemon/stratad"; }
 
+std::string StrataCliPath() { return BinaryDir() + "/cli/strata"; }
+
 RunResult RunStrataCli(const std::string& socket, const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {BinaryDir() + "/cli/strata", "--socket", socket};
+  std::vector<std::string> argv = {StrataCliPath(), "--socket", socket};
   argv.insert(argv.end(), args.begin(), args.end());
   return RunCommand(argv);
 }

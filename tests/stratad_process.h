@@ -42,6 +42,7 @@ class StratadProcess {
 RunResult RunStratad(const std::vector<std::string>& args);
 
 std::string StratadPath();
+std::string StrataCliPath();
 
 // A new connection to the daemon at `socket`, with its own subchannel pool:
 // gRPC would otherwise share (or reuse a stale) one between channels.
