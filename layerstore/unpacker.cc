@@ -136,6 +136,10 @@ absl::StatusOr<std::vector<Digest>> Unpacker::UnpackChain(const std::vector<Laye
   return UnpackChainWith(layers, parent_chain, progress, lease, nullptr);
 }
 
+bool Unpacker::IsUnpacked(const Digest& chain) const {
+  return snapshots_->GetLayer(chain.str()).ok();
+}
+
 absl::Status Unpacker::PlanChain(const std::vector<LayerToUnpack>& layers,
                                  const Digest& parent_chain, const std::string& lease,
                                  std::vector<Digest>* chains, std::vector<size_t>* todo) {

@@ -70,6 +70,9 @@ class Unpacker {
                                                   const ProgressFn& progress = nullptr,
                                                   const std::string& lease = "");
 
+  // Whether the layer `chain` is unpacked now (it may go before it is held).
+  bool IsUnpacked(const Digest& chain) const;
+
  private:
   friend class UnpackSession;
   struct Unpacked {

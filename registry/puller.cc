@@ -137,7 +137,7 @@ struct Puller::Download {
   std::shared_ptr<layerstore::GrowingFile> file;
 };
 
-absl::Status Puller::FetchLayerBlob(const ImageRef& ref, const Descriptor& desc,
+absl::Status Puller::FetchLayerBlob(const ImageRef& ref, const Descriptor& desc, bool unpack,
                                     const LayerFetch& fetch) {
   const std::string ingest = absl::StrCat("pull-", desc.digest.hex());
   const absl::Time give_up = absl::Now() + kWaitForOtherDownload;
@@ -150,7 +150,7 @@ absl::Status Puller::FetchLayerBlob(const ImageRef& ref, const Descriptor& desc,
       MutexLock l(&mu_);
       if (content_->Info(desc.digest).ok()) {
         fetch.moved(desc.size);  // stored already: nothing left to fetch
-        fetch.session->Prefetch(desc);
+        if (unpack) fetch.session->Prefetch(desc);
         return content_->Hold(desc.digest, fetch.options->lease);
       }
       auto it = downloads_.find(desc.digest);
@@ -173,7 +173,7 @@ absl::Status Puller::FetchLayerBlob(const ImageRef& ref, const Descriptor& desc,
       }
     }
     if (other != nullptr) {
-      fetch.session->Prefetch(desc, other->file);
+      if (unpack) fetch.session->Prefetch(desc, other->file);
       absl::Status s = Watch(*other, fetch);
       if (!s.ok() && (fetch.abandon->load() || ++watched_failures > 1)) return s;
       continue;  // stored now, or failed there: take it over
@@ -182,7 +182,7 @@ absl::Status Puller::FetchLayerBlob(const ImageRef& ref, const Descriptor& desc,
       absl::SleepFor(absl::Milliseconds(100));
       continue;
     }
-    fetch.session->Prefetch(desc, mine->file);
+    if (unpack) fetch.session->Prefetch(desc, mine->file);
     absl::Status s = DownloadInto(ref, desc, *writer, *mine->file, fetch);
     writer.reset();  // an uncommitted ingest stays, to resume
     mine->file->Finish(s);
@@ -274,7 +274,8 @@ absl::Status Puller::DownloadInto(const ImageRef& ref, const Descriptor& desc,
 }
 
 absl::Status Puller::FetchLayerBlobs(const ImageRef& ref, const std::vector<Descriptor>& layers,
-                                     const PullOptions& options, layerstore::UnpackSession* session,
+                                     const std::vector<bool>& unpacked, const PullOptions& options,
+                                     layerstore::UnpackSession* session,
                                      const layerstore::ProgressFn& progress) {
   int64_t total = 0;
   for (const Descriptor& l : layers) total += l.size;
@@ -287,12 +288,18 @@ absl::Status Puller::FetchLayerBlobs(const ImageRef& ref, const std::vector<Desc
                    },
                    &abandon};
   std::vector<absl::Status> results(layers.size());
+  // The largest layers first: their unpack, which follows their bytes, is
+  // the critical path.
+  std::vector<size_t> order(layers.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return layers[a].size > layers[b].size; });
   std::atomic<size_t> next{0};
   auto worker = [&] {
-    // Bottom layers first: their unpack can finish first.
-    for (size_t k; !abandon.load() && (k = next.fetch_add(1)) < layers.size();) {
-      results[k] = FetchLayerBlob(ref, layers[k], fetch);
-      if (!results[k].ok()) abandon = true;
+    for (size_t k; !abandon.load() && (k = next.fetch_add(1)) < order.size();) {
+      absl::Status& result = results[order[k]];
+      result = FetchLayerBlob(ref, layers[order[k]], !unpacked[order[k]], fetch);
+      if (!result.ok()) abandon = true;
     }
   };
   {
@@ -311,16 +318,95 @@ absl::Status Puller::FetchLayerBlobs(const ImageRef& ref, const std::vector<Desc
   return first;
 }
 
+struct Puller::Flight {
+  Mutex mu;
+  int64_t version ABSL_GUARDED_BY(mu) = 0;  // changes with every report
+  std::string phase ABSL_GUARDED_BY(mu);
+  int64_t done ABSL_GUARDED_BY(mu) = 0;
+  int64_t total ABSL_GUARDED_BY(mu) = 0;
+  bool finished ABSL_GUARDED_BY(mu) = false;
+};
+
+void Puller::Follow(Flight& flight, const layerstore::ProgressFn& progress) {
+  int64_t seen = 0;
+  while (true) {
+    std::string phase;
+    int64_t done = 0, total = 0;
+    {
+      MutexLock l(&flight.mu);
+      flight.mu.AwaitWithTimeout(
+          [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flight.mu) {
+            return flight.finished || flight.version != seen;
+          },
+          absl::Seconds(1));
+      if (flight.finished) return;
+      if (flight.version == seen) continue;
+      seen = flight.version;
+      phase = flight.phase;
+      done = flight.done;
+      total = flight.total;
+    }
+    if (progress) progress(phase, done, total);
+  }
+}
+
 absl::StatusOr<layerstore::ImportedImage> Puller::Pull(const ImageRef& ref,
                                                        const PullOptions& options,
                                                        const layerstore::ProgressFn& progress) {
   STRATA_ASSIGN_OR_RETURN(Target t, FetchManifest(ref, options));
+  std::shared_ptr<Flight> flight;
+  bool lead = false;
+  {
+    MutexLock l(&mu_);
+    std::shared_ptr<Flight>& slot = flights_[t.manifest.digest];
+    lead = slot == nullptr;
+    if (lead) slot = std::make_shared<Flight>();
+    flight = slot;
+  }
+  if (!lead) {
+    // Whatever its outcome, what it stored is reused below; if it failed,
+    // this pull fetches the rest itself.
+    Follow(*flight, progress);
+    return PullManifest(ref, t, options, progress);
+  }
+  absl::StatusOr<layerstore::ImportedImage> out =
+      PullManifest(ref, t, options, [&](const std::string& phase, int64_t done, int64_t total) {
+        {
+          MutexLock l(&flight->mu);
+          ++flight->version;
+          flight->phase = phase;
+          flight->done = done;
+          flight->total = total;
+        }
+        if (progress) progress(phase, done, total);
+      });
+  {
+    MutexLock l(&flight->mu);
+    flight->finished = true;
+  }
+  MutexLock l(&mu_);
+  flights_.erase(t.manifest.digest);
+  return out;
+}
+
+absl::StatusOr<layerstore::ImportedImage> Puller::PullManifest(
+    const ImageRef& ref, const Target& t, const PullOptions& options,
+    const layerstore::ProgressFn& progress) {
   STRATA_ASSIGN_OR_RETURN(std::string config, FetchConfig(ref, t.parsed.config, options.lease));
   if (!layerstore::IsIndexType(t.target.media_type)) {
     STRATA_RETURN_IF_ERROR(CheckConfigPlatform(ref, config, options.platform));
   }
+  // Layers unpacked already are not unpacked again. (A config that does not
+  // match its manifest is refused by UnpackImage; until then, unpack all.)
+  std::vector<bool> unpacked(t.parsed.layers.size(), false);
+  absl::StatusOr<layerstore::ImageConfig> parsed = layerstore::ParseConfig(config, ref.String());
+  if (parsed.ok() && parsed->diff_ids.size() == unpacked.size()) {
+    std::vector<Digest> chains = layerstore::ChainIds(parsed->diff_ids);
+    for (size_t i = 0; i < chains.size(); ++i) unpacked[i] = unpacker_->IsUnpacked(chains[i]);
+  }
   layerstore::UnpackSession session(unpacker_);
-  STRATA_RETURN_IF_ERROR(FetchLayerBlobs(ref, t.parsed.layers, options, &session, progress));
+  STRATA_RETURN_IF_ERROR(
+      FetchLayerBlobs(ref, t.parsed.layers, unpacked, options, &session, progress));
   STRATA_ASSIGN_OR_RETURN(layerstore::ImportedImage img,
                           layerstore::UnpackImage(content_, *images_, &session, t.target,
                                                   t.manifest, options.lease, progress));

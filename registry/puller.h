@@ -10,6 +10,11 @@
 // downloading is not requested again; the second pull watches the first's
 // ingest grow, reports that as its own progress, and unpacks from it. If the
 // first fails, the second takes the download over from where it stopped.
+// Pulls of a manifest another pull is fetching wait for it, relaying its
+// progress, then find its blobs and layers stored: one download and one
+// unpack, however many clients ask. A layer already unpacked (its chainID
+// present) is not unpacked again; its blob is fetched only if missing, so the
+// image stays whole for export and push.
 //
 // Layer blobs download into an ingest named after their digest, so a pull
 // interrupted (a dropped connection, or the daemon killed) resumes from what
@@ -97,8 +102,9 @@ class Puller {
   };
   struct Download;
   // Makes layer blob `desc` stored and held by the pull's lease: already
-  // stored, downloaded by another pull (watched), or downloaded here.
-  absl::Status FetchLayerBlob(const ImageRef& ref, const layerstore::Descriptor& desc,
+  // stored, downloaded by another pull (watched), or downloaded here. With
+  // `unpack`, its unpack starts as soon as its bytes do.
+  absl::Status FetchLayerBlob(const ImageRef& ref, const layerstore::Descriptor& desc, bool unpack,
                               const LayerFetch& fetch);
   // Downloads `desc` into `w` (resuming) and commits it; `file` learns of
   // every byte.
@@ -107,11 +113,21 @@ class Puller {
                             const LayerFetch& fetch);
   // Reports another pull's download of a blob as it grows, until it ends.
   absl::Status Watch(const Download& download, const LayerFetch& fetch);
-  // Fetches every layer blob, `options_.parallel_downloads` at a time.
+  // Fetches every layer blob, `options_.parallel_downloads` at a time;
+  // those whose layer is unpacked already (`unpacked[i]`) are not unpacked again.
   absl::Status FetchLayerBlobs(const ImageRef& ref,
                                const std::vector<layerstore::Descriptor>& layers,
-                               const PullOptions& options, layerstore::UnpackSession* session,
+                               const std::vector<bool>& unpacked, const PullOptions& options,
+                               layerstore::UnpackSession* session,
                                const layerstore::ProgressFn& progress);
+  // The pull of manifest `t`, after FetchManifest.
+  absl::StatusOr<layerstore::ImportedImage> PullManifest(const ImageRef& ref, const Target& t,
+                                                         const PullOptions& options,
+                                                         const layerstore::ProgressFn& progress);
+  // One manifest's pull in progress, which later pulls of it wait for.
+  struct Flight;
+  // Relays `flight`'s progress until it ends.
+  static void Follow(Flight& flight, const layerstore::ProgressFn& progress);
 
   RegistryClient* client_;
   layerstore::ContentStore* content_;
@@ -121,6 +137,8 @@ class Puller {
   Mutex mu_;
   // Blobs downloading now, by digest.
   std::map<layerstore::Digest, std::shared_ptr<Download>> downloads_ ABSL_GUARDED_BY(mu_);
+  // Manifests being pulled now, by digest.
+  std::map<layerstore::Digest, std::shared_ptr<Flight>> flights_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace strata::registry

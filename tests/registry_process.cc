@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/fs.h"
 #include "common/status_util.h"
@@ -33,12 +35,12 @@ absl::StatusOr<int> FreePort() {
   return ntohs(addr.sin_port);
 }
 
-bool Answers(int port) {
+bool Answers(const std::string& address, int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::inet_pton(AF_INET, address.c_str(), &addr.sin_addr);
   bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
   return ok;
@@ -46,11 +48,15 @@ bool Answers(int port) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(const std::string& dir) {
+absl::StatusOr<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(const std::string& dir,
+                                                                        const Options& options) {
   STRATA_RETURN_IF_ERROR(MakeDirs(dir + "/data"));
-  STRATA_ASSIGN_OR_RETURN(int port, FreePort());
+  int port = options.port;
+  if (port == 0) {
+    STRATA_ASSIGN_OR_RETURN(port, FreePort());
+  }
   auto r = std::unique_ptr<RegistryProcess>(new RegistryProcess());
-  r->host_ = absl::StrCat("127.0.0.1:", port);
+  r->host_ = absl::StrCat(options.address, ":", port);
   r->log_ = dir + "/registry.log";
   WriteFileOrDie(dir + "/config.yml", absl::StrCat(R"(version: 0.1
 log:
@@ -66,9 +72,11 @@ storage:
 http:
   addr: )",
                                                    r->host_, "\n"));
-  r->pid_ = Spawn({"/usr/bin/docker-registry", "serve", dir + "/config.yml"}, r->log_);
+  std::vector<std::string> argv = {"/usr/bin/docker-registry", "serve", dir + "/config.yml"};
+  if (!options.netns.empty()) argv.insert(argv.begin(), {"ip", "netns", "exec", options.netns});
+  r->pid_ = Spawn(argv, r->log_);
   for (absl::Time deadline = absl::Now() + absl::Seconds(20); absl::Now() < deadline;) {
-    if (Answers(port)) return r;
+    if (Answers(options.address, port)) return r;
     absl::SleepFor(absl::Milliseconds(50));
   }
   return absl::UnavailableError(absl::StrCat("docker-registry did not start; see ", r->log_));
@@ -90,6 +98,22 @@ absl::Status RegistryProcess::PushOciArchive(const std::string& archive,
     return absl::InternalError(absl::StrCat("skopeo copy ", archive, ": ", r.output));
   }
   return absl::OkStatus();
+}
+
+int64_t RegistryProcess::BlobBytesServed() const {
+  // Access log lines: ... "GET /v2/<name>/blobs/<digest> HTTP/1.1" 200 1036370 ...
+  int64_t total = 0;
+  for (absl::string_view line : absl::StrSplit(ReadFile(log_).value_or(""), '\n')) {
+    size_t get = line.find("\"GET /v2/");
+    if (get == absl::string_view::npos || line.find("/blobs/sha256:", get) == line.npos) continue;
+    size_t end = line.find("\" ", get + 1);
+    if (end == line.npos) continue;
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(line.substr(end + 2), ' ', absl::SkipEmpty());
+    int64_t bytes = 0;
+    if (fields.size() >= 2 && absl::SimpleAtoi(fields[1], &bytes)) total += bytes;
+  }
+  return total;
 }
 
 }  // namespace strata::testing

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -14,8 +15,19 @@ namespace strata::testing {
 
 class RegistryProcess {
  public:
+  struct Options {
+    // Where it listens. Default: 127.0.0.1 at a free port.
+    std::string address = "127.0.0.1";
+    int port = 0;
+    // Run inside this network namespace (`ip netns exec`). Default: none.
+    std::string netns;
+  };
   // Starts the registry with its data under `dir` and waits until it answers.
-  static absl::StatusOr<std::unique_ptr<RegistryProcess>> Start(const std::string& dir);
+  static absl::StatusOr<std::unique_ptr<RegistryProcess>> Start(const std::string& dir,
+                                                                const Options& options);
+  static absl::StatusOr<std::unique_ptr<RegistryProcess>> Start(const std::string& dir) {
+    return Start(dir, Options());
+  }
   ~RegistryProcess();  // SIGKILL
 
   // "127.0.0.1:<port>"
@@ -24,6 +36,10 @@ class RegistryProcess {
 
   // Copies an OCI archive into the registry as `repo_tag` ("library/busybox:latest").
   absl::Status PushOciArchive(const std::string& archive, const std::string& repo_tag) const;
+
+  // Blob bytes the registry has sent, from its access log (each request is
+  // logged when it ends, a dropped one with what it sent).
+  int64_t BlobBytesServed() const;
 
  private:
   pid_t pid_ = -1;
