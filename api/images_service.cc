@@ -1,6 +1,7 @@
 #include "api/images_service.h"
 
 #include <chrono>
+#include <mutex>
 
 #include "api/convert.h"
 #include "api/grpc_status.h"
@@ -15,12 +16,14 @@ namespace pb = strata::v1;
 using Stream = grpc::ServerReaderWriter<pb::ImportResponse, pb::ImportRequest>;
 
 // Sends progress at most every 100 ms, and always the last of a phase, as
-// `Response`s on `S` (an import's or a pull's stream).
+// `Response`s on `S` (an import's, a pull's or a push's stream).
 template <typename S, typename Response>
 class ProgressSender {
  public:
   explicit ProgressSender(S* stream) : stream_(stream) {}
+  // Called from any thread (a pull's downloads run on several): one write at a time.
   void operator()(const std::string& phase, int64_t done, int64_t total) {
+    std::lock_guard<std::mutex> l(mu_);
     auto now = std::chrono::steady_clock::now();
     if (phase == last_phase_ && done != total && now - last_ < std::chrono::milliseconds(100))
       return;
@@ -35,6 +38,7 @@ class ProgressSender {
 
  private:
   S* stream_;
+  std::mutex mu_;
   std::string last_phase_;
   std::chrono::steady_clock::time_point last_;
 };
@@ -102,6 +106,32 @@ grpc::Status ImagesService::Pull(Ctx* ctx, const pb::PullImageRequest* req,
   if (!resolved.ok()) return ToGrpc(resolved.status());
   pb::PullImageResponse msg;
   ToProto(*resolved, *snapshots_, msg.mutable_image());
+  stream->Write(msg);
+  return grpc::Status::OK;
+}
+
+grpc::Status ImagesService::Push(Ctx* ctx, const pb::PushImageRequest* req,
+                                 grpc::ServerWriter<pb::PushImageResponse>* stream) {
+  if (pusher_ == nullptr) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                        "push: this daemon has no registry client");
+  }
+  absl::StatusOr<registry::ImageRef> ref = registry::ParseImageRef(req->ref());
+  if (!ref.ok()) return ToGrpc(ref.status());
+  // Held for the push: a name deleted meanwhile leaves its blobs readable.
+  absl::StatusOr<layerstore::CallScope> call = BeginCall(leases_, gc_, ctx);
+  if (!call.ok()) return ToGrpc(call.status());
+  ProgressSender<grpc::ServerWriter<pb::PushImageResponse>, pb::PushImageResponse> progress(stream);
+  absl::StatusOr<registry::PushResult> pushed =
+      call->Finish(pusher_->Push(req->name(), *ref, std::ref(progress)));
+  if (!pushed.ok()) return ToGrpc(pushed.status());
+  pb::PushImageResponse msg;
+  pb::PushedImage* out = msg.mutable_result();
+  ToProto(pushed->pushed, out->mutable_pushed());
+  out->set_blobs_present(pushed->blobs_present);
+  out->set_blobs_mounted(pushed->blobs_mounted);
+  out->set_blobs_uploaded(pushed->blobs_uploaded);
+  out->set_bytes_uploaded(pushed->bytes_uploaded);
   stream->Write(msg);
   return grpc::Status::OK;
 }

@@ -1,5 +1,5 @@
-// strata.v1.Images over the importer, the registry puller and the image store. Thread-safe; an
-// import runs on its call's thread (the unpacker spreads layers over its own).
+// strata.v1.Images over the importer, the registry puller and pusher, and the image store.
+// Thread-safe; an import runs on its call's thread (the unpacker spreads layers over its own).
 #pragma once
 
 #include "api/call_lease.h"
@@ -7,6 +7,7 @@
 #include "layerstore/image_store.h"
 #include "layerstore/importer.h"
 #include "registry/puller.h"
+#include "registry/pusher.h"
 #include "snapshotter/snapshotter.h"
 #include "strata/v1/images.grpc.pb.h"
 
@@ -19,7 +20,8 @@ class ImagesService final : public strata::v1::Images::Service {
                 layerstore::ContentStore* content, snapshotter::Snapshotter* snapshots,
                 layerstore::Committer* committer, meta::Leases* leases,
                 layerstore::GarbageCollector* gc, layerstore::ImportOptions options,
-                registry::Puller* puller = nullptr, DeletionHook on_delete = nullptr)
+                registry::Puller* puller = nullptr, registry::Pusher* pusher = nullptr,
+                DeletionHook on_delete = nullptr)
       : importer_(importer),
         images_(images),
         content_(content),
@@ -29,6 +31,7 @@ class ImagesService final : public strata::v1::Images::Service {
         gc_(gc),
         options_(std::move(options)),
         puller_(puller),
+        pusher_(pusher),
         on_delete_(std::move(on_delete)) {}
 
   using Ctx = grpc::ServerContext;
@@ -45,6 +48,8 @@ class ImagesService final : public strata::v1::Images::Service {
                       grpc::ServerWriter<strata::v1::ExportImageResponse>*) override;
   grpc::Status Pull(Ctx*, const strata::v1::PullImageRequest*,
                     grpc::ServerWriter<strata::v1::PullImageResponse>*) override;
+  grpc::Status Push(Ctx*, const strata::v1::PushImageRequest*,
+                    grpc::ServerWriter<strata::v1::PushImageResponse>*) override;
 
  private:
   layerstore::Importer* importer_;
@@ -56,6 +61,7 @@ class ImagesService final : public strata::v1::Images::Service {
   layerstore::GarbageCollector* gc_;
   const layerstore::ImportOptions options_;
   registry::Puller* const puller_;  // null: pulls are refused
+  registry::Pusher* const pusher_;  // null: pushes are refused
   const DeletionHook on_delete_;
 };
 

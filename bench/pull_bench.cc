@@ -244,7 +244,7 @@ void KillAndResume(const std::string& dir, const Image& image, const std::string
       {testing::StrataCliPath(), "--socket", dir + "/s.sock", "pull", image.ref}, dir + "/cli.log");
   int64_t ingested = 0;
   for (auto t0 = Clock::now(); Seconds(t0) < 120;) {
-    ingested = DirBytes(dir + "/root/content/ingest");
+    ingested = DirBytes(dir + "/root/content");  // ingests, and the blobs they became
     if (ingested >= image.compressed / 2) break;
     absl::SleepFor(absl::Milliseconds(50));
   }
@@ -256,7 +256,7 @@ void KillAndResume(const std::string& dir, const Image& image, const std::string
   absl::SleepFor(absl::Milliseconds(500));
   int64_t served = registry.BlobBytesServed() - served_before;
   std::printf(
-      "kill -9 with %.1f MB of %.1f MB in ingests, restart, pull again: %s; registry sent %.1f MB "
+      "kill -9 with %.1f MB of %.1f MB fetched, restart, pull again: %s; registry sent %.1f MB "
       "in all, %.2f MB of it twice\n",
       ingested / 1e6, image.compressed / 1e6, r.exit_code == 0 ? "pulled" : "FAILED", served / 1e6,
       (served - image.compressed) / 1e6);

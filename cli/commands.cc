@@ -119,7 +119,10 @@ Commands::Commands(const Globals& g)
 
 int Commands::Fail(const std::string& what, const grpc::Status& s) const {
   std::string code = StatusCodeName(s.error_code());
-  if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+  // UNAVAILABLE is the daemon's own answer too (a registry it could not
+  // reach): only a channel that is not connected means stratad is not there.
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      channel_->GetState(false) != GRPC_CHANNEL_READY) {
     return ReportError(
         absl::StrCat(what, ": cannot reach stratad at ", g_.socket, " (", s.error_message(), ")"),
         code, kExitFailed, g_.json);
@@ -216,6 +219,47 @@ int Commands::Pull(const std::string& ref, const std::string& platform, const st
   } else {
     std::printf("pulled %s (%s, %s)\n", image.name().c_str(),
                 Plural(image.layers_size(), "layer").c_str(), HumanSize(ImageSize(image)).c_str());
+  }
+  return 0;
+}
+
+int Commands::Push(const std::string& name, const std::string& ref) {
+  auto stub = pb::Images::NewStub(channel_);
+  grpc::ClientContext ctx;
+  pb::PushImageRequest req;
+  req.set_name(name);
+  req.set_ref(ref);
+  auto stream = stub->Push(&ctx, req);
+  pb::PushedImage result;
+  bool got = false;
+  {
+    ProgressLine progress;
+    pb::PushImageResponse resp;
+    while (stream->Read(&resp)) {
+      if (resp.has_progress() && !g_.json) {
+        progress.Update(resp.progress().phase(), resp.progress().done(), resp.progress().total());
+      }
+      if (resp.has_result()) {
+        result = resp.result();
+        got = true;
+      }
+    }
+  }
+  grpc::Status s = stream->Finish();
+  if (!s.ok()) return Fail("push " + ref, s);
+  if (!got) return Fail("push " + ref + ": the daemon sent no result");
+  if (g_.json) {
+    json out = {
+        {"digest", result.pushed().digest()},       {"media_type", result.pushed().media_type()},
+        {"size", result.pushed().size()},           {"blobs_present", result.blobs_present()},
+        {"blobs_mounted", result.blobs_mounted()},  {"blobs_uploaded", result.blobs_uploaded()},
+        {"bytes_uploaded", result.bytes_uploaded()}};
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    std::printf("pushed %s as %s: %s uploaded (%s), %d already there, %d mounted\n", name.c_str(),
+                result.pushed().digest().c_str(), Plural(result.blobs_uploaded(), "blob").c_str(),
+                HumanSize(result.bytes_uploaded()).c_str(), result.blobs_present(),
+                result.blobs_mounted());
   }
   return 0;
 }

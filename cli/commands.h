@@ -24,6 +24,7 @@ class Commands {
 
   int Import(const std::string& file, const std::string& name);
   int Pull(const std::string& ref, const std::string& platform, const std::string& name);
+  int Push(const std::string& name, const std::string& ref);
   int Images();
   int Rmi(const std::string& name);
   int Blobs();

@@ -99,6 +99,8 @@ void ProgressLine::Update(const std::string& phase, int64_t done, int64_t total)
     Bytes("reading archive", done, total);
   } else if (phase == "fetch") {
     Bytes("fetching layers", done, total);
+  } else if (phase == "push") {
+    Bytes("pushing blobs", done, total);
   } else {
     Count(phase, done, total, "layers");
   }

@@ -75,6 +75,13 @@ int main(int argc, char** argv) {
       ->check(strata::cli::kNonEmpty);
   pull->add_option("--name", name, "name for the image (default: the normalised reference)")
       ->check(strata::cli::kNonEmpty);
+  auto* push = app.add_subcommand("push", "push an image to a registry");
+  push->add_option("NAME", name, "the image in the store")
+      ->required()
+      ->check(strata::cli::kNonEmpty);
+  push->add_option("REF", ref, "where to, as host:5000/a/b:tag")
+      ->required()
+      ->check(strata::cli::kNonEmpty);
   auto* images = app.add_subcommand("images", "list images");
   auto* rmi =
       app.add_subcommand("rmi", "delete an image name (its layers go at garbage collection)");
@@ -149,8 +156,8 @@ int main(int argc, char** argv) {
   auto* lease_rm =
       leases->add_subcommand("rm", "delete a lease; what it held may then be collected");
   lease_rm->add_option("ID", lease_id, "the lease")->required()->check(strata::cli::kNonEmpty);
-  for (CLI::App* sub : {import, pull, images, rmi, blobs, snapshots, mount, unmount, commit, exp,
-                        fsck, rm, du, gc, leases, lease_create, lease_rm}) {
+  for (CLI::App* sub : {import, pull, push, images, rmi, blobs, snapshots, mount, unmount, commit,
+                        exp, fsck, rm, du, gc, leases, lease_create, lease_rm}) {
     sub->add_flag("--json", g.json, "machine-readable output");
   }
 
@@ -166,6 +173,7 @@ int main(int argc, char** argv) {
   strata::cli::Commands c(g);
   if (*import) return c.Import(file, name);
   if (*pull) return c.Pull(ref, platform, name);
+  if (*push) return c.Push(name, ref);
   if (*images) return c.Images();
   if (*rmi) return c.Rmi(name);
   if (*blobs) return c.Blobs();

@@ -28,6 +28,7 @@
 #include "layerstore/store.h"
 #include "registry/http_client.h"
 #include "registry/puller.h"
+#include "registry/pusher.h"
 #include "registry/registry_client.h"
 
 namespace strata::daemon {
@@ -103,6 +104,8 @@ absl::Status Daemon::OpenRegistryClient() {
   puller_ = std::make_unique<registry::Puller>(
       registry_.get(), store_->content.get(), store_->images.get(), store_->unpacker.get(),
       registry::PullerOptions{options_.max_concurrent_downloads});
+  pusher_ = std::make_unique<registry::Pusher>(registry_.get(), store_->content.get(),
+                                               store_->images.get());
   return absl::OkStatus();
 }
 
@@ -126,7 +129,7 @@ absl::Status Daemon::Serve() {
   services_.push_back(std::make_unique<api::ImagesService>(
       store_->importer.get(), store_->images.get(), store_->content.get(), store_->snapshots.get(),
       store_->committer.get(), store_->leases.get(), store_->gc.get(), import_policy, puller_.get(),
-      deleted));
+      pusher_.get(), deleted));
   services_.push_back(std::make_unique<api::LayersService>(
       store_->content.get(), store_->unpacker.get(), store_->committer.get(), store_->leases.get(),
       store_->gc.get()));

@@ -24,6 +24,7 @@ namespace strata::registry {
 class HttpClient;
 class RegistryClient;
 class Puller;
+class Pusher;
 }  // namespace strata::registry
 
 namespace strata::daemon {
@@ -83,6 +84,7 @@ class Daemon {
   std::unique_ptr<registry::HttpClient> http_;
   std::unique_ptr<registry::RegistryClient> registry_;
   std::unique_ptr<registry::Puller> puller_;
+  std::unique_ptr<registry::Pusher> pusher_;
   std::unique_ptr<GcPolicy> gc_policy_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;

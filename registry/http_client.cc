@@ -2,7 +2,9 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 #include <memory>
 #include <mutex>
 
@@ -56,6 +58,8 @@ absl::Status FromCurl(CURLcode code, const char* detail, absl::string_view url) 
 struct Transfer {
   CURL* easy = nullptr;
   const BodySink* sink = nullptr;
+  const RequestBody* body = nullptr;
+  int64_t sent = 0;  // of `body`
   int64_t max_memory_body = 0;
   HttpResponse response;
   bool started = false;     // the sink has heard of the body
@@ -95,6 +99,20 @@ struct Transfer {
     }
     t->response.body.append(data, len);
     return len;
+  }
+
+  static size_t OnRead(char* buf, size_t size, size_t n, void* self) {
+    auto* t = static_cast<Transfer*>(self);
+    size_t want = static_cast<size_t>(
+        std::min<int64_t>(static_cast<int64_t>(size * n), t->body->size - t->sent));
+    if (want == 0) return 0;
+    absl::StatusOr<size_t> got = t->body->read_at(t->sent, buf, want);
+    if (!got.ok() || *got == 0) {
+      t->sink_error = got.ok() ? absl::DataLossError("request body ended early") : got.status();
+      return CURL_READFUNC_ABORT;
+    }
+    t->sent += static_cast<int64_t>(*got);
+    return *got;
   }
 };
 
@@ -156,6 +174,15 @@ HttpClient::HttpClient(Options options) : options_(std::move(options)) {
 
 HttpClient::~HttpClient() = default;
 
+RequestBody MemoryBody(absl::string_view bytes) {
+  return {static_cast<int64_t>(bytes.size()),
+          [bytes](int64_t offset, char* buf, size_t n) -> absl::StatusOr<size_t> {
+            size_t k = std::min(n, bytes.size() - static_cast<size_t>(offset));
+            std::memcpy(buf, bytes.data() + offset, k);
+            return k;
+          }};
+}
+
 absl::StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request, const BodySink* sink) {
   std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
   if (easy == nullptr) return absl::ResourceExhaustedError("cannot start an HTTP request");
@@ -183,8 +210,22 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request, const 
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Transfer::OnBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  t.body = request.body;
+  bool sends_body =
+      request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
   if (request.method == "HEAD") {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  } else if (sends_body) {
+    // An upload (PUT to libcurl) under the method's own name, its length known.
+    static const RequestBody kEmpty{0, nullptr};
+    if (t.body == nullptr) t.body = &kEmpty;
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(t.body->size));
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, &Transfer::OnRead);
+    curl_easy_setopt(c, CURLOPT_READDATA, &t);
+  } else if (request.method == "DELETE") {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
   } else if (request.method != "GET") {
     return absl::InvalidArgumentError(absl::StrCat("HTTP method ", request.method));
   }
@@ -194,7 +235,10 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request, const 
     curl_easy_setopt(c, CURLOPT_RANGE, range.c_str());
   }
   std::unique_ptr<curl_slist, ListDeleter> headers;
-  for (const auto& [name, value] : request.headers) {
+  std::vector<std::pair<std::string, std::string>> all = request.headers;
+  // No "Expect: 100-continue" wait before a body: registries answer at once.
+  if (sends_body) all.emplace_back("Expect", "");
+  for (const auto& [name, value] : all) {
     std::string line = absl::StrCat(name, ": ", value);
     curl_slist* grown = curl_slist_append(headers.get(), line.c_str());
     if (grown == nullptr) return absl::ResourceExhaustedError("HTTP headers");

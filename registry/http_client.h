@@ -25,11 +25,23 @@ struct TlsOptions {
   bool skip_verify = false;
 };
 
+// A request body of `size` bytes, read as it is sent: `read_at` fills `buf`
+// with up to `n` bytes from `offset` and returns how many (positional, so a
+// request sent again reads it again).
+struct RequestBody {
+  int64_t size = 0;
+  std::function<absl::StatusOr<size_t>(int64_t offset, char* buf, size_t n)> read_at;
+};
+
+// A body held in memory (which must outlive it).
+RequestBody MemoryBody(absl::string_view bytes);
+
 struct HttpRequest {
-  std::string method = "GET";  // GET or HEAD
+  std::string method = "GET";  // GET, HEAD, POST, PUT, PATCH or DELETE
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;
-  int64_t range_from = -1;  // >= 0: "Range: bytes=<from>-"
+  int64_t range_from = -1;            // >= 0: "Range: bytes=<from>-"
+  const RequestBody* body = nullptr;  // POST, PUT, PATCH; none: empty
   TlsOptions tls;
 };
 

@@ -260,8 +260,8 @@ absl::Status Puller::DownloadInto(const ImageRef& ref, const Descriptor& desc,
                                          {"offset", std::to_string(w.offset())},
                                          {"err", s.ToString()}});
   }
-  absl::StatusOr<layerstore::BlobInfo> committed =
-      w.Commit(desc.size, desc.digest, {}, desc.media_type);
+  absl::StatusOr<layerstore::BlobInfo> committed = w.Commit(
+      desc.size, desc.digest, {{SourceLabel(ref.domain), ref.repository}}, desc.media_type);
   if (committed.ok() || absl::IsAlreadyExists(committed.status())) {
     return content_->Hold(desc.digest, fetch.options->lease);
   }

@@ -99,10 +99,15 @@ absl::Status StatusFromResponse(const HttpResponse& response, absl::string_view 
   }
 }
 
+std::string SourceLabel(const std::string& registry_host) {
+  return absl::StrCat("containerd.io/distribution.source.", registry_host);
+}
+
 RegistryClient::RegistryClient(HttpClient* http, Options options)
     : http_(http), options_(std::move(options)) {}
 
 absl::StatusOr<std::string> RegistryClient::Authorize(const Endpoint& endpoint, const ImageRef& ref,
+                                                      const std::vector<std::string>& scopes,
                                                       const HttpResponse& unauthorized) {
   std::optional<Credential> cred = options_.credentials.For(ref.domain);
   if (!cred) cred = options_.credentials.For(endpoint.host);
@@ -122,8 +127,11 @@ absl::StatusOr<std::string> RegistryClient::Authorize(const Endpoint& endpoint, 
     auto realm = c.params.find("realm");
     if (realm == c.params.end()) continue;
     std::string url = realm->second;
-    std::string scope = absl::StrCat("repository:", ref.repository, ":pull");
-    absl::StrAppend(&url, absl::StrContains(url, "?") ? "&" : "?", "scope=", UrlEncode(scope));
+    const char* sep = absl::StrContains(url, "?") ? "&" : "?";
+    for (const std::string& scope : scopes) {
+      absl::StrAppend(&url, sep, "scope=", UrlEncode(scope));
+      sep = "&";
+    }
     if (auto service = c.params.find("service"); service != c.params.end()) {
       absl::StrAppend(&url, "&service=", UrlEncode(service->second));
     }
@@ -144,7 +152,9 @@ absl::StatusOr<std::string> RegistryClient::Authorize(const Endpoint& endpoint, 
 
 absl::StatusOr<HttpResponse> RegistryClient::FetchFrom(const Endpoint& endpoint,
                                                        const ImageRef& ref, const Fetch& fetch) {
-  const std::string token_key = absl::StrCat(endpoint.host, "/", ref.repository);
+  std::vector<std::string> scopes = fetch.scopes;
+  if (scopes.empty()) scopes.push_back(absl::StrCat("repository:", ref.repository, ":pull"));
+  const std::string token_key = absl::StrCat(endpoint.host, " ", absl::StrJoin(scopes, " "));
   std::string authorization;
   {
     MutexLock l(&mu_);
@@ -153,11 +163,13 @@ absl::StatusOr<HttpResponse> RegistryClient::FetchFrom(const Endpoint& endpoint,
   bool authorized_once = false;
   int attempt = 0;
   int redirects = 0;
-  std::string url = endpoint.BaseUrl() + fetch.path;
+  std::string url = fetch.url.empty() ? endpoint.BaseUrl() + fetch.path : fetch.url;
   const std::string endpoint_host = HostOf(url);
   while (true) {
     HttpRequest req;
+    req.method = fetch.method;
     req.url = url;
+    req.body = fetch.body;
     req.range_from = fetch.range_from;
     req.tls = {endpoint.ca_files, endpoint.skip_verify};
     req.headers = fetch.headers;
@@ -171,7 +183,7 @@ absl::StatusOr<HttpResponse> RegistryClient::FetchFrom(const Endpoint& endpoint,
     if (!answer.ok()) {
       // Refused or reset before any byte reached the sink: try again.
       if (absl::IsUnavailable(answer.status()) && attempt < options_.attempts &&
-          fetch.sink == nullptr) {
+          fetch.sink == nullptr && fetch.retry) {
         absl::SleepFor(Backoff(options_.first_backoff, attempt, nullptr));
         continue;
       }
@@ -185,12 +197,12 @@ absl::StatusOr<HttpResponse> RegistryClient::FetchFrom(const Endpoint& endpoint,
     }
     if (status == 401 && !authorized_once) {
       authorized_once = true;
-      STRATA_ASSIGN_OR_RETURN(authorization, Authorize(endpoint, ref, *answer));
+      STRATA_ASSIGN_OR_RETURN(authorization, Authorize(endpoint, ref, scopes, *answer));
       MutexLock l(&mu_);
       tokens_[token_key] = authorization;
       continue;
     }
-    if (Retryable(status) && attempt < options_.attempts) {
+    if (Retryable(status) && attempt < options_.attempts && fetch.retry) {
       absl::SleepFor(Backoff(options_.first_backoff, attempt, &*answer));
       continue;
     }
@@ -256,6 +268,124 @@ absl::Status RegistryClient::GetBlob(
   fetch.range_from = offset > 0 ? offset : -1;
   fetch.sink = &sink;
   return FetchFromEndpoints(ref, kPull, fetch).status();
+}
+
+absl::StatusOr<HttpResponse> RegistryClient::PushRequest(const ImageRef& ref, Fetch fetch) {
+  STRATA_ASSIGN_OR_RETURN(std::vector<Endpoint> endpoints,
+                          ResolveEndpoints(options_.hosts_dir, ref.domain));
+  for (const Endpoint& e : endpoints) {
+    if (!e.Can(kPush)) continue;
+    if (fetch.scopes.empty()) {
+      fetch.scopes.push_back(absl::StrCat("repository:", ref.repository, ":pull,push"));
+    }
+    STRATA_ASSIGN_OR_RETURN(HttpResponse answer, FetchFrom(e, ref, fetch));
+    // Upload sessions live at their Location: made absolute here, once.
+    for (auto& [name, value] : answer.headers) {
+      if (name == "location") value = Resolve(e.BaseUrl(), value);
+    }
+    return answer;
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat(ref.domain, ": no endpoint in the hosts configuration takes pushes"));
+}
+
+absl::StatusOr<bool> RegistryClient::HasBlob(const ImageRef& ref,
+                                             const layerstore::Digest& digest) {
+  Fetch fetch;
+  fetch.method = "HEAD";
+  fetch.path = absl::StrCat("/", ref.repository, "/blobs/", digest.str());
+  STRATA_ASSIGN_OR_RETURN(HttpResponse answer, PushRequest(ref, fetch));
+  if (answer.status == 200) return true;
+  if (answer.status == 404) return false;
+  return StatusFromResponse(answer, absl::StrCat(ref.Name(), "@", digest.str()));
+}
+
+absl::StatusOr<std::string> RegistryClient::StartUpload(const ImageRef& ref,
+                                                        const layerstore::Digest& mount,
+                                                        const std::string& from) {
+  Fetch fetch;
+  fetch.method = "POST";
+  fetch.path = absl::StrCat("/", ref.repository, "/blobs/uploads/");
+  if (!mount.empty() && !from.empty()) {
+    absl::StrAppend(&fetch.path, "?mount=", mount.str(), "&from=", UrlEncode(from));
+    fetch.scopes = {absl::StrCat("repository:", ref.repository, ":pull,push"),
+                    absl::StrCat("repository:", from, ":pull")};
+  }
+  STRATA_ASSIGN_OR_RETURN(HttpResponse answer, PushRequest(ref, fetch));
+  if (answer.status == 201 && !mount.empty()) return std::string();  // mounted
+  if (answer.status != 202 || answer.Header("location").empty()) {
+    return StatusFromResponse(answer, absl::StrCat(ref.Name(), ": start an upload"));
+  }
+  return answer.Header("location");
+}
+
+absl::StatusOr<std::string> RegistryClient::UploadChunk(const ImageRef& ref, const std::string& url,
+                                                        int64_t offset, const RequestBody& body) {
+  Fetch fetch;
+  fetch.method = "PATCH";
+  fetch.url = url;
+  fetch.body = &body;
+  fetch.retry = false;
+  fetch.headers = {{"Content-Type", "application/octet-stream"},
+                   {"Content-Range", absl::StrCat(offset, "-", offset + body.size - 1)}};
+  STRATA_ASSIGN_OR_RETURN(HttpResponse answer, PushRequest(ref, fetch));
+  if (answer.status != 202) {
+    return StatusFromResponse(answer, absl::StrCat(ref.Name(), ": upload"));
+  }
+  std::string next = answer.Header("location");
+  return next.empty() ? url : next;
+}
+
+absl::StatusOr<std::pair<int64_t, std::string>> RegistryClient::UploadOffset(
+    const ImageRef& ref, const std::string& url) {
+  Fetch fetch;
+  fetch.url = url;
+  STRATA_ASSIGN_OR_RETURN(HttpResponse answer, PushRequest(ref, fetch));
+  if (answer.status != 204) {
+    return StatusFromResponse(answer, absl::StrCat(ref.Name(), ": upload status"));
+  }
+  // "Range: 0-<last>" (distribution sends "0-0" for an empty upload too).
+  int64_t held = 0;
+  std::string range = answer.Header("range");
+  size_t dash = range.find('-');
+  int64_t last = 0;
+  if (dash != std::string::npos && absl::SimpleAtoi(range.substr(dash + 1), &last)) {
+    held = last + 1;
+  }
+  if (held == 1 && absl::StartsWith(range, "0-0")) {
+    // Ambiguous: empty or one byte. The caller resends from 0; PATCH
+    // offsets that do not match are refused (416), which says which.
+    held = 0;
+  }
+  std::string next = answer.Header("location");
+  return std::make_pair(held, next.empty() ? url : next);
+}
+
+absl::Status RegistryClient::FinishUpload(const ImageRef& ref, const std::string& url,
+                                          const layerstore::Digest& digest) {
+  Fetch fetch;
+  fetch.method = "PUT";
+  fetch.url = absl::StrCat(url, absl::StrContains(url, "?") ? "&" : "?", "digest=", digest.str());
+  STRATA_ASSIGN_OR_RETURN(HttpResponse answer, PushRequest(ref, fetch));
+  if (answer.status != 201) {
+    return StatusFromResponse(answer, absl::StrCat(ref.Name(), "@", digest.str()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RegistryClient::PutManifest(const ImageRef& ref, const std::string& object,
+                                         const std::string& media_type, const std::string& bytes) {
+  Fetch fetch;
+  fetch.method = "PUT";
+  fetch.path = absl::StrCat("/", ref.repository, "/manifests/", object);
+  RequestBody body = MemoryBody(bytes);
+  fetch.body = &body;
+  fetch.headers = {{"Content-Type", media_type}};
+  STRATA_ASSIGN_OR_RETURN(HttpResponse answer, PushRequest(ref, fetch));
+  if (answer.status != 201) {
+    return StatusFromResponse(answer, absl::StrCat(ref.Name(), ":", object));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace strata::registry

@@ -57,13 +57,46 @@ class RegistryClient {
                        const std::function<absl::Status(int64_t from)>& start,
                        const std::function<absl::Status(const char* data, size_t n)>& data);
 
+  // Pushing, to the first endpoint with the push capability (the upstream,
+  // as a rule: mirrors do not take pushes).
+  //
+  // Whether `ref`'s repository has blob `digest` (HEAD).
+  absl::StatusOr<bool> HasBlob(const ImageRef& ref, const layerstore::Digest& digest);
+  // An upload session's URL, or "" if the registry mounted `mount` from
+  // repository `from` instead (both optional: a plain upload).
+  absl::StatusOr<std::string> StartUpload(const ImageRef& ref, const layerstore::Digest& mount,
+                                          const std::string& from);
+  // Sends `body` as the upload's bytes from `offset` (PATCH with
+  // Content-Range); the URL to go on with. Not retried here: after an error
+  // the caller asks UploadOffset where to go on from.
+  absl::StatusOr<std::string> UploadChunk(const ImageRef& ref, const std::string& url,
+                                          int64_t offset, const RequestBody& body);
+  // Bytes the upload at `url` holds (its Range), and the URL to go on with.
+  absl::StatusOr<std::pair<int64_t, std::string>> UploadOffset(const ImageRef& ref,
+                                                               const std::string& url);
+  // Completes the upload at `url` as blob `digest` (PUT).
+  absl::Status FinishUpload(const ImageRef& ref, const std::string& url,
+                            const layerstore::Digest& digest);
+  // Stores a manifest or index under `object` (a tag or its digest).
+  absl::Status PutManifest(const ImageRef& ref, const std::string& object,
+                           const std::string& media_type, const std::string& bytes);
+
  private:
   struct Fetch {
+    std::string method = "GET";
     std::string path;  // below the API root: "/<repo>/manifests/<tag>"
+    std::string url;   // absolute (an upload's Location): instead of `path`
     std::vector<std::pair<std::string, std::string>> headers;
     int64_t range_from = -1;
     const BodySink* sink = nullptr;
+    const RequestBody* body = nullptr;
+    // Token scopes: "repository:<name>:pull" when empty.
+    std::vector<std::string> scopes;
+    // Refused or reset connections and 5xx answers are tried again.
+    bool retry = true;
   };
+  // One push request to the first endpoint that takes pushes.
+  absl::StatusOr<HttpResponse> PushRequest(const ImageRef& ref, Fetch fetch);
   // One fetch from the first endpoint with `capability` that answers;
   // NOT_FOUND only if none has it.
   absl::StatusOr<HttpResponse> FetchFromEndpoints(const ImageRef& ref, Capability capability,
@@ -74,14 +107,20 @@ class RegistryClient {
   // Answers a 401: a token from the Bearer challenge's realm, or Basic
   // credentials; the Authorization header value to retry with.
   absl::StatusOr<std::string> Authorize(const Endpoint& endpoint, const ImageRef& ref,
+                                        const std::vector<std::string>& scopes,
                                         const HttpResponse& unauthorized);
 
   HttpClient* const http_;
   const Options options_;
   Mutex mu_;
-  // Authorization header values by endpoint host and repository.
+  // Authorization header values by endpoint host, repository and scopes.
   std::map<std::string, std::string> tokens_ ABSL_GUARDED_BY(mu_);
 };
+
+// The label that says where a blob came from, as containerd writes it:
+// containerd.io/distribution.source.<registry host> = comma-separated
+// repositories. Pushes mount blobs from those repositories.
+std::string SourceLabel(const std::string& registry_host);
 
 // The status for a registry's non-2xx answer, with its message (the
 // distribution error body's first message, else the start of the body).

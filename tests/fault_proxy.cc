@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 
 namespace strata::testing {
@@ -81,19 +82,52 @@ void FaultProxy::Handle(const httplib::Request& req, httplib::Response& res) {
   httplib::Client upstream(absl::StrCat("http://", upstream_));
   upstream.set_read_timeout(60, 0);
   std::string type = req.get_header_value("Content-Type");
+  std::string sent = req.body;
+  bool cut = false;
+  if (req.method == "PATCH" && f.upload_drops > 0 && f.upload_cut_at >= 0 &&
+      static_cast<int64_t>(sent.size()) > f.upload_cut_at) {
+    MutexLock l(&mu_);
+    if (faults_.upload_drops > 0) {
+      --faults_.upload_drops;
+      cut = true;
+    }
+  }
+  if (cut) {
+    // What a dropped connection leaves: the first bytes, as a shorter chunk.
+    std::string range = req.get_header_value("Content-Range");
+    int64_t start = std::atoll(range.substr(0, range.find('-')).c_str());
+    sent.resize(static_cast<size_t>(f.upload_cut_at));
+    for (auto& [name, value] : headers) {
+      if (absl::EqualsIgnoreCase(name, "content-range")) {
+        value = absl::StrCat(start, "-", start + f.upload_cut_at - 1);
+      }
+    }
+    uploads_cut_++;
+    if (f.upload_cut_at == 0) {
+      res.status = 502;
+      return;
+    }
+  }
+  if (req.method == "POST" && absl::StrContains(req.path, "/blobs/uploads/")) upload_sessions_++;
   httplib::Result r = req.method == "HEAD"    ? upstream.Head(req.target, headers)
                       : req.method == "GET"   ? upstream.Get(req.target, headers)
-                      : req.method == "POST"  ? upstream.Post(req.target, headers, req.body, type)
-                      : req.method == "PUT"   ? upstream.Put(req.target, headers, req.body, type)
-                      : req.method == "PATCH" ? upstream.Patch(req.target, headers, req.body, type)
+                      : req.method == "POST"  ? upstream.Post(req.target, headers, sent, type)
+                      : req.method == "PUT"   ? upstream.Put(req.target, headers, sent, type)
+                      : req.method == "PATCH" ? upstream.Patch(req.target, headers, sent, type)
                                               : upstream.Delete(req.target, headers);
-  if (!r) {
+  if (!r || cut) {
     res.status = 502;
     return;
   }
   res.status = r->status;
   for (const auto& [name, value] : r->headers) {
-    if (!Hop(name)) res.headers.emplace(name, value);
+    if (Hop(name)) continue;
+    // Upload sessions go on through the proxy, not around it.
+    std::string v = value;
+    if (absl::EqualsIgnoreCase(name, "location")) {
+      absl::StrReplaceAll({{absl::StrCat("//", upstream_), absl::StrCat("//", host_)}}, &v);
+    }
+    res.headers.emplace(name, v);
   }
   if (!blob_get || (r->status != 200 && r->status != 206)) {
     res.body = r->body;

@@ -35,6 +35,11 @@ struct Faults {
   int busy = 0;
   // Blob bodies are sent at this rate (0: as fast as they come).
   int64_t bytes_per_second = 0;
+  // Uploads: the next `upload_drops` PATCHes longer than this reach the
+  // registry cut to this many bytes (0: not at all), and the client sees
+  // 502, as if the connection had dropped there.
+  int64_t upload_cut_at = -1;
+  int upload_drops = 0;
 };
 
 class FaultProxy {
@@ -50,6 +55,8 @@ class FaultProxy {
   int64_t blob_bytes_sent() const { return blob_bytes_.load(); }
   int blob_requests() const { return blob_requests_.load(); }
   int busy_answered() const { return busy_answered_.load(); }
+  int uploads_cut() const { return uploads_cut_.load(); }
+  int upload_sessions() const { return upload_sessions_.load(); }  // POSTs to .../blobs/uploads/
 
  private:
   FaultProxy() = default;
@@ -64,6 +71,8 @@ class FaultProxy {
   std::atomic<int64_t> blob_bytes_{0};
   std::atomic<int> blob_requests_{0};
   std::atomic<int> busy_answered_{0};
+  std::atomic<int> uploads_cut_{0};
+  std::atomic<int> upload_sessions_{0};
 };
 
 }  // namespace strata::testing

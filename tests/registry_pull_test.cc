@@ -207,6 +207,40 @@ TEST_F(RegistryFaultTest, BusyRegistryIsRetriedAfterItsRetryAfter) {
   ExpectPulledIntact();
 }
 
+// A chunked upload whose connection drops before its bytes land goes on in
+// the same session, from the offset the registry reports.
+TEST_F(RegistryFaultTest, DroppedUploadsGoOnFromTheRegistrysOffset) {
+  ASSERT_EQ(Cli({"import", tmp_.Sub("big.oci.tar"), "--name", "local/big:1"}).exit_code, 0);
+  proxy_->Set({.upload_cut_at = 0, .upload_drops = 3});
+  RunResult r = Cli({"--json", "push", "local/big:1", proxy_->host() + "/mine/big:1"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(proxy_->uploads_cut(), 3);
+  EXPECT_EQ(proxy_->upload_sessions(), 4);  // three layers and the config, none begun again
+  r = RunCommand({"skopeo", "--insecure-policy", "copy", "--quiet", "--src-tls-verify=false",
+                  "docker://" + registry_->host() + "/mine/big:1",
+                  "oci:" + tmp_.Sub("copy") + ":x"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+// A chunked upload whose connection drops after some bytes reached the
+// registry goes on: distribution 2.8 gives such a session up, and the push
+// starts a new one; what the registry ends with reads back whole.
+TEST_F(RegistryFaultTest, DroppedUploadsWithBytesLandedStartANewSession) {
+  ASSERT_EQ(Cli({"import", tmp_.Sub("big.oci.tar"), "--name", "local/big:1"}).exit_code, 0);
+  proxy_->Set({.upload_cut_at = 3 * kMiB, .upload_drops = 3});
+  const std::string ref = proxy_->host() + "/mine/big:1";
+  RunResult r = Cli({"--json", "push", "local/big:1", ref});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(proxy_->uploads_cut(), 3);
+  EXPECT_EQ(proxy_->upload_sessions(), 4 + 3);
+  nlohmann::json pushed = nlohmann::json::parse(r.output, nullptr, false);
+  EXPECT_EQ(pushed["blobs_uploaded"], 4);
+  r = RunCommand({"skopeo", "--insecure-policy", "copy", "--quiet", "--src-tls-verify=false",
+                  "docker://" + registry_->host() + "/mine/big:1",
+                  "oci:" + tmp_.Sub("copy") + ":x"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
 // Clients pulling the same image at once cause one download: the registry
 // sends each blob once.
 TEST_F(RegistryFaultTest, ConcurrentPullsDownloadOnce) {
