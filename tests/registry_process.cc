@@ -46,6 +46,23 @@ bool Answers(const std::string& address, int port) {
   return ok;
 }
 
+// The TLS and auth parts of the configuration, below `http.addr`.
+std::string Extras(const RegistryProcess::Options& o) {
+  std::string out;
+  if (!o.tls_cert.empty()) {
+    absl::StrAppend(&out, "  tls:\n    certificate: ", o.tls_cert, "\n    key: ", o.tls_key, "\n");
+  }
+  if (!o.htpasswd.empty()) {
+    absl::StrAppend(&out, "auth:\n  htpasswd:\n    realm: strata-test\n    path: ", o.htpasswd,
+                    "\n");
+  } else if (!o.token_realm.empty()) {
+    absl::StrAppend(&out, "auth:\n  token:\n    realm: ", o.token_realm,
+                    "\n    service: ", o.token_service, "\n    issuer: ", o.token_issuer,
+                    "\n    rootcertbundle: ", o.token_certs, "\n");
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(const std::string& dir,
@@ -71,7 +88,8 @@ storage:
     enabled: true
 http:
   addr: )",
-                                                   r->host_, "\n"));
+                                                   r->host_, "\n", Extras(options)));
+  r->push_credentials_ = options.push_credentials;
   std::vector<std::string> argv = {"/usr/bin/docker-registry", "serve", dir + "/config.yml"};
   if (!options.netns.empty()) argv.insert(argv.begin(), {"ip", "netns", "exec", options.netns});
   r->pid_ = Spawn(argv, r->log_);
@@ -91,9 +109,12 @@ RegistryProcess::~RegistryProcess() {
 
 absl::Status RegistryProcess::PushOciArchive(const std::string& archive,
                                              const std::string& repo_tag) const {
-  RunResult r =
-      RunCommand({"skopeo", "--insecure-policy", "copy", "--quiet", "--dest-tls-verify=false",
-                  "oci-archive:" + archive, absl::StrCat("docker://", host_, "/", repo_tag)});
+  std::vector<std::string> argv = {"skopeo", "--insecure-policy", "copy", "--quiet",
+                                   "--dest-tls-verify=false"};
+  if (!push_credentials_.empty()) argv.insert(argv.end(), {"--dest-creds", push_credentials_});
+  argv.insert(argv.end(),
+              {"oci-archive:" + archive, absl::StrCat("docker://", host_, "/", repo_tag)});
+  RunResult r = RunCommand(argv);
   if (r.exit_code != 0) {
     return absl::InternalError(absl::StrCat("skopeo copy ", archive, ": ", r.output));
   }

@@ -21,6 +21,19 @@ class RegistryProcess {
     int port = 0;
     // Run inside this network namespace (`ip netns exec`). Default: none.
     std::string netns;
+    // TLS: the server's certificate and key (PEM files). Default: plain HTTP.
+    std::string tls_cert;
+    std::string tls_key;
+    // Basic auth against an htpasswd file (bcrypt). Default: none.
+    std::string htpasswd;
+    // Token auth: where clients get tokens, the service and issuer they
+    // name, and the certificates tokens are signed under. Default: none.
+    std::string token_realm;
+    std::string token_service;
+    std::string token_issuer;
+    std::string token_certs;
+    // "user:password" for PushOciArchive, when the registry wants them.
+    std::string push_credentials;
   };
   // Starts the registry with its data under `dir` and waits until it answers.
   static absl::StatusOr<std::unique_ptr<RegistryProcess>> Start(const std::string& dir,
@@ -44,6 +57,7 @@ class RegistryProcess {
  private:
   pid_t pid_ = -1;
   std::string host_;
+  std::string push_credentials_;
   std::string log_;
 };
 
