@@ -51,9 +51,10 @@ grpc::Status MountsResponse(const absl::StatusOr<std::vector<MountSpec>>& mounts
 template <typename Base>
 grpc::Status SnapshotsService<Base>::Prepare(Ctx* ctx, const pb::PrepareSnapshotRequest* req,
                                              pb::PrepareSnapshotResponse* resp) {
-  return MountsResponse(
-      sn_->Prepare(space_, req->key(), req->parent(), FromProto(req->labels()), LeaseOf(ctx)),
-      resp);
+  snapshotter::Labels labels = FromProto(req->labels());
+  std::shared_ptr<void> held = before_prepare_ ? before_prepare_(labels) : nullptr;
+  return MountsResponse(sn_->Prepare(space_, req->key(), req->parent(), labels, LeaseOf(ctx)),
+                        resp);
 }
 
 template <typename Base>

@@ -19,15 +19,21 @@ class SnapshotsService final : public Base {
  public:
   // Asked before a Remove: an error refuses it (an image needs the layer).
   using RemoveGuard = std::function<absl::Status(const std::string& key)>;
+  // Asked before a Prepare, with its labels: may make the target layer
+  // present (registry/cri_layers.h). What it returns is kept until the
+  // Prepare has answered (a hold on what it fetched).
+  using BeforePrepare = std::function<std::shared_ptr<void>(const snapshotter::Labels& labels)>;
   // `snapshotter` must outlive the service. A call's `containerd-lease`
   // holds what it creates (native key space only). `on_remove` (optional)
   // hears of each removal; `guard` (optional) may refuse one.
   SnapshotsService(snapshotter::Snapshotter* snapshotter, snapshotter::KeySpace space,
-                   DeletionHook on_remove = nullptr, RemoveGuard guard = nullptr)
+                   DeletionHook on_remove = nullptr, RemoveGuard guard = nullptr,
+                   BeforePrepare before_prepare = nullptr)
       : sn_(snapshotter),
         space_(space),
         on_remove_(std::move(on_remove)),
-        guard_(std::move(guard)) {}
+        guard_(std::move(guard)),
+        before_prepare_(std::move(before_prepare)) {}
 
   using Ctx = grpc::ServerContext;
   grpc::Status Prepare(Ctx*, const snapshots_pb::PrepareSnapshotRequest*,
@@ -56,6 +62,7 @@ class SnapshotsService final : public Base {
   const snapshotter::KeySpace space_;
   const DeletionHook on_remove_;
   const RemoveGuard guard_;
+  const BeforePrepare before_prepare_;
 };
 
 using ContainerdSnapshotsService = SnapshotsService<snapshots_pb::Snapshots::Service>;

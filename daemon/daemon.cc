@@ -26,6 +26,7 @@
 #include "daemon/gc_policy.h"
 #include "daemon/socket.h"
 #include "layerstore/store.h"
+#include "registry/cri_layers.h"
 #include "registry/http_client.h"
 #include "registry/puller.h"
 #include "registry/pusher.h"
@@ -106,7 +107,35 @@ absl::Status Daemon::OpenRegistryClient() {
       registry::PullerOptions{options_.max_concurrent_downloads});
   pusher_ = std::make_unique<registry::Pusher>(registry_.get(), store_->content.get(),
                                                store_->images.get());
+  cri_layers_ = std::make_unique<registry::CriLayers>(puller_.get(), store_->unpacker.get());
   return absl::OkStatus();
+}
+
+namespace {
+
+// A CRI layer fetch's call lease, kept until the Prepare has made its layers
+// containerd's; then dropped, leaving them.
+struct FetchHold {
+  explicit FetchHold(layerstore::CallScope s) : scope(std::move(s)) {}
+  ~FetchHold() { (void)scope.Succeed(); }
+  layerstore::CallScope scope;
+};
+
+}  // namespace
+
+std::shared_ptr<void> Daemon::FetchCriLayer(const std::map<std::string, std::string>& labels) {
+  if (cri_layers_ == nullptr || !registry::IsCriLayer(labels)) return nullptr;
+  absl::StatusOr<layerstore::CallScope> scope =
+      layerstore::CallScope::Begin(store_->leases.get(), store_->gc.get(), "");
+  if (!scope.ok()) return nullptr;
+  absl::Status s = cri_layers_->Fetch(labels, scope->lease());
+  if (!s.ok()) {
+    // containerd fetches and unpacks it itself, as without strata. The
+    // scope rolls back what this fetch made.
+    log::Warn("CRI layer fetch failed; containerd will fetch it", {{"err", s.ToString()}});
+    return nullptr;
+  }
+  return std::make_shared<FetchHold>(std::move(*scope));
 }
 
 absl::Status Daemon::Serve() {
@@ -117,7 +146,8 @@ absl::Status Daemon::Serve() {
   api::DeletionHook deleted = [policy] { policy->NoteDeletion(); };
   // containerd's snapshots are its own: removing one frees nothing we collect.
   services_.push_back(std::make_unique<api::ContainerdSnapshotsService>(
-      store_->snapshots.get(), snapshotter::KeySpace::kContainerd));
+      store_->snapshots.get(), snapshotter::KeySpace::kContainerd, nullptr, nullptr,
+      [this](const snapshotter::Labels& labels) { return FetchCriLayer(labels); }));
   layerstore::ImageStore* images = store_->images.get();
   services_.push_back(std::make_unique<api::NativeSnapshotsService>(
       store_->snapshots.get(), snapshotter::KeySpace::kNative, deleted,

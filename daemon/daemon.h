@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@ struct Store;
 namespace strata::registry {
 class HttpClient;
 class RegistryClient;
+class CriLayers;
 class Puller;
 class Pusher;
 }  // namespace strata::registry
@@ -78,6 +80,9 @@ class Daemon {
   absl::Status OpenStore();
   absl::Status OpenRegistryClient();
   absl::Status Serve();
+  // Before a containerd Prepare: a CRI layer fetched through strata
+  // (registry/cri_layers.h), held until the Prepare answers; null if none.
+  std::shared_ptr<void> FetchCriLayer(const std::map<std::string, std::string>& labels);
 
   DaemonOptions options_;
   std::unique_ptr<layerstore::Store> store_;
@@ -85,6 +90,7 @@ class Daemon {
   std::unique_ptr<registry::RegistryClient> registry_;
   std::unique_ptr<registry::Puller> puller_;
   std::unique_ptr<registry::Pusher> pusher_;
+  std::unique_ptr<registry::CriLayers> cri_layers_;
   std::unique_ptr<GcPolicy> gc_policy_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;

@@ -411,6 +411,7 @@ absl::StatusOr<layerstore::ImportedImage> Puller::PullManifest(
                           layerstore::UnpackImage(content_, *images_, &session, t.target,
                                                   t.manifest, options.lease, progress));
   img.info.name = options.name.empty() ? ref.String() : options.name;
+  if (!options.record_image) return img;
   STRATA_ASSIGN_OR_RETURN(img.info, images_->Put(img.info));
   return img;
 }

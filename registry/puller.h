@@ -56,6 +56,9 @@ struct PullOptions {
   // Times a blob download resumes after a dropped connection without
   // having moved on. Default: 5.
   int resumes = 5;
+  // Name the image in the store. False: only its content and layers (for
+  // containerd's CRI pulls, where containerd keeps the image). Default: true.
+  bool record_image = true;
 };
 
 struct PullerOptions {

@@ -16,6 +16,7 @@
 #include "cri/runtime/v1/image_service.grpc.pb.h"
 #include "strata/v1/snapshots.grpc.pb.h"
 #include "tests/containerd_process.h"
+#include "tests/registry_process.h"
 #include "tests/snapshots_client.h"
 #include "tests/stratad_process.h"
 #include "tests/test_util.h"
@@ -24,6 +25,7 @@ namespace strata::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string SharedImages() {
   const char* env = std::getenv("STRATA_SHARED_IMAGES");
@@ -307,6 +309,59 @@ TEST(ContainerdRemoteSnapshotterTest, CriPullReusesTheLayerStrataHolds) {
   EXPECT_EQ(RunCommand({"chroot", tmp.Sub("mnt"), "/bin/sh", "-c", "echo whole"}).output,
             "whole\n");
   ASSERT_EQ(cli({"unmount", tmp.Sub("mnt")}).exit_code, 0);
+}
+
+// strata holds nothing. containerd pulls through its CRI plugin, whose
+// extraction snapshots carry the cri.* labels: strata fetches and unpacks
+// the image's layer through its own pipeline, answers ALREADY_EXISTS, and
+// containerd downloads no layer (its content store lacks the blob; the
+// registry sent the layer once, to strata) and unpacks nothing; a container
+// runs on strata's layer.
+TEST(ContainerdRemoteSnapshotterTest, CriPullFetchesTheLayerThroughStrata) {
+  TempDir tmp;
+  ASSERT_OK_AND_ASSIGN(auto registry, RegistryProcess::Start(tmp.Sub("registry")));
+  ASSERT_OK(registry->PushOciArchive(SharedImages() + "/prebuilt/busybox.oci.tar",
+                                     "library/busybox:latest"));
+  const std::string ref = registry->host() + "/library/busybox:latest";
+  ASSERT_OK_AND_ASSIGN(auto stratad,
+                       StratadProcess::Start(tmp.Sub("strata"), tmp.Sub("s.sock"),
+                                             {"--registry-hosts", tmp.Sub("certs.d")}));
+  ContainerdProcess::Options opts;
+  opts.cri = true;
+  opts.insecure_registry = registry->host();
+  ASSERT_OK_AND_ASSIGN(auto containerd,
+                       ContainerdProcess::Start(tmp.Sub("ctrd"), tmp.Sub("s.sock"), opts));
+  auto cri = runtime::v1::ImageService::NewStub(
+      grpc::CreateChannel("unix:" + containerd->socket(), grpc::InsecureChannelCredentials()));
+  {
+    grpc::ClientContext ctx;
+    runtime::v1::PullImageRequest req;
+    req.mutable_image()->set_image(ref);
+    runtime::v1::PullImageResponse resp;
+    grpc::Status s = cri->PullImage(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message() << "\n"
+                        << ReadFileOrDie(tmp.Sub("ctrd/containerd.log"));
+  }
+  const std::string layer =
+      "sha256:7ab96ef2c586a17aa3bc9b76352f7bc13c1fb25dee4e6179a5a5458b9f70faf5";
+  RunResult r = containerd->Ctr({"content", "ls", "-q"}, "k8s.io");
+  EXPECT_THAT(r.output, Not(HasSubstr(layer))) << "containerd downloaded the layer";
+  std::string log = ReadFileOrDie(stratad->log_path());
+  EXPECT_THAT(log, HasSubstr("unpacked layers"));
+  int64_t layer_size = 0;
+  ASSERT_OK_AND_ASSIGN(std::string blob,
+                       ReadFile(tmp.Sub("strata/content/blobs/sha256/") + layer.substr(7)));
+  layer_size = static_cast<int64_t>(blob.size());
+  absl::SleepFor(absl::Milliseconds(300));  // the access log's last lines
+  int64_t served = registry->BlobBytesServed();
+  EXPECT_GE(served, layer_size);
+  EXPECT_LT(served, 2 * layer_size) << "the layer was sent twice";
+
+  r = containerd->Ctr({"run", "--snapshotter", "strata", "--runc-root", tmp.Sub("runc"),
+                       "--fifo-dir", tmp.Sub("fifo"), "--rm", ref, "c1", "echo", "hello"},
+                      "k8s.io");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output, "hello\n");
 }
 
 }  // namespace

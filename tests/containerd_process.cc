@@ -41,6 +41,9 @@ absl::StatusOr<std::unique_ptr<ContainerdProcess>> ContainerdProcess::Start(
     absl::StrAppend(
         &config, "[plugins.\"io.containerd.grpc.v1.cri\"]\n  disable_apparmor = true\n",
         "[plugins.\"io.containerd.grpc.v1.cri\".containerd]\n  snapshotter = \"strata\"\n",
+        // The cri.* labels on each layer's extraction snapshot, which let
+        // strata fetch the layer itself (registry/cri_layers.h).
+        "  disable_snapshot_annotations = false\n",
         "[plugins.\"io.containerd.grpc.v1.cri\".cni]\n  bin_dir = \"", dir,
         "/cni-bin\"\n  conf_dir = \"", dir, "/cni-conf\"\n");
     if (!options.insecure_registry.empty()) {
