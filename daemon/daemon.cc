@@ -31,6 +31,7 @@
 #include "registry/puller.h"
 #include "registry/pusher.h"
 #include "registry/registry_client.h"
+#include "registry/registry_server.h"
 
 namespace strata::daemon {
 namespace {
@@ -108,6 +109,13 @@ absl::Status Daemon::OpenRegistryClient() {
   pusher_ = std::make_unique<registry::Pusher>(registry_.get(), store_->content.get(),
                                                store_->images.get());
   cri_layers_ = std::make_unique<registry::CriLayers>(puller_.get(), store_->unpacker.get());
+  if (!options_.registry_listen.empty()) {
+    STRATA_ASSIGN_OR_RETURN(registry_server_, registry::RegistryServer::Start(
+                                                  options_.registry_listen, store_->content.get(),
+                                                  store_->images.get()));
+    log::Info("serving the registry API", {{"address", options_.registry_listen},
+                                           {"port", std::to_string(registry_server_->port())}});
+  }
   return absl::OkStatus();
 }
 
@@ -187,6 +195,7 @@ void Daemon::Shutdown() {
   server_->Shutdown(std::chrono::system_clock::now() + kDrainTimeout);
   server_->Wait();
   server_.reset();
+  registry_server_.reset();
   gc_policy_.reset();  // waits for a scheduled collection in progress
   // Every acknowledged write is already durable; this just waits for stragglers.
   absl::Status s = store_->db->Flush();

@@ -27,6 +27,7 @@ class RegistryClient;
 class CriLayers;
 class Puller;
 class Pusher;
+class RegistryServer;
 }  // namespace strata::registry
 
 namespace strata::daemon {
@@ -62,6 +63,9 @@ struct DaemonOptions {
   std::string registry_auth;
   // Layer blobs one pull downloads at once. Default: 3.
   int max_concurrent_downloads = 3;
+  // Serve the distribution API, read-only, to peers here ("host:port").
+  // Default: empty, not served.
+  std::string registry_listen;
 };
 
 class GcPolicy;
@@ -91,6 +95,7 @@ class Daemon {
   std::unique_ptr<registry::Puller> puller_;
   std::unique_ptr<registry::Pusher> pusher_;
   std::unique_ptr<registry::CriLayers> cri_layers_;
+  std::unique_ptr<registry::RegistryServer> registry_server_;
   std::unique_ptr<GcPolicy> gc_policy_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;

@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--registry-auth", options.registry_auth,
                  "Docker config.json with registry credentials (auths)");
+  app.add_option("--registry-listen", options.registry_listen,
+                 "serve the registry API read-only to peers at host:port (plain HTTP)");
   app.add_option("--max-concurrent-downloads", options.max_concurrent_downloads,
                  "layer blobs one pull downloads at once")
       ->check(CLI::Range(1, 64))

@@ -16,10 +16,8 @@
 #include "tests/test_util.h"
 
 namespace strata::testing {
-namespace {
 
-// A port nothing listens on now (the kernel's pick for port 0).
-absl::StatusOr<int> FreePort() {
+absl::StatusOr<int> FreeLoopbackPort() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError("socket");
   sockaddr_in addr{};
@@ -34,6 +32,8 @@ absl::StatusOr<int> FreePort() {
   ::close(fd);
   return ntohs(addr.sin_port);
 }
+
+namespace {
 
 bool Answers(const std::string& address, int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -70,7 +70,7 @@ absl::StatusOr<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(const st
   STRATA_RETURN_IF_ERROR(MakeDirs(dir + "/data"));
   int port = options.port;
   if (port == 0) {
-    STRATA_ASSIGN_OR_RETURN(port, FreePort());
+    STRATA_ASSIGN_OR_RETURN(port, FreeLoopbackPort());
   }
   auto r = std::unique_ptr<RegistryProcess>(new RegistryProcess());
   r->host_ = absl::StrCat(options.address, ":", port);

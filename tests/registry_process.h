@@ -13,6 +13,9 @@
 
 namespace strata::testing {
 
+// A loopback port nothing listens on now (the kernel's pick for port 0).
+absl::StatusOr<int> FreeLoopbackPort();
+
 class RegistryProcess {
  public:
   struct Options {
