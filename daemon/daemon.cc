@@ -105,7 +105,7 @@ absl::Status Daemon::OpenRegistryClient() {
   registry_ = std::make_unique<registry::RegistryClient>(http_.get(), std::move(options));
   puller_ = std::make_unique<registry::Puller>(
       registry_.get(), store_->content.get(), store_->images.get(), store_->unpacker.get(),
-      registry::PullerOptions{options_.max_concurrent_downloads});
+      registry::PullerOptions{options_.max_concurrent_downloads, options_.max_layer_bytes});
   pusher_ = std::make_unique<registry::Pusher>(registry_.get(), store_->content.get(),
                                                store_->images.get());
   cri_layers_ = std::make_unique<registry::CriLayers>(puller_.get(), store_->unpacker.get());

@@ -404,6 +404,13 @@ absl::StatusOr<layerstore::ImportedImage> Puller::PullManifest(
     std::vector<Digest> chains = layerstore::ChainIds(parsed->diff_ids);
     for (size_t i = 0; i < chains.size(); ++i) unpacked[i] = unpacker_->IsUnpacked(chains[i]);
   }
+  for (const Descriptor& l : t.parsed.layers) {
+    if (l.size > options_.max_layer_blob_bytes || l.size < 0) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat(ref.Name(), "@", l.digest.str(), ": a layer of ", l.size,
+                       " bytes, over the limit of ", options_.max_layer_blob_bytes));
+    }
+  }
   layerstore::UnpackSession session(unpacker_);
   STRATA_RETURN_IF_ERROR(
       FetchLayerBlobs(ref, t.parsed.layers, unpacked, options, &session, progress));

@@ -64,6 +64,9 @@ struct PullOptions {
 struct PullerOptions {
   // Layer blobs one pull downloads at once.
   int parallel_downloads = 3;
+  // A layer blob the manifest says is larger is refused before any byte is
+  // fetched (RESOURCE_EXHAUSTED); the unpack's own limits apply after.
+  int64_t max_layer_blob_bytes = int64_t{64} << 30;
 };
 
 // "os/arch[/variant]" ("linux/arm64/v8"); InvalidArgument otherwise.

@@ -6,6 +6,13 @@ set -euo pipefail
 if [ "$(id -u)" != 0 ]; then exec sudo -E "$0" "$@"; fi
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# The pull benchmark's peers and tools, beyond what the tests need.
+for p in podman curl iproute2; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman curl iproute2
+    break
+  fi
+done
 scripts/build.sh
 scripts/make-test-images.sh build/images
 build/bench/snapshot_bench "$@"
@@ -20,5 +27,6 @@ for held in 0 1000 20000 ${STRATA_BENCH_MAX_HELD:-100000}; do
 done
 build/bench/inflate_bench --images build/images
 build/bench/import_bench --images build/images
+build/bench/pull_bench --images build/images
 build/bench/commit_bench
 build/bench/gc_bench

@@ -2,7 +2,8 @@
 # Builds the concurrency tests with ThreadSanitizer into build-tsan and runs
 # every test labelled "concurrency": strata::Mutex's waits, the metadata
 # store's group commit and reopen under readers, the snapshotter's directory
-# pool, parallel unpack, imports racing GC, and api_concurrency_test (eight
+# pool, a file read while it downloads (layerstore_test's GrowingFile),
+# parallel unpack, imports racing GC, and api_concurrency_test (eight
 # threads on the service objects against back-to-back collections). Any
 # report fails the test.
 #
@@ -18,7 +19,8 @@ ROOT=$PWD
 BUILD_DIR=build-tsan
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_WERROR=ON \
   -DSTRATA_SANITIZE=thread -DSTRATA_TEST_IMAGES_DIR="$ROOT/build/images" ${CMAKE_ARGS:-} > /dev/null
-TARGETS=(common_test meta_test snapshotter_test importer_test gc_test api_concurrency_test)
+TARGETS=(common_test meta_test snapshotter_test layerstore_test importer_test gc_test
+  api_concurrency_test)
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target "${TARGETS[@]}"
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/scripts/tsan.supp}
 cd "$BUILD_DIR"

@@ -124,9 +124,11 @@ class RegistryFaultTest : public ::testing::Test {
     ASSERT_OK_AND_ASSIGN(proxy_, FaultProxy::Start(registry_->host()));
     StartDaemon();
   }
-  void StartDaemon() {
-    ASSERT_OK_AND_ASSIGN(daemon_, StratadProcess::Start(tmp_.Sub("root"), tmp_.Sub("s.sock"),
-                                                        {"--registry-hosts", tmp_.Sub("certs.d")}));
+  void StartDaemon(std::vector<std::string> extra = {}) {
+    daemon_.reset();
+    extra.insert(extra.begin(), {"--registry-hosts", tmp_.Sub("certs.d")});
+    ASSERT_OK_AND_ASSIGN(daemon_,
+                         StratadProcess::Start(tmp_.Sub("root"), tmp_.Sub("s.sock"), extra));
   }
 
   RunResult Cli(std::vector<std::string> args) { return RunStrataCli(tmp_.Sub("s.sock"), args); }
@@ -194,6 +196,17 @@ TEST_F(RegistryFaultTest, CorruptBytesAreDataLossAndLeaveNothing) {
   r = Cli({"pull", Ref()});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   ExpectPulledIntact();
+}
+
+// A layer over the daemon's limit is refused before a byte of it comes.
+TEST_F(RegistryFaultTest, LayersOverTheLimitAreRefusedUnfetched) {
+  StartDaemon({"--max-layer-bytes", std::to_string(8 * kMiB)});
+  RunResult r = Cli({"--json", "pull", Ref()});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("RESOURCE_EXHAUSTED"));
+  EXPECT_THAT(r.output, HasSubstr("over the limit"));
+  EXPECT_LT(proxy_->blob_bytes_sent(), 64 << 10);  // the config alone
+  EXPECT_EQ(Listed("images"), 0u);
 }
 
 // 429 and 503 are retried after the Retry-After the registry asks for.
