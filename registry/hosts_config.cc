@@ -22,7 +22,8 @@ bool IsLocalhost(absl::string_view host) {
 // The upstream when nothing configures one.
 Endpoint DefaultServer(absl::string_view host) {
   Endpoint e;
-  e.scheme = IsLocalhost(host) ? "http" : "https";
+  e.scheme = "https";
+  e.http_fallback = IsLocalhost(host);
   e.host = host == "docker.io" ? "registry-1.docker.io" : std::string(host);
   e.api_root = "/v2";
   return e;

@@ -14,7 +14,8 @@
 // The top-level capabilities, ca, skip_verify, override_path and header
 // apply to the server. Without a file, or without `server`, the upstream is
 // https://<host> (docker.io: https://registry-1.docker.io); for localhost
-// and 127.0.0.1 it is plain HTTP unless the file says otherwise.
+// and 127.0.0.1 it is HTTPS, or plain HTTP when the host does not answer TLS,
+// unless the file says otherwise.
 #pragma once
 
 #include <string>
@@ -39,6 +40,9 @@ struct Endpoint {
   unsigned capabilities = kPull | kResolve | kPush;
   std::vector<std::string> ca_files;  // absolute paths
   bool skip_verify = false;
+  // HTTPS, or plain HTTP if the host does not answer TLS: localhost and
+  // 127.0.0.1 when no hosts.toml configures them (as Docker and containerd).
+  bool http_fallback = false;
   std::vector<std::pair<std::string, std::string>> headers;
 
   // scheme://host + api_root, e.g. "https://mirror.example/v2".

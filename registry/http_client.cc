@@ -35,6 +35,12 @@ void GlobalInit() {
 }
 
 // The one place a CURLcode becomes a Status.
+}  // namespace
+
+const char kTlsHandshakeFailed[] = "TLS handshake failed: ";
+
+namespace {
+
 absl::Status FromCurl(CURLcode code, const char* detail, absl::string_view url) {
   std::string msg = absl::StrCat(url, ": ", detail[0] != '\0' ? detail : curl_easy_strerror(code));
   switch (code) {
@@ -49,6 +55,8 @@ absl::Status FromCurl(CURLcode code, const char* detail, absl::string_view url) 
       return absl::InvalidArgumentError(msg);
     case CURLE_OUT_OF_MEMORY:
       return absl::ResourceExhaustedError(msg);
+    case CURLE_SSL_CONNECT_ERROR:  // the peer does not speak TLS, or not ours
+      return absl::UnavailableError(absl::StrCat(kTlsHandshakeFailed, msg));
     default:  // refused, reset, timed out, name not resolved, TLS handshake...
       return absl::UnavailableError(msg);
   }

@@ -62,6 +62,10 @@ struct BodySink {
   std::function<absl::Status(const char* data, size_t n)> data;
 };
 
+// What the message of an UNAVAILABLE status starts with when the TLS
+// handshake failed (the peer may speak plain HTTP).
+extern const char kTlsHandshakeFailed[];
+
 class HttpClient {
  public:
   struct Options {

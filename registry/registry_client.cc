@@ -150,8 +150,13 @@ absl::StatusOr<std::string> RegistryClient::Authorize(const Endpoint& endpoint, 
   return StatusFromResponse(unauthorized, ref.Name());
 }
 
-absl::StatusOr<HttpResponse> RegistryClient::FetchFrom(const Endpoint& endpoint,
+absl::StatusOr<HttpResponse> RegistryClient::FetchFrom(const Endpoint& configured,
                                                        const ImageRef& ref, const Fetch& fetch) {
+  Endpoint endpoint = configured;
+  if (endpoint.http_fallback) {
+    MutexLock l(&mu_);
+    if (plain_http_hosts_.count(endpoint.host)) endpoint.scheme = "http";
+  }
   std::vector<std::string> scopes = fetch.scopes;
   if (scopes.empty()) scopes.push_back(absl::StrCat("repository:", ref.repository, ":pull"));
   const std::string token_key = absl::StrCat(endpoint.host, " ", absl::StrJoin(scopes, " "));
@@ -179,6 +184,17 @@ absl::StatusOr<HttpResponse> RegistryClient::FetchFrom(const Endpoint& endpoint,
       req.headers.emplace_back("Authorization", authorization);
     }
     absl::StatusOr<HttpResponse> answer = http_->Send(req, fetch.sink);
+    if (!answer.ok() && endpoint.http_fallback && endpoint.scheme == "https" &&
+        absl::IsUnavailable(answer.status()) &&
+        absl::StartsWith(answer.status().message(), kTlsHandshakeFailed) &&
+        absl::StartsWith(url, "https://" + endpoint.host + "/")) {
+      // A local registry that does not answer TLS: plain HTTP, from now on.
+      endpoint.scheme = "http";
+      url = "http://" + url.substr(std::string("https://").size());
+      MutexLock l(&mu_);
+      plain_http_hosts_.insert(endpoint.host);
+      continue;
+    }
     ++attempt;
     if (!answer.ok()) {
       // Refused or reset before any byte reached the sink: try again.
@@ -280,8 +296,13 @@ absl::StatusOr<HttpResponse> RegistryClient::PushRequest(const ImageRef& ref, Fe
     }
     STRATA_ASSIGN_OR_RETURN(HttpResponse answer, FetchFrom(e, ref, fetch));
     // Upload sessions live at their Location: made absolute here, once.
+    Endpoint used = e;
+    {
+      MutexLock l(&mu_);
+      if (e.http_fallback && plain_http_hosts_.count(e.host)) used.scheme = "http";
+    }
     for (auto& [name, value] : answer.headers) {
-      if (name == "location") value = Resolve(e.BaseUrl(), value);
+      if (name == "location") value = Resolve(used.BaseUrl(), value);
     }
     return answer;
   }

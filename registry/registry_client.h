@@ -12,6 +12,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -113,6 +114,8 @@ class RegistryClient {
   HttpClient* const http_;
   const Options options_;
   Mutex mu_;
+  // Hosts with http_fallback found not to answer TLS.
+  std::set<std::string> plain_http_hosts_ ABSL_GUARDED_BY(mu_);
   // Authorization header values by endpoint host, repository and scopes.
   std::map<std::string, std::string> tokens_ ABSL_GUARDED_BY(mu_);
 };

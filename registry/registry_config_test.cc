@@ -100,7 +100,8 @@ TEST(HostsConfigTest, WithoutConfigurationTheUpstreamIsTheHostItself) {
   ASSERT_EQ(hub.size(), 1u);
   EXPECT_EQ(hub[0].BaseUrl(), "https://registry-1.docker.io/v2");
   ASSERT_OK_AND_ASSIGN(auto local, ResolveEndpoints("/nonexistent", "localhost:5000"));
-  EXPECT_EQ(local[0].BaseUrl(), "http://localhost:5000/v2");
+  EXPECT_EQ(local[0].BaseUrl(), "https://localhost:5000/v2");
+  EXPECT_TRUE(local[0].http_fallback);
   EXPECT_TRUE(local[0].Can(kPush));
   ASSERT_OK_AND_ASSIGN(auto other, ResolveEndpoints("", "registry.example:443"));
   EXPECT_EQ(other[0].BaseUrl(), "https://registry.example:443/v2");

@@ -75,6 +75,11 @@ TEST_F(RegistryAuthTest, TlsIsVerifiedAgainstTheConfiguredCa) {
   ASSERT_OK(registry_->PushOciArchive(Busybox(), "library/busybox:latest"));
   StartDaemon();
 
+  // No hosts.toml: 127.0.0.1 is tried over TLS first (plain HTTP only if it
+  // does not answer TLS), and this certificate is not trusted.
+  r = Cli({"--json", "pull", Ref("library/busybox:latest")});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("FAILED_PRECONDITION"));
   // HTTPS without the CA: refused, and nothing kept.
   WriteHosts(absl::StrCat("server = \"https://", registry_->host(), "\"\n"));
   r = Cli({"--json", "pull", Ref("library/busybox:latest")});
