@@ -73,6 +73,13 @@ void FaultProxy::Handle(const httplib::Request& req, httplib::Response& res) {
     }
     f = faults_;
   }
+  const bool manifest = absl::StrContains(req.path, "/manifests/");
+  if (manifest && f.manifest_status != 0) {
+    res.status = f.manifest_status;
+    res.set_content(R"({"errors":[{"code":"DENIED","message":"this proxy says no"}]})",
+                    "application/json");
+    return;
+  }
   httplib::Headers headers;
   for (const auto& [name, value] : req.headers) {
     if (Hop(name)) continue;
@@ -131,6 +138,9 @@ void FaultProxy::Handle(const httplib::Request& req, httplib::Response& res) {
   }
   if (!blob_get || (r->status != 200 && r->status != 206)) {
     res.body = r->body;
+    if (manifest && f.manifest_padding > 0) {
+      res.body.append(static_cast<size_t>(f.manifest_padding), ' ');
+    }
     return;
   }
   blob_requests_++;

@@ -40,6 +40,11 @@ struct Faults {
   // 502, as if the connection had dropped there.
   int64_t upload_cut_at = -1;
   int upload_drops = 0;
+  // Manifest requests: answered with this status (and a DENIED error
+  // body) instead of forwarded (0: forwarded).
+  int manifest_status = 0;
+  // Manifests forwarded with this many spaces after them (still valid JSON).
+  int64_t manifest_padding = 0;
 };
 
 class FaultProxy {

@@ -198,6 +198,29 @@ TEST_F(RegistryFaultTest, CorruptBytesAreDataLossAndLeaveNothing) {
   ExpectPulledIntact();
 }
 
+// The registry's refusals and oversized manifests, and a registry that is
+// not there, each with its status code and nothing kept.
+TEST_F(RegistryFaultTest, RefusalsAndOversizedManifestsFailClearly) {
+  proxy_->Set({.manifest_status = 403});
+  RunResult r = Cli({"--json", "pull", Ref()});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("PERMISSION_DENIED"));
+  EXPECT_THAT(r.output, HasSubstr("this proxy says no"));
+  proxy_->Set({.manifest_status = 401});
+  r = Cli({"--json", "pull", Ref()});
+  EXPECT_THAT(r.output, HasSubstr("UNAUTHENTICATED"));
+  proxy_->Set({.manifest_padding = 5 * kMiB});
+  r = Cli({"--json", "pull", Ref()});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("RESOURCE_EXHAUSTED"));
+  ASSERT_OK_AND_ASSIGN(int nobody, FreeLoopbackPort());
+  r = Cli({"--json", "pull", absl::StrCat("127.0.0.1:", nobody, "/library/big:latest")});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("UNAVAILABLE"));
+  EXPECT_EQ(Listed("images"), 0u);
+  EXPECT_EQ(Listed("blobs"), 0u);
+}
+
 // A layer over the daemon's limit is refused before a byte of it comes.
 TEST_F(RegistryFaultTest, LayersOverTheLimitAreRefusedUnfetched) {
   StartDaemon({"--max-layer-bytes", std::to_string(8 * kMiB)});
