@@ -111,6 +111,22 @@ const char* KindName(spb::Kind k) {
   }
 }
 
+// Reads a call's stream of `Response`s to its end: progress messages drawn
+// on a terminal (not under --json), every other message handed to `take`.
+template <typename Response, typename Stream, typename Take>
+void ReadProgressStream(Stream& stream, bool json, Take take) {
+  ProgressLine progress;
+  Response resp;
+  while (stream.Read(&resp)) {
+    if (resp.has_progress()) {
+      if (!json)
+        progress.Update(resp.progress().phase(), resp.progress().done(), resp.progress().total());
+    } else {
+      take(resp);
+    }
+  }
+}
+
 }  // namespace
 
 Commands::Commands(const Globals& g)
@@ -161,16 +177,9 @@ int Commands::Import(const std::string& file, const std::string& name) {
     stream->WritesDone();
   });
   std::vector<pb::Image> images;
-  {
-    ProgressLine progress;
-    pb::ImportResponse resp;
-    while (stream->Read(&resp)) {
-      if (resp.has_progress() && !g_.json) {
-        progress.Update(resp.progress().phase(), resp.progress().done(), resp.progress().total());
-      }
-      if (resp.has_image()) images.push_back(resp.image());
-    }
-  }
+  ReadProgressStream<pb::ImportResponse>(*stream, g_.json, [&](const pb::ImportResponse& resp) {
+    if (resp.has_image()) images.push_back(resp.image());
+  });
   sender.join();
   ::close(fd);
   grpc::Status s = stream->Finish();
@@ -198,19 +207,12 @@ int Commands::Pull(const std::string& ref, const std::string& platform, const st
   auto stream = stub->Pull(&ctx, req);
   pb::Image image;
   bool got = false;
-  {
-    ProgressLine progress;
-    pb::PullImageResponse resp;
-    while (stream->Read(&resp)) {
-      if (resp.has_progress() && !g_.json) {
-        progress.Update(resp.progress().phase(), resp.progress().done(), resp.progress().total());
-      }
-      if (resp.has_image()) {
-        image = resp.image();
-        got = true;
-      }
+  ReadProgressStream<pb::PullImageResponse>(*stream, g_.json, [&](const pb::PullImageResponse& r) {
+    if (r.has_image()) {
+      image = r.image();
+      got = true;
     }
-  }
+  });
   grpc::Status s = stream->Finish();
   if (!s.ok()) return Fail("pull " + ref, s);
   if (!got) return Fail("pull " + ref + ": the daemon sent no image");
@@ -232,19 +234,12 @@ int Commands::Push(const std::string& name, const std::string& ref) {
   auto stream = stub->Push(&ctx, req);
   pb::PushedImage result;
   bool got = false;
-  {
-    ProgressLine progress;
-    pb::PushImageResponse resp;
-    while (stream->Read(&resp)) {
-      if (resp.has_progress() && !g_.json) {
-        progress.Update(resp.progress().phase(), resp.progress().done(), resp.progress().total());
-      }
-      if (resp.has_result()) {
-        result = resp.result();
-        got = true;
-      }
+  ReadProgressStream<pb::PushImageResponse>(*stream, g_.json, [&](const pb::PushImageResponse& r) {
+    if (r.has_result()) {
+      result = r.result();
+      got = true;
     }
-  }
+  });
   grpc::Status s = stream->Finish();
   if (!s.ok()) return Fail("push " + ref, s);
   if (!got) return Fail("push " + ref + ": the daemon sent no result");

@@ -132,7 +132,9 @@ struct FetchHold {
 }  // namespace
 
 std::shared_ptr<void> Daemon::FetchCriLayer(const std::map<std::string, std::string>& labels) {
-  if (cri_layers_ == nullptr || !registry::IsCriLayer(labels)) return nullptr;
+  // Most of a CRI pull's Prepares find their layer here already (the first
+  // fetched them all): no call lease for those.
+  if (cri_layers_ == nullptr || !cri_layers_->Wanted(labels)) return nullptr;
   absl::StatusOr<layerstore::CallScope> scope =
       layerstore::CallScope::Begin(store_->leases.get(), store_->gc.get(), "");
   if (!scope.ok()) return nullptr;

@@ -18,11 +18,18 @@ const std::string* Find(const std::map<std::string, std::string>& labels, const 
   return it == labels.end() || it->second.empty() ? nullptr : &it->second;
 }
 
-}  // namespace
-
+// Whether `labels` are a CRI extraction snapshot's (target and cri.* labels).
 bool IsCriLayer(const std::map<std::string, std::string>& labels) {
   return Find(labels, kTarget) && Find(labels, kImageRef) && Find(labels, kManifest) &&
          Find(labels, kLayer);
+}
+
+}  // namespace
+
+bool CriLayers::Wanted(const std::map<std::string, std::string>& labels) const {
+  if (!IsCriLayer(labels)) return false;
+  absl::StatusOr<layerstore::Digest> target = layerstore::Digest::Parse(*Find(labels, kTarget));
+  return target.ok() && !unpacker_->IsUnpacked(*target);
 }
 
 absl::Status CriLayers::Fetch(const std::map<std::string, std::string>& labels,

@@ -20,14 +20,15 @@
 
 namespace strata::registry {
 
-// Whether `labels` are a CRI extraction snapshot's (target and cri.* labels).
-bool IsCriLayer(const std::map<std::string, std::string>& labels);
-
 class CriLayers {
  public:
   // Both must outlive this.
   CriLayers(Puller* puller, layerstore::Unpacker* unpacker)
       : puller_(puller), unpacker_(unpacker) {}
+
+  // Whether `labels` are a CRI extraction snapshot's whose target layer is
+  // not unpacked here: what Fetch would fetch.
+  bool Wanted(const std::map<std::string, std::string>& labels) const;
 
   // Makes the target layer of a CRI extraction snapshot unpacked, with the
   // rest of its image's layers; `lease` holds them until containerd's key

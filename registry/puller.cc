@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/log.h"
+#include "common/run_each.h"
 #include "common/status_util.h"
 
 namespace strata::registry {
@@ -87,12 +87,10 @@ absl::StatusOr<Puller::Target> Puller::FetchManifest(const ImageRef& ref,
   return t;
 }
 
-absl::Status Puller::CheckConfigPlatform(const ImageRef& ref, const std::string& config,
+absl::Status Puller::CheckConfigPlatform(const ImageRef& ref, const layerstore::ImageConfig& config,
                                          const layerstore::Platform& want) {
   // A lone manifest says its platform only in its config.
-  STRATA_ASSIGN_OR_RETURN(layerstore::ImageConfig parsed,
-                          layerstore::ParseConfig(config, ref.String()));
-  const layerstore::Platform& have = parsed.platform;
+  const layerstore::Platform& have = config.platform;
   if (have.os.empty() || have.architecture.empty()) return absl::OkStatus();  // unstated
   if (layerstore::PlatformMatches(want, have)) return absl::OkStatus();
   return absl::NotFoundError(absl::StrCat(ref.String(), " is for ", PlatformName(have),
@@ -133,18 +131,14 @@ absl::StatusOr<std::string> Puller::FetchConfig(const ImageRef& ref, const Descr
   return bytes;
 }
 
-struct Puller::Download {
-  std::shared_ptr<layerstore::GrowingFile> file;
-};
-
 absl::Status Puller::FetchLayerBlob(const ImageRef& ref, const Descriptor& desc, bool unpack,
                                     const LayerFetch& fetch) {
   const std::string ingest = absl::StrCat("pull-", desc.digest.hex());
   const absl::Time give_up = absl::Now() + kWaitForOtherDownload;
   int watched_failures = 0;
   while (true) {
-    std::shared_ptr<Download> other;
-    std::shared_ptr<Download> mine;
+    std::shared_ptr<layerstore::GrowingFile> other;
+    std::shared_ptr<layerstore::GrowingFile> mine;
     std::unique_ptr<layerstore::Writer> writer;
     {
       MutexLock l(&mu_);
@@ -161,9 +155,7 @@ absl::Status Puller::FetchLayerBlob(const ImageRef& ref, const Descriptor& desc,
             content_->OpenWriter(ingest, fetch.options->lease);
         if (opened.ok()) {
           STRATA_ASSIGN_OR_RETURN(UniqueFd reader, (*opened)->OpenReader());
-          mine = std::make_shared<Download>();
-          mine->file =
-              std::make_shared<layerstore::GrowingFile>(std::move(reader), (*opened)->offset());
+          mine = std::make_shared<layerstore::GrowingFile>(std::move(reader), (*opened)->offset());
           writer = std::move(*opened);
           downloads_[desc.digest] = mine;
         } else if (!absl::IsUnavailable(opened.status()) || absl::Now() >= give_up) {
@@ -173,7 +165,7 @@ absl::Status Puller::FetchLayerBlob(const ImageRef& ref, const Descriptor& desc,
       }
     }
     if (other != nullptr) {
-      if (unpack) fetch.session->Prefetch(desc, other->file);
+      if (unpack) fetch.session->Prefetch(desc, other);
       absl::Status s = Watch(*other, fetch);
       if (!s.ok() && (fetch.abandon->load() || ++watched_failures > 1)) return s;
       continue;  // stored now, or failed there: take it over
@@ -182,22 +174,21 @@ absl::Status Puller::FetchLayerBlob(const ImageRef& ref, const Descriptor& desc,
       absl::SleepFor(absl::Milliseconds(100));
       continue;
     }
-    if (unpack) fetch.session->Prefetch(desc, mine->file);
-    absl::Status s = DownloadInto(ref, desc, *writer, *mine->file, fetch);
+    if (unpack) fetch.session->Prefetch(desc, mine);
+    absl::Status s = DownloadInto(ref, desc, *writer, *mine, fetch);
     writer.reset();  // an uncommitted ingest stays, to resume
-    mine->file->Finish(s);
+    mine->Finish(s);
     MutexLock l(&mu_);
     downloads_.erase(desc.digest);
     return s;
   }
 }
 
-absl::Status Puller::Watch(const Download& download, const LayerFetch& fetch) {
+absl::Status Puller::Watch(layerstore::GrowingFile& download, const LayerFetch& fetch) {
   int64_t seen = 0;
   bool finished = false;
   while (!finished) {
-    absl::StatusOr<int64_t> size =
-        download.file->WaitForChange(seen, absl::Milliseconds(200), &finished);
+    absl::StatusOr<int64_t> size = download.WaitForChange(seen, absl::Milliseconds(200), &finished);
     if (!size.ok()) {
       fetch.moved(-seen);
       return size.status();
@@ -287,35 +278,16 @@ absl::Status Puller::FetchLayerBlobs(const ImageRef& ref, const std::vector<Desc
                      if (progress && n != 0) progress("fetch", now, total);
                    },
                    &abandon};
-  std::vector<absl::Status> results(layers.size());
   // The largest layers first: their unpack, which follows their bytes, is
   // the critical path.
   std::vector<size_t> order(layers.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return layers[a].size > layers[b].size; });
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t k; !abandon.load() && (k = next.fetch_add(1)) < order.size();) {
-      absl::Status& result = results[order[k]];
-      result = FetchLayerBlob(ref, layers[order[k]], !unpacked[order[k]], fetch);
-      if (!result.ok()) abandon = true;
-    }
-  };
-  {
-    std::vector<std::thread> threads;
-    int n =
-        std::min<int>(std::max(1, options_.parallel_downloads), static_cast<int>(layers.size()));
-    for (int t = 1; t < n; ++t) threads.emplace_back(worker);
-    worker();
-    for (std::thread& t : threads) t.join();
-  }
-  // The first failure, not the layers it made give up.
-  absl::Status first;
-  for (const absl::Status& s : results) {
-    if (!s.ok() && (first.ok() || (absl::IsCancelled(first) && !absl::IsCancelled(s)))) first = s;
-  }
-  return first;
+  return FirstFailure(RunEach(
+      order.size(), options_.parallel_downloads,
+      [&](size_t k) { return FetchLayerBlob(ref, layers[order[k]], !unpacked[order[k]], fetch); },
+      &abandon));
 }
 
 struct Puller::Flight {
@@ -393,13 +365,14 @@ absl::StatusOr<layerstore::ImportedImage> Puller::PullManifest(
     const ImageRef& ref, const Target& t, const PullOptions& options,
     const layerstore::ProgressFn& progress) {
   STRATA_ASSIGN_OR_RETURN(std::string config, FetchConfig(ref, t.parsed.config, options.lease));
+  absl::StatusOr<layerstore::ImageConfig> parsed = layerstore::ParseConfig(config, ref.String());
   if (!layerstore::IsIndexType(t.target.media_type)) {
-    STRATA_RETURN_IF_ERROR(CheckConfigPlatform(ref, config, options.platform));
+    STRATA_RETURN_IF_ERROR(parsed.status());
+    STRATA_RETURN_IF_ERROR(CheckConfigPlatform(ref, *parsed, options.platform));
   }
   // Layers unpacked already are not unpacked again. (A config that does not
   // match its manifest is refused by UnpackImage; until then, unpack all.)
   std::vector<bool> unpacked(t.parsed.layers.size(), false);
-  absl::StatusOr<layerstore::ImageConfig> parsed = layerstore::ParseConfig(config, ref.String());
   if (parsed.ok() && parsed->diff_ids.size() == unpacked.size()) {
     std::vector<Digest> chains = layerstore::ChainIds(parsed->diff_ids);
     for (size_t i = 0; i < chains.size(); ++i) unpacked[i] = unpacker_->IsUnpacked(chains[i]);

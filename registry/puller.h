@@ -97,7 +97,7 @@ class Puller {
   absl::StatusOr<std::string> FetchConfig(const ImageRef& ref, const layerstore::Descriptor& desc,
                                           const std::string& lease);
   // NOT_FOUND unless the image's config names `want` (or no platform at all).
-  absl::Status CheckConfigPlatform(const ImageRef& ref, const std::string& config,
+  absl::Status CheckConfigPlatform(const ImageRef& ref, const layerstore::ImageConfig& config,
                                    const layerstore::Platform& want);
   // What one layer's fetch reports and obeys.
   struct LayerFetch {
@@ -106,7 +106,6 @@ class Puller {
     std::function<void(int64_t)> moved;  // bytes fetched (negative: refetching)
     const std::atomic<bool>* abandon;    // set: another layer failed
   };
-  struct Download;
   // Makes layer blob `desc` stored and held by the pull's lease: already
   // stored, downloaded by another pull (watched), or downloaded here. With
   // `unpack`, its unpack starts as soon as its bytes do.
@@ -118,7 +117,7 @@ class Puller {
                             layerstore::Writer& w, layerstore::GrowingFile& file,
                             const LayerFetch& fetch);
   // Reports another pull's download of a blob as it grows, until it ends.
-  absl::Status Watch(const Download& download, const LayerFetch& fetch);
+  absl::Status Watch(layerstore::GrowingFile& download, const LayerFetch& fetch);
   // Fetches every layer blob, `options_.parallel_downloads` at a time;
   // those whose layer is unpacked already (`unpacked[i]`) are not unpacked again.
   absl::Status FetchLayerBlobs(const ImageRef& ref,
@@ -142,7 +141,8 @@ class Puller {
   const PullerOptions options_;
   Mutex mu_;
   // Blobs downloading now, by digest.
-  std::map<layerstore::Digest, std::shared_ptr<Download>> downloads_ ABSL_GUARDED_BY(mu_);
+  std::map<layerstore::Digest, std::shared_ptr<layerstore::GrowingFile>> downloads_
+      ABSL_GUARDED_BY(mu_);
   // Manifests being pulled now, by digest.
   std::map<layerstore::Digest, std::shared_ptr<Flight>> flights_ ABSL_GUARDED_BY(mu_);
 };

@@ -6,13 +6,13 @@
 #include <atomic>
 #include <cerrno>
 #include <set>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/errno_status.h"
 #include "common/log.h"
+#include "common/run_each.h"
 #include "common/status_util.h"
 #include "layerstore/oci.h"
 
@@ -213,23 +213,10 @@ absl::StatusOr<PushResult> Pusher::Push(const std::string& name, const ImageRef&
     if (progress && n != 0) progress("push", now, total);
   };
   Counts counts;
-  std::vector<absl::Status> results(blobs.size());
-  std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
-  auto worker = [&] {
-    for (size_t k; !failed.load() && (k = next.fetch_add(1)) < blobs.size();) {
-      results[k] = PushBlob(ref, blobs[k], counts, moved);
-      if (!results[k].ok()) failed = true;
-    }
-  };
-  {
-    std::vector<std::thread> threads;
-    int n = std::min<int>(std::max(1, options_.parallel_uploads), static_cast<int>(blobs.size()));
-    for (int t = 1; t < n; ++t) threads.emplace_back(worker);
-    worker();
-    for (std::thread& t : threads) t.join();
-  }
-  for (const absl::Status& s : results) STRATA_RETURN_IF_ERROR(s);
+  STRATA_RETURN_IF_ERROR(FirstFailure(RunEach(
+      blobs.size(), options_.parallel_uploads,
+      [&](size_t k) { return PushBlob(ref, blobs[k], counts, moved); }, &failed)));
 
   // Manifests last: by digest each, then the top one under the tag.
   const std::string object = ref.digest.empty() ? ref.tag : ref.digest;

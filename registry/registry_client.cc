@@ -150,13 +150,18 @@ absl::StatusOr<std::string> RegistryClient::Authorize(const Endpoint& endpoint, 
   return StatusFromResponse(unauthorized, ref.Name());
 }
 
+Endpoint RegistryClient::AsReached(const Endpoint& configured) {
+  Endpoint e = configured;
+  if (e.http_fallback) {
+    MutexLock l(&mu_);
+    if (plain_http_hosts_.count(e.host)) e.scheme = "http";
+  }
+  return e;
+}
+
 absl::StatusOr<HttpResponse> RegistryClient::FetchFrom(const Endpoint& configured,
                                                        const ImageRef& ref, const Fetch& fetch) {
-  Endpoint endpoint = configured;
-  if (endpoint.http_fallback) {
-    MutexLock l(&mu_);
-    if (plain_http_hosts_.count(endpoint.host)) endpoint.scheme = "http";
-  }
+  Endpoint endpoint = AsReached(configured);
   std::vector<std::string> scopes = fetch.scopes;
   if (scopes.empty()) scopes.push_back(absl::StrCat("repository:", ref.repository, ":pull"));
   const std::string token_key = absl::StrCat(endpoint.host, " ", absl::StrJoin(scopes, " "));
@@ -296,13 +301,8 @@ absl::StatusOr<HttpResponse> RegistryClient::PushRequest(const ImageRef& ref, Fe
     }
     STRATA_ASSIGN_OR_RETURN(HttpResponse answer, FetchFrom(e, ref, fetch));
     // Upload sessions live at their Location: made absolute here, once.
-    Endpoint used = e;
-    {
-      MutexLock l(&mu_);
-      if (e.http_fallback && plain_http_hosts_.count(e.host)) used.scheme = "http";
-    }
     for (auto& [name, value] : answer.headers) {
-      if (name == "location") value = Resolve(used.BaseUrl(), value);
+      if (name == "location") value = Resolve(AsReached(e).BaseUrl(), value);
     }
     return answer;
   }

@@ -96,6 +96,9 @@ class RegistryClient {
     // Refused or reset connections and 5xx answers are tried again.
     bool retry = true;
   };
+  // `configured` with the scheme it is reached by (plain HTTP for a local
+  // host found not to answer TLS).
+  Endpoint AsReached(const Endpoint& configured);
   // One push request to the first endpoint that takes pushes.
   absl::StatusOr<HttpResponse> PushRequest(const ImageRef& ref, Fetch fetch);
   // One fetch from the first endpoint with `capability` that answers;

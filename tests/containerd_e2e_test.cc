@@ -225,6 +225,18 @@ class Registry {
   pid_t pid_ = -1;
 };
 
+// Pulls `ref` through containerd's CRI image service (the pull path that
+// labels extraction snapshots for remote snapshotters).
+grpc::Status CriPull(const ContainerdProcess& containerd, const std::string& ref) {
+  auto cri = runtime::v1::ImageService::NewStub(
+      grpc::CreateChannel("unix:" + containerd.socket(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  runtime::v1::PullImageRequest req;
+  req.mutable_image()->set_image(ref);
+  runtime::v1::PullImageResponse resp;
+  return cri->PullImage(&ctx, req, &resp);
+}
+
 // strata holds busybox's layer (imported natively). containerd pulling the
 // same image through its CRI plugin (the pull path that offers snapshotters
 // the remote-snapshotter label; `ctr images import/pull` in containerd 1.6 do
@@ -254,17 +266,9 @@ TEST(ContainerdRemoteSnapshotterTest, CriPullReusesTheLayerStrataHolds) {
   opts.insecure_registry = registry.host();
   ASSERT_OK_AND_ASSIGN(auto containerd,
                        ContainerdProcess::Start(tmp.Sub("ctrd"), tmp.Sub("s.sock"), opts));
-  auto cri = runtime::v1::ImageService::NewStub(
-      grpc::CreateChannel("unix:" + containerd->socket(), grpc::InsecureChannelCredentials()));
-  {
-    grpc::ClientContext ctx;
-    runtime::v1::PullImageRequest req;
-    req.mutable_image()->set_image(ref);
-    runtime::v1::PullImageResponse resp;
-    grpc::Status s = cri->PullImage(&ctx, req, &resp);
-    ASSERT_TRUE(s.ok()) << s.error_message() << "\n"
-                        << ReadFileOrDie(tmp.Sub("ctrd/containerd.log"));
-  }
+  grpc::Status pulled = CriPull(*containerd, ref);
+  ASSERT_TRUE(pulled.ok()) << pulled.error_message() << "\n"
+                           << ReadFileOrDie(tmp.Sub("ctrd/containerd.log"));
   // containerd's view of the layer is strata's directory: one committed
   // snapshot named by the chainID strata answered with, the same bind source
   // as a native view, and strata unpacked nothing for containerd.
@@ -331,17 +335,9 @@ TEST(ContainerdRemoteSnapshotterTest, CriPullFetchesTheLayerThroughStrata) {
   opts.insecure_registry = registry->host();
   ASSERT_OK_AND_ASSIGN(auto containerd,
                        ContainerdProcess::Start(tmp.Sub("ctrd"), tmp.Sub("s.sock"), opts));
-  auto cri = runtime::v1::ImageService::NewStub(
-      grpc::CreateChannel("unix:" + containerd->socket(), grpc::InsecureChannelCredentials()));
-  {
-    grpc::ClientContext ctx;
-    runtime::v1::PullImageRequest req;
-    req.mutable_image()->set_image(ref);
-    runtime::v1::PullImageResponse resp;
-    grpc::Status s = cri->PullImage(&ctx, req, &resp);
-    ASSERT_TRUE(s.ok()) << s.error_message() << "\n"
-                        << ReadFileOrDie(tmp.Sub("ctrd/containerd.log"));
-  }
+  grpc::Status pulled = CriPull(*containerd, ref);
+  ASSERT_TRUE(pulled.ok()) << pulled.error_message() << "\n"
+                           << ReadFileOrDie(tmp.Sub("ctrd/containerd.log"));
   const std::string layer =
       "sha256:7ab96ef2c586a17aa3bc9b76352f7bc13c1fb25dee4e6179a5a5458b9f70faf5";
   RunResult r = containerd->Ctr({"content", "ls", "-q"}, "k8s.io");
