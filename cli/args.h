@@ -14,6 +14,12 @@ namespace strata::cli {
 // unless it parses and is positive.
 std::optional<int64_t> PositiveSeconds(const std::string& text);
 
+// A byte count with an optional binary unit: "1048576", "64M", "10G"
+// (K, M, G, T are powers of 1024); nullopt unless positive and in range.
+std::optional<int64_t> ByteSize(const std::string& text);
+
+// "64M", "10G": positive byte sizes.
+extern const CLI::Validator kByteSize;
 // "30m", "24h": positive durations.
 extern const CLI::Validator kPositiveDuration;
 // Names, keys, ids and paths given on the command line.

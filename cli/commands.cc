@@ -359,7 +359,8 @@ int Commands::Snapshots(bool containerd, bool tree) {
   return 0;
 }
 
-int Commands::Mount(const std::string& name, const std::string& dir, const std::string& rw_key) {
+int Commands::Mount(const std::string& name, const std::string& dir, const std::string& rw_key,
+                    int64_t size_bytes, const std::string& disk) {
   std::string where = AbsolutePath(dir);
   struct stat st;
   if (::stat(where.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -394,6 +395,10 @@ int Commands::Mount(const std::string& name, const std::string& dir, const std::
     req.set_parent(img.top_chain_id());
     (*req.mutable_labels())[kMountpointLabel] = where;
     (*req.mutable_labels())[kImageLabel] = name;
+    if (size_bytes > 0) {
+      (*req.mutable_labels())["containerd.io/snapshot/max-size"] = std::to_string(size_bytes);
+    }
+    if (!disk.empty()) (*req.mutable_labels())["strata.io/snapshot/disk"] = disk;
     spb::PrepareSnapshotResponse resp;
     s = snaps->Prepare(&ctx, req, &resp);
     mounts = api::MountsFromProto(resp.mounts());

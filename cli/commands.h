@@ -30,7 +30,10 @@ class Commands {
   int Blobs();
   // `tree`: each snapshot under its parent, indented.
   int Snapshots(bool containerd, bool tree);
-  int Mount(const std::string& name, const std::string& dir, const std::string& rw_key);
+  // `size_bytes` > 0 makes a new writable layer sized (space_backend.h), its
+  // `disk` "fixed" or "dynamic" (empty: the daemon's default, dynamic).
+  int Mount(const std::string& name, const std::string& dir, const std::string& rw_key,
+            int64_t size_bytes, const std::string& disk);
   int Unmount(const std::string& dir);
   int Commit(const std::string& key, const std::string& name, const std::string& base,
              const std::string& compression);

@@ -97,10 +97,25 @@ int main(int argc, char** argv) {
   mount->add_option("DIR", dir, "where to mount it (not already a mount point)")
       ->required()
       ->check(strata::cli::kNonEmpty);
+  auto* rw_option =
+      mount
+          ->add_option("--rw", rw_key,
+                       "writable snapshot KEY (created, or reused if it is above the same image)")
+          ->check(strata::cli::kNonEmpty);
+  std::string size, disk;
+  auto* size_option =
+      mount
+          ->add_option("--size", size,
+                       "limit the new writable layer to this size (a write past it fails "
+                       "with ENOSPC), like 512M or 10G")
+          ->check(strata::cli::kByteSize)
+          ->needs(rw_option);
   mount
-      ->add_option("--rw", rw_key,
-                   "writable snapshot KEY (created, or reused if it is above the same image)")
-      ->check(strata::cli::kNonEmpty);
+      ->add_option("--disk", disk,
+                   "fixed: reserve the whole size now; dynamic (the default): take space as "
+                   "written")
+      ->check(CLI::IsMember({"fixed", "dynamic"}))
+      ->needs(size_option);
   auto* unmount = app.add_subcommand("unmount", "unmount and release what `strata mount` made");
   unmount->add_option("DIR", dir, "a directory `strata mount` mounted")
       ->required()
@@ -178,7 +193,10 @@ int main(int argc, char** argv) {
   if (*rmi) return c.Rmi(name);
   if (*blobs) return c.Blobs();
   if (*snapshots) return c.Snapshots(containerd, tree);
-  if (*mount) return c.Mount(name, dir, rw_key);
+  if (*mount) {
+    std::optional<int64_t> bytes = strata::cli::ByteSize(size);
+    return c.Mount(name, dir, rw_key, bytes.value_or(0), disk);
+  }
   if (*unmount) return c.Unmount(dir);
   if (*commit) return c.Commit(key, name, base, compression);
   if (*exp) return c.Export(name, file, format, force);

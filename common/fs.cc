@@ -230,6 +230,51 @@ absl::Status WriteFileReplacing(const std::string& path, const std::string& cont
   return absl::OkStatus();
 }
 
+namespace {
+
+absl::Status CopyRange(int src, int dst, off_t from, off_t to, const std::string& what) {
+  off_t in = from, out = from;
+  while (in < to) {
+    ssize_t n = ::copy_file_range(src, &in, dst, &out, static_cast<size_t>(to - in), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoToStatus(errno, absl::StrCat("copy ", what));
+    if (n == 0) break;  // the source shrank
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CopyFileSparse(const std::string& src, const std::string& dst, bool sync) {
+  UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in.valid()) return ErrnoToStatus(errno, absl::StrCat("open ", src));
+  struct stat st;
+  if (::fstat(in.get(), &st) != 0) return ErrnoToStatus(errno, absl::StrCat("stat ", src));
+  UniqueFd out(::open(dst.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!out.valid()) return ErrnoToStatus(errno, absl::StrCat("create ", dst));
+  absl::Status copied = [&]() -> absl::Status {
+    if (::ftruncate(out.get(), st.st_size) != 0) {
+      return ErrnoToStatus(errno, absl::StrCat("size ", dst));
+    }
+    off_t pos = 0;
+    while (pos < st.st_size) {
+      off_t data = ::lseek(in.get(), pos, SEEK_DATA);
+      if (data < 0 && errno == ENXIO) break;  // only a hole remains
+      if (data < 0) return ErrnoToStatus(errno, absl::StrCat("seek data in ", src));
+      off_t hole = ::lseek(in.get(), data, SEEK_HOLE);
+      if (hole < 0) return ErrnoToStatus(errno, absl::StrCat("seek hole in ", src));
+      STRATA_RETURN_IF_ERROR(CopyRange(in.get(), out.get(), data, hole, src));
+      pos = hole;
+    }
+    if (sync && ::fdatasync(out.get()) != 0) {
+      return ErrnoToStatus(errno, absl::StrCat("sync ", dst));
+    }
+    return absl::OkStatus();
+  }();
+  if (!copied.ok()) ::unlink(dst.c_str());  // a partial copy is of no use to anyone
+  return copied;
+}
+
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return ErrnoToStatus(errno, absl::StrCat("open ", path));

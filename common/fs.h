@@ -52,6 +52,12 @@ inline absl::Status WriteFileDurably(const std::string& path, const std::string&
   return WriteFileReplacing(path, contents, mode, /*sync=*/true);
 }
 
+// Creates `dst` (which must not exist) as a copy of `src` that copies only
+// the extents `src` holds data in: holes stay holes, so a sparse 10 GiB disk
+// image costs the few MiB it uses. With `sync` the copy is fdatasynced. On
+// error `dst` is removed.
+absl::Status CopyFileSparse(const std::string& src, const std::string& dst, bool sync);
+
 // Reads a whole (small) file.
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 

@@ -74,7 +74,7 @@ absl::Status Daemon::OpenStore() {
   unpack.parallelism = options_.unpack_jobs;
   unpack.limits.max_written_bytes = options_.max_layer_bytes;
   unpack.limits.max_entries = options_.max_layer_entries;
-  STRATA_ASSIGN_OR_RETURN(store_, layerstore::Store::Open(root, unpack));
+  STRATA_ASSIGN_OR_RETURN(store_, layerstore::Store::Open(root, unpack, options_.sized_backend));
   char resolved[PATH_MAX];
   api::SetStoreRootForMessages(::realpath(root.c_str(), resolved) != nullptr ? resolved : root);
   GcPolicy::Options policy;
@@ -90,7 +90,14 @@ absl::Status Daemon::OpenStore() {
              {"orphan_blobs_removed", std::to_string(store_->content->orphan_blobs_removed())},
              {"dead_ingests_removed", std::to_string(store_->content->dead_ingests_removed())},
              {"records_missing_dir", std::to_string(report.records_missing_dir.size())},
+             {"sized_restored", std::to_string(report.sized_restored)},
+             {"sized_released", std::to_string(report.sized_released)},
              {"calls_rolled_back", std::to_string(store_->calls_rolled_back)}});
+  if (store_->snapshots->sized_backend().empty()) {
+    log::Info("sized layers unavailable", {{"why", store_->snapshots->sized_unavailable()}});
+  } else {
+    log::Info("sized layers", {{"backend", store_->snapshots->sized_backend()}});
+  }
   return absl::OkStatus();
 }
 

@@ -66,6 +66,10 @@ struct DaemonOptions {
   // Serve the distribution API, read-only, to peers here ("host:port").
   // Default: empty, not served.
   std::string registry_listen;
+  // What makes sized writable layers: "auto" (btrfs qgroups on a btrfs root,
+  // else ext4 images on loop devices, if the host has them), "ext4-loop",
+  // or "none". Default: "auto".
+  std::string sized_backend = "auto";
 };
 
 class GcPolicy;

@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
                  "layer blobs one pull downloads at once")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  app.add_option("--sized-backend", options.sized_backend,
+                 "what makes sized writable layers: auto, ext4-loop or none")
+      ->check(CLI::IsMember({"auto", "ext4-loop", "none"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   for (auto [flag, text, out] :
        {std::tuple{"--gc-interval", &gc_interval, &options.gc_interval},

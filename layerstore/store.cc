@@ -6,10 +6,15 @@
 namespace strata::layerstore {
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& root,
-                                                   const UnpackOptions& unpack) {
+                                                   const UnpackOptions& unpack,
+                                                   const std::string& sized_backend) {
   auto s = std::make_unique<Store>();
   STRATA_ASSIGN_OR_RETURN(s->db, meta::Db::Open({root + "/meta"}));
-  STRATA_ASSIGN_OR_RETURN(s->snapshots, snapshotter::Snapshotter::Open(s->db.get(), {root}));
+  snapshotter::Snapshotter::Options snapshot_options;
+  snapshot_options.root = root;
+  snapshot_options.sized_backend = sized_backend;
+  STRATA_ASSIGN_OR_RETURN(s->snapshots,
+                          snapshotter::Snapshotter::Open(s->db.get(), snapshot_options));
   STRATA_ASSIGN_OR_RETURN(s->content, ContentStore::Open(s->db.get(), root));
   s->images = std::make_unique<ImageStore>(s->db.get(), s->content.get());
   s->unpacker = std::make_unique<Unpacker>(s->content.get(), s->snapshots.get(), unpack);

@@ -19,9 +19,11 @@
 namespace strata::layerstore {
 
 struct Store {
-  // Opens (creating) the store at `root`.
+  // Opens (creating) the store at `root`. `sized_backend`: see
+  // snapshotter::Snapshotter::Options.
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& root,
-                                                     const UnpackOptions& unpack = {});
+                                                     const UnpackOptions& unpack = {},
+                                                     const std::string& sized_backend = "auto");
 
   std::unique_ptr<meta::Db> db;
   std::unique_ptr<snapshotter::Snapshotter> snapshots;

@@ -21,10 +21,16 @@ void Snapshotter::ReapCollected(const std::vector<Collectable>& swept) {
 }
 
 absl::StatusOr<std::vector<std::string>> Snapshotter::OrphanDirs() const {
-  // Order matters against concurrent Prepare: list directories, then the
-  // pending ids, then the records. A directory made before the listing is
-  // either pending at the second step or recorded by the third.
+  // Order matters against concurrent Prepare: list directories (and sized
+  // space), then the pending ids, then the records. A directory made before
+  // the listing is either pending at the second step or recorded by the third.
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(layout_.SnapshotsDir()));
+  // Sized space whose directory is already gone is named as its directory
+  // would be, so it is released like any orphan.
+  STRATA_ASSIGN_OR_RETURN(std::set<uint64_t> held, sized_->Held());
+  for (uint64_t id : held) {
+    if (!PathExists(layout_.SnapshotDir(id))) names.push_back(Layout::IdName(id));
+  }
   std::set<uint64_t> pending;
   if (pool_ != nullptr) pending = pool_->PendingIds();
   STRATA_ASSIGN_OR_RETURN(std::set<uint64_t> referenced, meta_.ReferencedIds());
@@ -49,10 +55,33 @@ absl::StatusOr<std::vector<Snapshotter::OrphanDir>> Snapshotter::CollectOrphanDi
   for (const std::string& name : names) {
     std::string path = absl::StrCat(layout_.SnapshotsDir(), "/", name);
     absl::StatusOr<DiskUsage> du = MeasureDiskUsage(path);
-    if (!dry_run) STRATA_RETURN_IF_ERROR(RemoveTree(path));
+    if (!dry_run) STRATA_RETURN_IF_ERROR(RemoveOrphan(name));
     out.push_back({name, du.ok() ? du->bytes : 0});
   }
   return out;
+}
+
+absl::Status Snapshotter::CheckSizedSpace(bool repair, std::vector<Problem>* problems) {
+  // Records whose sized filesystem is not mounted (it failed to mount at
+  // start-up, or someone unmounted it): the record's directory looks empty.
+  STRATA_ASSIGN_OR_RETURN(std::set<uint64_t> held, sized_->Held());
+  STRATA_ASSIGN_OR_RETURN(std::set<uint64_t> referenced, meta_.ReferencedIds());
+  for (uint64_t id : held) {
+    if (!referenced.count(id) || PathExists(layout_.FilesDir(id))) continue;
+    Problem p{absl::StrCat("sized layer snapshots/", Layout::IdName(id), " is not mounted"), false,
+              "--repair mounts it"};
+    if (repair) {
+      absl::Status restored = sized_->Restore(id);
+      p.repaired = restored.ok();
+      p.note = restored.ok() ? "mounted" : std::string(restored.message());
+    }
+    problems->push_back(std::move(p));
+  }
+  for (SpaceBackend::Stray& stray : sized_->Strays(repair)) {
+    problems->push_back({std::move(stray.what), stray.repaired,
+                         stray.repaired ? "detached" : "--repair detaches it"});
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace strata::snapshotter

@@ -22,8 +22,13 @@ constexpr absl::Duration kReapPatience = absl::Milliseconds(10);
 
 }  // namespace
 
-DirPool::DirPool(const Layout* layout, meta::Db* db, uint64_t first_id, Options options)
-    : layout_(layout), db_(db), options_(options), next_id_(first_id) {
+DirPool::DirPool(const Layout* layout, meta::Db* db, uint64_t first_id, Options options,
+                 RemoveDir remove_dir)
+    : layout_(layout),
+      db_(db),
+      options_(options),
+      remove_dir_(std::move(remove_dir)),
+      next_id_(first_id) {
   worker_ = std::thread([this] { Work(); });
 }
 
@@ -79,7 +84,7 @@ void DirPool::Recorded(uint64_t id) {
 }
 
 void DirPool::Discard(uint64_t id) {
-  absl::Status s = RemoveTree(layout_->SnapshotDir(id));
+  absl::Status s = remove_dir_(id);
   if (!s.ok()) log::Warn("remove unrecorded snapshot dir", {{"err", s.ToString()}});
   MutexLock l(&mu_);
   pending_.erase(id);
@@ -131,7 +136,7 @@ void DirPool::ReapQueued() {
     batch.clear();
   }
   for (uint64_t id : batch) {
-    absl::Status s = RemoveTree(layout_->SnapshotDir(id));
+    absl::Status s = remove_dir_(id);
     // Left for Cleanup and start-up recovery, which remove orphans.
     if (!s.ok()) log::Warn("remove snapshot dir", {{"err", s.ToString()}});
   }

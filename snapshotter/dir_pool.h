@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -42,9 +43,14 @@ class DirPool {
     int refill_batch = 3;
   };
 
+  // Removes a snapshot directory by id and whatever it holds (a sized
+  // layer's filesystem).
+  using RemoveDir = std::function<absl::Status(uint64_t id)>;
+
   // `first_id` is the first id to hand out. `layout` and `db` must outlive
   // the pool.
-  DirPool(const Layout* layout, meta::Db* db, uint64_t first_id, Options options);
+  DirPool(const Layout* layout, meta::Db* db, uint64_t first_id, Options options,
+          RemoveDir remove_dir);
   ~DirPool();  // stops the worker after finishing queued removals
 
   // An empty snapshots/<id>/{f,w} (mode 0755 / 0700), its id pending.
@@ -71,6 +77,7 @@ class DirPool {
   const Layout* layout_;
   meta::Db* const db_;
   const Options options_;
+  const RemoveDir remove_dir_;
 
   int RefillBatch() const;
   // True when the worker has something to do.

@@ -7,6 +7,7 @@
 //   root/snapshots/<id36>/f   the layer's files (committed) or the upper dir (active)
 //   root/snapshots/<id36>/w   overlay workdir (active only)
 //   root/tmp/                 staging; emptied at start-up
+//   root/disks/               images of sized writable layers (ext4_loop_backend.h)
 #pragma once
 
 #include <cstdint>
@@ -24,6 +25,7 @@ class Layout {
   const std::string& root() const { return root_; }
   std::string SnapshotsDir() const { return root_ + "/snapshots"; }
   std::string TmpDir() const { return root_ + "/tmp"; }
+  std::string DisksDir() const { return root_ + "/disks"; }
   std::string SnapshotDir(uint64_t id) const { return SnapshotsDir() + "/" + IdName(id); }
   std::string FilesDir(uint64_t id) const { return SnapshotDir(id) + "/f"; }
   std::string WorkDir(uint64_t id) const { return SnapshotDir(id) + "/w"; }

@@ -191,7 +191,8 @@ absl::StatusOr<uint64_t> MetaStore::HighestIdRecorded() const {
 
 absl::StatusOr<SnapshotRecord> MetaStore::Create(KeySpace space, Kind kind, const std::string& key,
                                                  const std::string& parent, const Labels& labels,
-                                                 const std::string& lease, uint64_t dir_id) {
+                                                 const std::string& lease, uint64_t dir_id,
+                                                 const meta::v1::SizedLayer* sized) {
   STRATA_RETURN_IF_ERROR(ValidateCreate(key, parent, labels));
   meta::WriteTxn txn(db_);
   STRATA_ASSIGN_OR_RETURN(std::optional<SnapshotRecord> existing, TxnRecord(txn, space, key));
@@ -222,6 +223,7 @@ absl::StatusOr<SnapshotRecord> MetaStore::Create(KeySpace space, Kind kind, cons
   rec.mutable_labels()->insert(labels.begin(), labels.end());
   rec.set_created_unix_nanos(now);
   rec.set_updated_unix_nanos(now);
+  if (sized != nullptr) *rec.mutable_sized() = *sized;
   txn.Put(Family::kSnapshots, RecordKey(space, key), Encode(rec));
   STRATA_RETURN_IF_ERROR(StageSnapshotLease(txn, space, key, lease, meta::LeaseHold::kCreated));
   STRATA_RETURN_IF_ERROR(BumpIdCounter(txn, dir_id));
@@ -255,6 +257,7 @@ absl::Status MetaStore::Commit(KeySpace space, const std::string& name, const st
   committed.set_updated_unix_nanos(now);
   committed.set_size_bytes(usage.bytes);
   committed.set_inodes(usage.inodes);
+  if (current->has_sized()) *committed.mutable_sized() = current->sized();
   txn.Delete(Family::kSnapshots, RecordKey(space, key));
   txn.Put(Family::kSnapshots, RecordKey(space, name), Encode(committed));
   if (!current->parent().empty()) {

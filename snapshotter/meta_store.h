@@ -115,11 +115,12 @@ class MetaStore {
 
   // Records `key` (active or view) above committed `parent` (or an unpacked
   // layer named by chainID, adopted into `space` in the same transaction),
-  // owning directory `dir_id`. AlreadyExists, NotFound (parent),
-  // FailedPrecondition (parent not committed).
+  // owning directory `dir_id` (a sized layer's filesystem when `sized`).
+  // AlreadyExists, NotFound (parent), FailedPrecondition (parent not committed).
   absl::StatusOr<SnapshotRecord> Create(KeySpace space, Kind kind, const std::string& key,
                                         const std::string& parent, const Labels& labels,
-                                        const std::string& lease, uint64_t dir_id);
+                                        const std::string& lease, uint64_t dir_id,
+                                        const meta::v1::SizedLayer* sized = nullptr);
   // Active `key` (which owned `dir_id` when its usage was measured) becomes
   // committed `name` with `usage`. FailedPrecondition if it changed meanwhile.
   absl::Status Commit(KeySpace space, const std::string& name, const std::string& key,

@@ -1,5 +1,6 @@
 #include "snapshotter/snapshotter.h"
 
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "common/errno_status.h"
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/mount.h"
 #include "common/status_util.h"
 #include "snapshotter/mount_specs.h"
 #include "snapshotter/records.h"
@@ -31,10 +33,25 @@ absl::StatusOr<std::unique_ptr<Snapshotter>> Snapshotter::Open(meta::Db* db,
   std::unique_ptr<Snapshotter> s(new Snapshotter(db, Layout(options.root)));
   STRATA_RETURN_IF_ERROR(MakeDirs(s->layout_.SnapshotsDir(), 0700));
   STRATA_RETURN_IF_ERROR(MakeDirs(s->layout_.TmpDir(), 0700));
+  STRATA_ASSIGN_OR_RETURN(s->sized_, SizedSpace::Open(&s->layout_, options.sized_backend));
   STRATA_ASSIGN_OR_RETURN(uint64_t max_id, s->Recover());
+  Snapshotter* raw = s.get();
   s->pool_ =
-      std::make_unique<DirPool>(&s->layout_, db, max_id + 1, DirPool::Options{options.ready_dirs});
+      std::make_unique<DirPool>(&s->layout_, db, max_id + 1, DirPool::Options{options.ready_dirs},
+                                [raw](uint64_t id) { return raw->RemoveSnapshotDir(id); });
   return s;
+}
+
+absl::Status Snapshotter::RemoveSnapshotDir(uint64_t id) {
+  // Space first: a directory still mounted cannot be removed, and removing
+  // the files inside a mounted layer would only be slower.
+  STRATA_RETURN_IF_ERROR(sized_->Release(id));
+  return RemoveTree(layout_.SnapshotDir(id));
+}
+
+absl::StatusOr<DiskUsage> Snapshotter::MeasureRecord(const SnapshotRecord& rec) {
+  if (rec.has_sized()) return sized_->Measure(rec.id(), rec.sized());
+  return MeasureDiskUsage(layout_.FilesDir(rec.id()));
 }
 
 absl::Status Snapshotter::CopyRootAttributes(uint64_t id, uint64_t parent_id) {
@@ -79,6 +96,12 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind 
                                                            const Labels& labels,
                                                            const std::string& lease) {
   STRATA_RETURN_IF_ERROR(MetaStore::ValidateCreate(key, parent, labels));
+  // A size on a view is ignored, as containerd ignores it.
+  std::optional<SizeRequest> size;
+  if (kind == Kind::kActive) {
+    STRATA_ASSIGN_OR_RETURN(size, SizeRequestFromLabels(labels));
+    if (size) STRATA_RETURN_IF_ERROR(sized_->Check(*size));
+  }
   if (kind == Kind::kActive && meta_.IsKnownLayerOn(space, labels, parent)) {
     // containerd's remote-snapshotter protocol: the extraction snapshot's
     // target layer is already unpacked here. Make it visible in this key
@@ -94,11 +117,15 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind 
   // Directory first, record second: a crash between leaves an orphan.
   STRATA_ASSIGN_OR_RETURN(uint64_t id, pool_->Acquire());
   absl::StatusOr<SnapshotRecord> rec = [&]() -> absl::StatusOr<SnapshotRecord> {
+    std::optional<meta::v1::SizedLayer> sized;
+    if (size) {
+      STRATA_ASSIGN_OR_RETURN(sized, sized_->Make(id, *size));
+    }
     if (parent_id) STRATA_RETURN_IF_ERROR(CopyRootAttributes(id, *parent_id));
-    return meta_.Create(space, kind, key, parent, labels, lease, id);
+    return meta_.Create(space, kind, key, parent, labels, lease, id, sized ? &*sized : nullptr);
   }();
   if (!rec.ok()) {
-    pool_->Discard(id);  // nothing points at the directory
+    pool_->Discard(id);  // nothing points at the directory (or its sized space)
     return rec.status();
   }
   pool_->Recorded(id);
@@ -125,7 +152,7 @@ absl::Status Snapshotter::Commit(KeySpace space, const std::string& name, const 
   STRATA_RETURN_IF_ERROR(MetaStore::ValidateCommit(name, key, labels));
   STRATA_ASSIGN_OR_RETURN(SnapshotRecord active, meta_.GetActive(space, key, "commit"));
   // Measured before the transaction: a committed layer's usage never changes.
-  STRATA_ASSIGN_OR_RETURN(DiskUsage usage, MeasureDiskUsage(layout_.FilesDir(active.id())));
+  STRATA_ASSIGN_OR_RETURN(DiskUsage usage, MeasureRecord(active));
   return meta_.Commit(space, name, key, labels, lease, active.id(), usage);
 }
 
@@ -153,7 +180,7 @@ absl::StatusOr<Usage> Snapshotter::GetUsage(KeySpace space, const std::string& k
   if (rec.kind() == meta::v1::SNAPSHOT_KIND_COMMITTED) {
     return Usage{rec.size_bytes(), rec.inodes()};
   }
-  STRATA_ASSIGN_OR_RETURN(DiskUsage du, MeasureDiskUsage(layout_.FilesDir(rec.id())));
+  STRATA_ASSIGN_OR_RETURN(DiskUsage du, MeasureRecord(rec));
   return Usage{du.bytes, du.inodes};
 }
 
@@ -180,6 +207,8 @@ absl::Status Snapshotter::Cleanup() { return CollectOrphanDirs(/*dry_run=*/false
 absl::StatusOr<std::vector<Snapshotter::Problem>> Snapshotter::Check(bool repair,
                                                                      int64_t* records_checked) {
   std::vector<Problem> problems;
+  // First, so a repaired mount is not then taken for a missing directory.
+  STRATA_RETURN_IF_ERROR(CheckSizedSpace(repair, &problems));
   // Records whose directory is gone: key space, key, whether it is a layer.
   std::vector<std::tuple<KeySpace, std::string, bool>> missing;
   int64_t n = 0;
@@ -214,7 +243,7 @@ absl::StatusOr<std::vector<Snapshotter::Problem>> Snapshotter::Check(bool repair
   for (const std::string& name : orphans) {
     Problem p{absl::StrCat("directory snapshots/", name, " belongs to no snapshot"), false, ""};
     if (repair) {
-      STRATA_RETURN_IF_ERROR(RemoveTree(absl::StrCat(layout_.SnapshotsDir(), "/", name)));
+      STRATA_RETURN_IF_ERROR(RemoveOrphan(name));
       p.repaired = true;
       p.note = "removed";
     } else {
@@ -226,16 +255,23 @@ absl::StatusOr<std::vector<Snapshotter::Problem>> Snapshotter::Check(bool repair
 }
 
 absl::StatusOr<uint64_t> Snapshotter::Recover() {
+  // A crash while measuring a new ext4 template leaves it mounted in tmp/.
+  for (const std::string& mount : MountPointsUnder(layout_.TmpDir())) {
+    if (::umount2(mount.c_str(), MNT_DETACH) != 0) {
+      return ErrnoToStatus(errno, absl::StrCat("unmount ", mount));
+    }
+  }
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> tmp, ListDir(layout_.TmpDir()));
   for (const std::string& name : tmp) {
     STRATA_RETURN_IF_ERROR(RemoveTree(absl::StrCat(layout_.TmpDir(), "/", name)));
   }
   recovery_.tmp_entries_removed = static_cast<int>(tmp.size());
 
-  // One pass over the records: the highest id, the directories they own,
-  // and records whose directory is gone. Nothing runs concurrently yet.
+  // One pass over the records: the highest id and the directories they own.
+  // Nothing runs concurrently yet.
   STRATA_ASSIGN_OR_RETURN(uint64_t max_id, meta_.HighestIdRecorded());
   std::set<uint64_t> referenced;
+  std::vector<std::pair<std::string, uint64_t>> owners;  // key space + key, id
   bool corrupt = false;
   STRATA_RETURN_IF_ERROR(meta_.ScanRecords(
       [&](KeySpace space, const std::string& key, const absl::StatusOr<SnapshotRecord>& rec) {
@@ -245,10 +281,14 @@ absl::StatusOr<uint64_t> Snapshotter::Recover() {
         }
         referenced.insert(rec->id());
         if (rec->id() > max_id) max_id = rec->id();
-        if (!PathExists(layout_.FilesDir(rec->id()))) {
-          recovery_.records_missing_dir.push_back(static_cast<char>(space) + key);
-        }
+        owners.emplace_back(static_cast<char>(space) + key, rec->id());
       }));
+  // Sized layers first: after a reboot their directories are mount points
+  // again only once mounted.
+  STRATA_RETURN_IF_ERROR(RecoverSizedSpace(referenced, /*release=*/!corrupt));
+  for (const auto& [key, id] : owners) {
+    if (!PathExists(layout_.FilesDir(id))) recovery_.records_missing_dir.push_back(key);
+  }
   for (const std::string& key : recovery_.records_missing_dir) {
     log::Error("snapshot record without its directory", {{"key", key.substr(1)}});
   }
@@ -259,7 +299,7 @@ absl::StatusOr<uint64_t> Snapshotter::Recover() {
   }
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(layout_.SnapshotsDir()));
   for (const std::string& name : Unreferenced(names, referenced, {})) {
-    STRATA_RETURN_IF_ERROR(RemoveTree(absl::StrCat(layout_.SnapshotsDir(), "/", name)));
+    STRATA_RETURN_IF_ERROR(RemoveOrphan(name));
     ++recovery_.orphan_dirs_removed;
   }
   if (recovery_.orphan_dirs_removed > 0) {
@@ -267,6 +307,34 @@ absl::StatusOr<uint64_t> Snapshotter::Recover() {
               {{"count", std::to_string(recovery_.orphan_dirs_removed)}});
   }
   return max_id;
+}
+
+absl::Status Snapshotter::RecoverSizedSpace(const std::set<uint64_t>& referenced, bool release) {
+  STRATA_ASSIGN_OR_RETURN(std::set<uint64_t> held, sized_->Held());
+  for (uint64_t id : held) {
+    if (referenced.count(id)) {
+      // Failing to mount one layer must not stop the store: its record is
+      // then reported as missing its directory, and fsck says more.
+      absl::Status restored = sized_->Restore(id);
+      if (restored.ok()) {
+        ++recovery_.sized_restored;
+      } else {
+        log::Error("mount sized layer", {{"id", Layout::IdName(id)}, {"err", restored.ToString()}});
+      }
+    } else if (release) {
+      // Made by a Prepare that died before its record: the directory goes
+      // with the orphans.
+      STRATA_RETURN_IF_ERROR(sized_->Release(id));
+      ++recovery_.sized_released;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Snapshotter::RemoveOrphan(const std::string& name) {
+  std::optional<uint64_t> id = Layout::ParseIdName(name);
+  if (id) return RemoveSnapshotDir(*id);
+  return RemoveTree(absl::StrCat(layout_.SnapshotsDir(), "/", name));
 }
 
 }  // namespace strata::snapshotter

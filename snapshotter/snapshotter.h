@@ -30,6 +30,7 @@
 #include "snapshotter/dir_pool.h"
 #include "snapshotter/layout.h"
 #include "snapshotter/meta_store.h"
+#include "snapshotter/sized_space.h"
 #include "snapshotter/types.h"
 
 namespace strata::snapshotter {
@@ -41,12 +42,20 @@ class Snapshotter {
     std::string root;
     // Empty snapshot directories kept ready. Default: 16 (see dir_pool.h).
     int ready_dirs = 16;
+    // What makes sized writable layers (a Prepare labelled
+    // containerd.io/snapshot/max-size): "auto" (the best this host can run),
+    // "ext4-loop", or "none". Default: "auto".
+    std::string sized_backend = "auto";
   };
 
   // What start-up recovery found and did.
   struct RecoveryReport {
     int tmp_entries_removed = 0;
     int orphan_dirs_removed = 0;
+    // Sized layers' filesystems mounted again (after a reboot), and those
+    // released because no record owns them (a crash inside a Prepare).
+    int sized_restored = 0;
+    int sized_released = 0;
     // Records whose directory is gone (power loss or tampering): kept and
     // reported, never silently dropped; fsck decides.
     std::vector<std::string> records_missing_dir;
@@ -58,9 +67,14 @@ class Snapshotter {
 
   const RecoveryReport& recovery_report() const { return recovery_; }
   const Layout& layout() const { return layout_; }
+  // The backend making sized layers ("" when none) and, when none, why.
+  std::string sized_backend() const { return sized_->maker_name(); }
+  const std::string& sized_unavailable() const { return sized_->unavailable(); }
 
   // `lease` (optional, native key space only: containerd keeps its own
   // leases) holds what a call creates until the lease goes; see meta/leases.h.
+  // A Prepare labelled with a size (space_backend.h) gets a writable layer
+  // of its own filesystem, limited to that size; a View ignores the label.
   absl::StatusOr<std::vector<MountSpec>> Prepare(KeySpace space, const std::string& key,
                                                  const std::string& parent, const Labels& labels,
                                                  const std::string& lease = "");
@@ -174,6 +188,18 @@ class Snapshotter {
   using SnapshotRecord = meta::v1::SnapshotRecord;
 
   Snapshotter(meta::Db* db, Layout layout);
+  // Removes snapshot directory `id`, giving back its sized space first.
+  absl::Status RemoveSnapshotDir(uint64_t id);
+  // Usage of a record's directory: from its backend when sized, else walked.
+  absl::StatusOr<DiskUsage> MeasureRecord(const SnapshotRecord& rec);
+  // Removes orphan `name` under snapshots/ (and its sized space, if any).
+  absl::Status RemoveOrphan(const std::string& name);
+  // Start-up: mounts again the sized layers that `referenced` ids own and,
+  // with `release`, gives back the others' space.
+  absl::Status RecoverSizedSpace(const std::set<uint64_t>& referenced, bool release);
+  // fsck's findings about sized space: filesystems of records not mounted,
+  // space no record owns, stray loop devices.
+  absl::Status CheckSizedSpace(bool repair, std::vector<Problem>* problems);
 
   absl::StatusOr<std::vector<MountSpec>> Create(KeySpace space, Kind kind, const std::string& key,
                                                 const std::string& parent, const Labels& labels,
@@ -192,6 +218,7 @@ class Snapshotter {
   const Layout layout_;
   MetaStore meta_;
   RecoveryReport recovery_;
+  std::unique_ptr<SizedSpace> sized_;
   std::unique_ptr<DirPool> pool_;  // null only during recovery
 };
 
