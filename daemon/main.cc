@@ -52,8 +52,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   app.add_option("--sized-backend", options.sized_backend,
-                 "what makes sized writable layers: auto, ext4-loop or none")
-      ->check(CLI::IsMember({"auto", "ext4-loop", "none"}))
+                 "what makes sized writable layers: auto, btrfs-qgroup, ext4-loop or none")
+      ->check(CLI::IsMember({"auto", "btrfs-qgroup", "ext4-loop", "none"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   for (auto [flag, text, out] :

@@ -30,3 +30,4 @@ build/bench/import_bench --images build/images
 build/bench/pull_bench --images build/images
 build/bench/commit_bench
 build/bench/gc_bench
+build/bench/sized_bench

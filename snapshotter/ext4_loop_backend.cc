@@ -146,7 +146,15 @@ absl::Status Ext4LoopBackend::Restore(uint64_t id) {
 absl::Status Ext4LoopBackend::Release(uint64_t id) {
   if (Mounted(id)) STRATA_RETURN_IF_ERROR(Unmount(layout_->SnapshotDir(id)));
   STRATA_RETURN_IF_ERROR(UnlinkIfPresent(ImagePath(id, DiskKind::kDynamic)));
-  return UnlinkIfPresent(ImagePath(id, DiskKind::kFixed));
+  std::string fixed = ImagePath(id, DiskKind::kFixed);
+  if (::unlink(fixed.c_str()) != 0) {
+    if (errno == ENOENT) return absl::OkStatus();
+    return ErrnoToStatus(errno, absl::StrCat("remove ", fixed));
+  }
+  // ext4 lets freed blocks be used again only once the journal commits (up
+  // to 5 s later): without this, a fixed layer made right after one is
+  // removed would find its space still taken.
+  return SyncFilesystem(layout_->DisksDir());
 }
 
 absl::StatusOr<std::set<uint64_t>> Ext4LoopBackend::Held() const {

@@ -1,40 +1,54 @@
 #include "snapshotter/sized_space.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/status_util.h"
+#include "snapshotter/btrfs_qgroup_backend.h"
 #include "snapshotter/ext4_loop_backend.h"
 
 namespace strata::snapshotter {
 
 absl::StatusOr<std::unique_ptr<SizedSpace>> SizedSpace::Open(const Layout* layout,
                                                              const std::string& choice) {
-  if (choice != "auto" && choice != "none" && choice != "ext4-loop") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("sized layer backend \"", choice, "\" is not one of auto, ext4-loop, none"));
+  if (choice != "auto" && choice != "none" && choice != "ext4-loop" && choice != "btrfs-qgroup") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sized layer backend \"", choice, "\" is not one of auto, btrfs-qgroup, ext4-loop, none"));
   }
   std::unique_ptr<SizedSpace> space(new SizedSpace());
-  std::string missing;
-  if (auto ext4 = Ext4LoopBackend::Create(layout, &missing)) {
+  std::vector<std::string> missing;
+  std::string why;
+  // Best first: btrfs needs no image, loop device or second filesystem.
+  if (auto btrfs = BtrfsQgroupBackend::Create(layout, &why)) {
+    space->backends_.push_back(std::move(btrfs));
+  } else {
+    missing.push_back(absl::StrCat("btrfs-qgroup needs ", why));
+  }
+  if (auto ext4 = Ext4LoopBackend::Create(layout, &why)) {
     space->backends_.push_back(std::move(ext4));
   } else {
-    space->unavailable_ = absl::StrCat("ext4-loop needs ", missing);
+    missing.push_back(absl::StrCat("ext4-loop needs ", why));
   }
   if (choice == "none") {
     space->unavailable_ = "sized layers are turned off (--sized-backend none)";
     return space;
   }
   for (const auto& b : space->backends_) {
-    if (choice == "auto" || choice == b->name()) {
-      space->maker_ = b.get();
-      space->unavailable_.clear();
-      break;
+    if (choice == "auto" || choice == b->name()) space->makers_.push_back(b.get());
+  }
+  if (space->makers_.empty()) {
+    space->unavailable_ = absl::StrJoin(missing, "; ");
+    if (choice != "auto") {
+      return absl::FailedPreconditionError(
+          absl::StrCat("sized layer backend ", choice, " cannot run here: ", space->unavailable_));
     }
   }
-  if (space->maker_ == nullptr && choice != "auto") {
-    return absl::FailedPreconditionError(
-        absl::StrCat("sized layer backend ", choice, " cannot run here: ", space->unavailable_));
-  }
   return space;
+}
+
+std::string SizedSpace::maker_name() const {
+  std::vector<std::string> names;
+  for (const SpaceBackend* b : makers_) names.push_back(b->name());
+  return absl::StrJoin(names, ", ");
 }
 
 SpaceBackend* SizedSpace::Find(const std::string& name) const {
@@ -44,33 +58,42 @@ SpaceBackend* SizedSpace::Find(const std::string& name) const {
   return nullptr;
 }
 
+SpaceBackend* SizedSpace::MakerFor(DiskKind kind) const {
+  for (SpaceBackend* b : makers_) {
+    if (b->Supports(kind)) return b;
+  }
+  return nullptr;
+}
+
 absl::Status SizedSpace::Check(const SizeRequest& request) const {
-  if (maker_ == nullptr) {
+  if (makers_.empty()) {
     return absl::FailedPreconditionError(
         absl::StrCat("this store cannot make sized layers: ", unavailable_));
   }
-  if (request.bytes < maker_->min_bytes()) {
-    return absl::InvalidArgumentError(absl::StrCat("size ", request.bytes, " is under ",
-                                                   maker_->name(), "'s minimum of ",
-                                                   maker_->min_bytes(), " bytes"));
+  SpaceBackend* maker = MakerFor(request.kind);
+  if (maker == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        maker_name(), " cannot make fixed layers (space reserved up front); ext4-loop can"));
   }
-  if (!maker_->Supports(request.kind)) {
-    return absl::FailedPreconditionError(
-        absl::StrCat(maker_->name(), " cannot make fixed layers (reserving space up front)"));
+  if (request.bytes < maker->min_bytes()) {
+    return absl::InvalidArgumentError(absl::StrCat("size ", request.bytes, " is under ",
+                                                   maker->name(), "'s minimum of ",
+                                                   maker->min_bytes(), " bytes"));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<meta::v1::SizedLayer> SizedSpace::Make(uint64_t id, const SizeRequest& request) {
   STRATA_RETURN_IF_ERROR(Check(request));
-  STRATA_RETURN_IF_ERROR(maker_->Make(id, request));
-  absl::StatusOr<DiskUsage> base = maker_->Measure(id);
+  SpaceBackend* maker = MakerFor(request.kind);
+  STRATA_RETURN_IF_ERROR(maker->Make(id, request));
+  absl::StatusOr<DiskUsage> base = maker->Measure(id);
   if (!base.ok()) {
-    (void)maker_->Release(id);
+    (void)maker->Release(id);
     return base.status();
   }
   meta::v1::SizedLayer sized;
-  sized.set_backend(maker_->name());
+  sized.set_backend(maker->name());
   sized.set_max_bytes(request.bytes);
   sized.set_fixed(request.kind == DiskKind::kFixed);
   sized.set_base_bytes(base->bytes);

@@ -24,12 +24,14 @@ class SizedSpace {
  public:
   // `choice`: "auto", "ext4-loop", "btrfs-qgroup" or "none". A named backend
   // the host cannot run is an error (FailedPrecondition naming what is
-  // missing). `layout` must outlive this.
+  // missing). With "auto", a kind the first backend cannot make (btrfs and
+  // fixed layers) goes to the next. `layout` must outlive this.
   static absl::StatusOr<std::unique_ptr<SizedSpace>> Open(const Layout* layout,
                                                           const std::string& choice);
 
-  // The backend making sized layers ("" when none) and, when none, why.
-  std::string maker_name() const { return maker_ == nullptr ? "" : maker_->name(); }
+  // The backends making sized layers, best first ("" when none) and, when
+  // none, why: "btrfs-qgroup, ext4-loop".
+  std::string maker_name() const;
   const std::string& unavailable() const { return unavailable_; }
 
   // Whether `request` can be made: FailedPrecondition without a backend (or
@@ -51,9 +53,11 @@ class SizedSpace {
 
  private:
   SpaceBackend* Find(const std::string& name) const;
+  // The first maker that makes `kind`, or null.
+  SpaceBackend* MakerFor(DiskKind kind) const;
 
-  std::vector<std::unique_ptr<SpaceBackend>> backends_;
-  SpaceBackend* maker_ = nullptr;
+  std::vector<std::unique_ptr<SpaceBackend>> backends_;  // every one the host can run
+  std::vector<SpaceBackend*> makers_;                    // those chosen, best first
   std::string unavailable_;
 };
 

@@ -49,6 +49,17 @@ absl::Status Snapshotter::RemoveSnapshotDir(uint64_t id) {
   return RemoveTree(layout_.SnapshotDir(id));
 }
 
+absl::StatusOr<meta::v1::SizedLayer> Snapshotter::MakeSized(uint64_t id, const SizeRequest& size) {
+  absl::StatusOr<meta::v1::SizedLayer> made = sized_->Make(id, size);
+  if (absl::IsResourceExhausted(made.status())) {
+    // Removed layers give their space back in the background: a fixed layer
+    // made right after one was removed waits for that once before failing.
+    pool_->WaitForReaping();
+    made = sized_->Make(id, size);
+  }
+  return made;
+}
+
 absl::StatusOr<DiskUsage> Snapshotter::MeasureRecord(const SnapshotRecord& rec) {
   if (rec.has_sized()) return sized_->Measure(rec.id(), rec.sized());
   return MeasureDiskUsage(layout_.FilesDir(rec.id()));
@@ -119,7 +130,7 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind 
   absl::StatusOr<SnapshotRecord> rec = [&]() -> absl::StatusOr<SnapshotRecord> {
     std::optional<meta::v1::SizedLayer> sized;
     if (size) {
-      STRATA_ASSIGN_OR_RETURN(sized, sized_->Make(id, *size));
+      STRATA_ASSIGN_OR_RETURN(sized, MakeSized(id, *size));
     }
     if (parent_id) STRATA_RETURN_IF_ERROR(CopyRootAttributes(id, *parent_id));
     return meta_.Create(space, kind, key, parent, labels, lease, id, sized ? &*sized : nullptr);

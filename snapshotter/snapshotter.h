@@ -190,6 +190,8 @@ class Snapshotter {
   Snapshotter(meta::Db* db, Layout layout);
   // Removes snapshot directory `id`, giving back its sized space first.
   absl::Status RemoveSnapshotDir(uint64_t id);
+  // Gives directory `id` the sized space `size` asks for.
+  absl::StatusOr<meta::v1::SizedLayer> MakeSized(uint64_t id, const SizeRequest& size);
   // Usage of a record's directory: from its backend when sized, else walked.
   absl::StatusOr<DiskUsage> MeasureRecord(const SnapshotRecord& rec);
   // Removes orphan `name` under snapshots/ (and its sized space, if any).

@@ -4,6 +4,7 @@
 // at Prepare; bad labels are refused and leave nothing; kill -9 and a reboot
 // (the mounts gone) lose nothing and leak no image, mount or loop device.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -112,6 +113,62 @@ class SizedLayersTest : public ::testing::Test {
     return n;
   }
   int MountsInStore() { return static_cast<int>(MountPointsUnder(root_).size()); }
+  // Snapshot directories that are btrfs subvolumes (inode 256).
+  int Subvolumes() {
+    int n = 0;
+    auto names = ListDir(root_ + "/snapshots");
+    EXPECT_OK(names.status());
+    for (const std::string& name : *names) {
+      struct stat st;
+      if (::stat((root_ + "/snapshots/" + name).c_str(), &st) == 0 && st.st_ino == 256) ++n;
+    }
+    return n;
+  }
+
+  // Sized Prepares, Commits and Removes, the daemon killed at a random
+  // moment, `rounds` times; after each restart every image or subvolume left
+  // belongs to a snapshot, every image is mounted once, and fsck is clean.
+  void CrashRounds(int rounds) {
+    std::mt19937 rng(EnvInt("STRATA_CRASH_SEED", 1234));
+    for (int round = 0; round < rounds; ++round) {
+      SCOPED_TRACE(absl::StrCat("round ", round));
+      std::atomic<bool> stop{false};
+      std::thread workload([&, round] {
+        SnapshotsClient c(daemon_->channel());
+        for (int i = 0; !stop.load(); ++i) {
+          std::string key = absl::StrCat("r", round, "-", i);
+          auto labels = Sized(16 * kMiB + (i % 3) * kMiB, i % 2 ? "fixed" : "dynamic");
+          if (!c.Prepare(key, "", labels).ok()) return;
+          if (i % 3 == 0) {
+            if (!c.Commit(key + "-c", key).ok()) return;
+            key += "-c";
+          }
+          if (i % 2 == 0 && !c.Remove(key).ok()) return;
+        }
+      });
+      ::usleep(std::uniform_int_distribution<int>(20'000, 300'000)(rng));
+      daemon_->Stop(SIGKILL);
+      stop = true;
+      workload.join();
+      StartDaemon();
+      // Every snapshot here is sized: prepared sized or committed from one.
+      ASSERT_OK_AND_ASSIGN(auto all, client_->List());
+      int images = static_cast<int>(Images().size());
+      EXPECT_EQ(images + Subvolumes(), static_cast<int>(all.size()));
+      EXPECT_EQ(LoopDevicesOfStore(), images);
+      EXPECT_EQ(MountsInStore(), images);
+      RunResult fsck = RunStrataCli(daemon_->socket(), {"fsck"});
+      EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
+    }
+    // And removing them all gives everything back.
+    ASSERT_OK_AND_ASSIGN(auto all, client_->List());
+    for (const auto& info : all) ASSERT_OK(client_->Remove(info.name()));
+    for (int i = 0; i < 300 && (!Images().empty() || Subvolumes() > 0); ++i) ::usleep(10000);
+    EXPECT_TRUE(Images().empty());
+    EXPECT_EQ(Subvolumes(), 0);
+    EXPECT_EQ(LoopDevicesOfStore(), 0);
+    EXPECT_EQ(MountsInStore(), 0);
+  }
 
   TempDir t_;
   std::string root_ = t_.Sub("root");
@@ -261,46 +318,7 @@ TEST_F(SizedLayersTest, Kill9AndRebootKeepTheLayerAndItsFiles) {
 }
 
 TEST_F(SizedLayersTest, Kill9DuringSizedPrepareCommitRemoveLeaksNothing) {
-  std::mt19937 rng(EnvInt("STRATA_CRASH_SEED", 1234));
-  int rounds = EnvInt("STRATA_SIZED_CRASH_ROUNDS", 8);
-  for (int round = 0; round < rounds; ++round) {
-    SCOPED_TRACE(absl::StrCat("round ", round));
-    std::atomic<bool> stop{false};
-    std::thread workload([&, round] {
-      SnapshotsClient c(daemon_->channel());
-      for (int i = 0; !stop.load(); ++i) {
-        std::string key = absl::StrCat("r", round, "-", i);
-        auto labels = Sized(16 * kMiB + (i % 3) * kMiB, i % 2 ? "fixed" : "dynamic");
-        if (!c.Prepare(key, "", labels).ok()) return;
-        if (i % 3 == 0) {
-          if (!c.Commit(key + "-c", key).ok()) return;
-          key += "-c";
-        }
-        if (i % 2 == 0 && !c.Remove(key).ok()) return;
-      }
-    });
-    ::usleep(std::uniform_int_distribution<int>(20'000, 300'000)(rng));
-    daemon_->Stop(SIGKILL);
-    stop = true;
-    workload.join();
-    StartDaemon();
-    // Every image left belongs to a snapshot (all are sized here: prepared
-    // sized or committed from one), and each is mounted.
-    ASSERT_OK_AND_ASSIGN(auto all, client_->List());
-    size_t sized = all.size();
-    EXPECT_EQ(Images().size(), sized);
-    EXPECT_EQ(LoopDevicesOfStore(), static_cast<int>(sized));
-    EXPECT_EQ(MountsInStore(), static_cast<int>(sized));
-    RunResult fsck = RunStrataCli(daemon_->socket(), {"fsck"});
-    EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
-  }
-  // And removing them all gives everything back.
-  ASSERT_OK_AND_ASSIGN(auto all, client_->List());
-  for (const auto& info : all) ASSERT_OK(client_->Remove(info.name()));
-  for (int i = 0; i < 300 && !Images().empty(); ++i) ::usleep(10000);
-  EXPECT_TRUE(Images().empty());
-  EXPECT_EQ(LoopDevicesOfStore(), 0);
-  EXPECT_EQ(MountsInStore(), 0);
+  CrashRounds(EnvInt("STRATA_SIZED_CRASH_ROUNDS", 8));
 }
 
 TEST_F(SizedLayersTest, CliMountsASizedLayerThatDdCannotOverfill) {
@@ -330,6 +348,73 @@ TEST_F(SizedLayersTest, CliMountsASizedLayerThatDdCannotOverfill) {
   mounted_.pop_back();
   RunResult removed = RunStrataCli(socket, {"rm", "k"});
   EXPECT_EQ(removed.exit_code, 0) << removed.output;
+}
+
+// The same store on btrfs: sized layers become subvolumes with a qgroup
+// limit (fixed ones still ext4 images: btrfs cannot reserve space).
+class SizedLayersOnBtrfsTest : public SizedLayersTest {
+ protected:
+  void SetUp() override {
+    std::string image = t_.Sub("btrfs.img");
+    btrfs_ = t_.Sub("btrfs");
+    ASSERT_EQ(RunCommand({"truncate", "-s", "3G", image}).exit_code, 0);
+    RunResult mkfs = RunCommand({"mkfs.btrfs", "-q", image});
+    ASSERT_EQ(mkfs.exit_code, 0) << mkfs.output;
+    ASSERT_OK(MakeDirs(btrfs_));
+    RunResult mount = RunCommand({"mount", "-o", "loop", image, btrfs_});
+    ASSERT_EQ(mount.exit_code, 0) << mount.output;
+    root_ = btrfs_ + "/root";
+    StartDaemon();
+  }
+  void TearDown() override {
+    SizedLayersTest::TearDown();
+    if (!btrfs_.empty()) (void)Unmount(btrfs_);
+  }
+
+  std::string btrfs_;
+};
+
+TEST_F(SizedLayersOnBtrfsTest, DynamicLayerIsASubvolumeStoppedAtItsSize) {
+  MakeBase();
+  const int64_t size = 64 * kMiB;
+  ASSERT_OK_AND_ASSIGN(auto mounts, client_->Prepare("c", "base", Sized(size)));
+  EXPECT_EQ(Subvolumes(), 1);
+  EXPECT_TRUE(Images().empty());
+  std::string m = MountAt(mounts, "m");
+  EXPECT_EQ(ReadFileOrDie(m + "/lower.txt"), "from the lower layer");
+  auto [written, err] = FillUntilError(m + "/fill");
+  EXPECT_TRUE(err == EDQUOT || err == ENOSPC) << "errno " << err;
+  EXPECT_GE(written, size - kMiB);
+  EXPECT_LE(written, size);
+  std::printf("btrfs-qgroup %lld-byte layer: errno %d after %lld bytes\n",
+              static_cast<long long>(size), err, static_cast<long long>(written));
+  ASSERT_OK_AND_ASSIGN(auto usage, client_->Usage("c"));
+  EXPECT_GE(usage.size(), written - kMiB);
+  EXPECT_LE(usage.size(), written + kMiB);
+  EXPECT_GE(usage.inodes(), 1);
+  UnmountLast();
+  ASSERT_OK(client_->Commit("c-committed", "c"));
+  ASSERT_OK_AND_ASSIGN(auto view, client_->View("v", "c-committed"));
+  std::string v = MountAt(view, "v");
+  EXPECT_EQ(ReadFileOrDie(v + "/lower.txt"), "from the lower layer");
+  UnmountLast();
+  ASSERT_OK(client_->Remove("v"));
+  ASSERT_OK(client_->Remove("c-committed"));
+  for (int i = 0; i < 200 && Subvolumes() > 0; ++i) ::usleep(10000);
+  EXPECT_EQ(Subvolumes(), 0);
+}
+
+TEST_F(SizedLayersOnBtrfsTest, FixedLayersGoToExt4Images) {
+  ASSERT_OK_AND_ASSIGN(auto mounts, client_->Prepare("f", "", Sized(32 * kMiB, "fixed")));
+  EXPECT_EQ(Images().size(), 1u);
+  EXPECT_EQ(Subvolumes(), 0);
+  auto [written, err] = FillUntilError(UpperDirOf(mounts) + "/fill");
+  EXPECT_EQ(err, ENOSPC);
+  EXPECT_GE(written, 31 * kMiB);
+}
+
+TEST_F(SizedLayersOnBtrfsTest, Kill9DuringSizedPrepareCommitRemoveLeaksNothing) {
+  CrashRounds(EnvInt("STRATA_SIZED_CRASH_ROUNDS", 8) / 2);
 }
 
 }  // namespace
