@@ -6,6 +6,8 @@
 //
 //   root/snapshots/<id36>/f   the layer's files (committed) or the upper dir (active)
 //   root/snapshots/<id36>/w   overlay workdir (active only)
+//   root/snapshots/<id36>/m   the merged tree of the chain up to this layer, when a
+//                             deeper chain needed it flattened (flattened_chains.h)
 //   root/tmp/                 staging; emptied at start-up
 //   root/disks/               images of sized writable layers (ext4_loop_backend.h)
 #pragma once
@@ -29,6 +31,7 @@ class Layout {
   std::string SnapshotDir(uint64_t id) const { return SnapshotsDir() + "/" + IdName(id); }
   std::string FilesDir(uint64_t id) const { return SnapshotDir(id) + "/f"; }
   std::string WorkDir(uint64_t id) const { return SnapshotDir(id) + "/w"; }
+  std::string MergedDir(uint64_t id) const { return SnapshotDir(id) + "/m"; }
 
   // Base 36, lowercase: 1 -> "1", 36 -> "10".
   static std::string IdName(uint64_t id);

@@ -12,11 +12,9 @@ MountSpec Bind(const std::string& dir, bool readonly) {
 }  // namespace
 
 std::vector<MountSpec> BuildMounts(const Layout& layout, Kind kind, uint64_t id,
-                                   const std::vector<uint64_t>& parent_ids) {
-  if (parent_ids.empty()) return {Bind(layout.FilesDir(id), kind == Kind::kView)};
-  if (kind == Kind::kView && parent_ids.size() == 1) {
-    return {Bind(layout.FilesDir(parent_ids[0]), true)};
-  }
+                                   const std::vector<std::string>& lower_dirs) {
+  if (lower_dirs.empty()) return {Bind(layout.FilesDir(id), kind == Kind::kView)};
+  if (kind == Kind::kView && lower_dirs.size() == 1) return {Bind(lower_dirs[0], true)};
   // index=off: the inode index would tie lower layers to one upper; layers here
   // are shared by many mounts at once.
   std::vector<std::string> options = {"index=off"};
@@ -25,9 +23,9 @@ std::vector<MountSpec> BuildMounts(const Layout& layout, Kind kind, uint64_t id,
     options.push_back(absl::StrCat("upperdir=", layout.FilesDir(id)));
   }
   std::string lower = "lowerdir=";
-  for (size_t i = 0; i < parent_ids.size(); ++i) {
+  for (size_t i = 0; i < lower_dirs.size(); ++i) {
     if (i > 0) lower.push_back(':');
-    lower += layout.FilesDir(parent_ids[i]);
+    lower += lower_dirs[i];
   }
   options.push_back(std::move(lower));
   return {MountSpec{"overlay", "overlay", "", std::move(options)}};

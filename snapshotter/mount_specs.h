@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "common/mount.h"
@@ -15,8 +16,9 @@
 
 namespace strata::snapshotter {
 
-// `parent_ids` lists the ancestors' directory ids, nearest first.
+// `lower_dirs` lists the ancestors' files directories, nearest first (see
+// flattened_chains.h for chains deeper than overlayfs takes).
 std::vector<MountSpec> BuildMounts(const Layout& layout, Kind kind, uint64_t id,
-                                   const std::vector<uint64_t>& parent_ids);
+                                   const std::vector<std::string>& lower_dirs);
 
 }  // namespace strata::snapshotter

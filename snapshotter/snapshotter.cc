@@ -146,7 +146,8 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind 
 absl::StatusOr<std::vector<MountSpec>> Snapshotter::MountsFor(KeySpace space,
                                                               const SnapshotRecord& rec) {
   STRATA_ASSIGN_OR_RETURN(std::vector<uint64_t> parent_ids, meta_.ParentDirIds(space, rec));
-  return BuildMounts(layout_, KindFromRecord(rec.kind()), rec.id(), parent_ids);
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> lowers, flattened_.LowerDirs(parent_ids));
+  return BuildMounts(layout_, KindFromRecord(rec.kind()), rec.id(), lowers);
 }
 
 absl::StatusOr<std::vector<MountSpec>> Snapshotter::Mounts(KeySpace space, const std::string& key) {

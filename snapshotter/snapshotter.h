@@ -28,6 +28,7 @@
 #include "common/mutex.h"
 #include "meta/db.h"
 #include "snapshotter/dir_pool.h"
+#include "snapshotter/flattened_chains.h"
 #include "snapshotter/layout.h"
 #include "snapshotter/meta_store.h"
 #include "snapshotter/sized_space.h"
@@ -221,6 +222,7 @@ class Snapshotter {
   MetaStore meta_;
   RecoveryReport recovery_;
   std::unique_ptr<SizedSpace> sized_;
+  FlattenedChains flattened_{&layout_};
   std::unique_ptr<DirPool> pool_;  // null only during recovery
 };
 
