@@ -172,8 +172,14 @@ grpc::Status ImagesService::Commit(Ctx* ctx, const pb::CommitImageRequest* req, 
   if (!c.ok()) return ToGrpc(c.status());
   absl::StatusOr<layerstore::CallScope> call = BeginCall(leases_, gc_, ctx);
   if (!call.ok()) return ToGrpc(call.status());
-  absl::StatusOr<layerstore::ImageInfo> info = call->Finish(
-      committer_->CommitImage(req->base(), req->snapshot_key(), req->name(), *c, call->lease()));
+  if (req->squash() && squasher_ == nullptr) {
+    return ToGrpc(absl::UnimplementedError("this server cannot squash commits"));
+  }
+  absl::StatusOr<layerstore::ImageInfo> info =
+      call->Finish(req->squash() ? squasher_->CommitSquashed(req->base(), req->snapshot_key(),
+                                                             req->name(), *c, call->lease())
+                                 : committer_->CommitImage(req->base(), req->snapshot_key(),
+                                                           req->name(), *c, call->lease()));
   if (!info.ok()) return ToGrpc(info.status());
   absl::StatusOr<layerstore::ResolvedImage> r = images_->Resolve(*info);
   if (!r.ok()) return ToGrpc(r.status());

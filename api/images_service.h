@@ -6,6 +6,7 @@
 #include "layerstore/committer.h"
 #include "layerstore/image_store.h"
 #include "layerstore/importer.h"
+#include "layerstore/squasher.h"
 #include "registry/puller.h"
 #include "registry/pusher.h"
 #include "snapshotter/snapshotter.h"
@@ -21,7 +22,7 @@ class ImagesService final : public strata::v1::Images::Service {
                 layerstore::Committer* committer, meta::Leases* leases,
                 layerstore::GarbageCollector* gc, layerstore::ImportOptions options,
                 registry::Puller* puller = nullptr, registry::Pusher* pusher = nullptr,
-                DeletionHook on_delete = nullptr)
+                DeletionHook on_delete = nullptr, layerstore::Squasher* squasher = nullptr)
       : importer_(importer),
         images_(images),
         content_(content),
@@ -32,7 +33,8 @@ class ImagesService final : public strata::v1::Images::Service {
         options_(std::move(options)),
         puller_(puller),
         pusher_(pusher),
-        on_delete_(std::move(on_delete)) {}
+        on_delete_(std::move(on_delete)),
+        squasher_(squasher) {}
 
   using Ctx = grpc::ServerContext;
   grpc::Status Import(
@@ -63,6 +65,7 @@ class ImagesService final : public strata::v1::Images::Service {
   registry::Puller* const puller_;  // null: pulls are refused
   registry::Pusher* const pusher_;  // null: pushes are refused
   const DeletionHook on_delete_;
+  layerstore::Squasher* squasher_;  // null: Commit cannot squash
 };
 
 }  // namespace strata::api

@@ -74,4 +74,20 @@ grpc::Status LayersService::Diff(grpc::ServerContext* ctx, const pb::DiffLayerRe
   return grpc::Status::OK;
 }
 
+grpc::Status LayersService::Merge(grpc::ServerContext* ctx, const pb::MergeLayersRequest* req,
+                                  pb::Image* resp) {
+  if (squasher_ == nullptr) return ToGrpc(absl::UnimplementedError("merge is not served here"));
+  absl::StatusOr<layerstore::Compression> c = layerstore::ParseCompression(req->compression());
+  if (!c.ok()) return ToGrpc(c.status());
+  absl::StatusOr<layerstore::CallScope> call = BeginCall(leases_, gc_, ctx);
+  if (!call.ok()) return ToGrpc(call.status());
+  absl::StatusOr<layerstore::ImageInfo> info =
+      call->Finish(squasher_->Squash(req->image(), req->name(), req->layers(), *c, call->lease()));
+  if (!info.ok()) return ToGrpc(info.status());
+  absl::StatusOr<layerstore::ResolvedImage> r = images_->Resolve(*info);
+  if (!r.ok()) return ToGrpc(r.status());
+  ToProto(*r, *snapshots_, resp);
+  return grpc::Status::OK;
+}
+
 }  // namespace strata::api

@@ -27,6 +27,7 @@
 #include "strata/v1/admin.grpc.pb.h"
 #include "strata/v1/content.grpc.pb.h"
 #include "strata/v1/images.grpc.pb.h"
+#include "strata/v1/layers.grpc.pb.h"
 #include "strata/v1/leases.grpc.pb.h"
 #include "strata/v1/snapshots.grpc.pb.h"
 
@@ -505,7 +506,7 @@ int Commands::Unmount(const std::string& dir) {
 }
 
 int Commands::Commit(const std::string& key, const std::string& name, const std::string& base,
-                     const std::string& compression) {
+                     const std::string& compression, bool squash) {
   std::string from = base;
   if (from.empty()) {
     spb::StatSnapshotRequest req;
@@ -520,12 +521,32 @@ int Commands::Commit(const std::string& key, const std::string& name, const std:
   req.set_name(name);
   req.set_base(from);
   req.set_compression(compression);
+  req.set_squash(squash);
   pb::Image img;
   if (int failed = Call(&pb::Images::Stub::Commit, "commit " + key, req, &img)) return failed;
   if (g_.json) {
     std::printf("%s\n", ImageJson(img).dump(2).c_str());
   } else {
     std::printf("committed %s as %s (%s, top %s)\n", key.c_str(), img.name().c_str(),
+                Plural(img.layers_size(), "layer").c_str(),
+                ShortDigest(img.top_chain_id()).c_str());
+  }
+  return 0;
+}
+
+int Commands::Squash(const std::string& image, const std::string& name, int layers,
+                     const std::string& compression) {
+  pb::MergeLayersRequest req;
+  req.set_image(image);
+  req.set_name(name);
+  req.set_layers(layers);
+  req.set_compression(compression);
+  pb::Image img;
+  if (int failed = Call(&pb::Layers::Stub::Merge, "squash " + image, req, &img)) return failed;
+  if (g_.json) {
+    std::printf("%s\n", ImageJson(img).dump(2).c_str());
+  } else {
+    std::printf("squashed %s as %s (%s, top %s)\n", image.c_str(), img.name().c_str(),
                 Plural(img.layers_size(), "layer").c_str(),
                 ShortDigest(img.top_chain_id()).c_str());
   }

@@ -36,6 +36,9 @@ class Commands {
             int64_t size_bytes, const std::string& disk);
   int Unmount(const std::string& dir);
   int Commit(const std::string& key, const std::string& name, const std::string& base,
+             const std::string& compression, bool squash);
+  // `layers` 0: all.
+  int Squash(const std::string& image, const std::string& name, int layers,
              const std::string& compression);
   int Export(const std::string& name, const std::string& file, const std::string& format,
              bool force);

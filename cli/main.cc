@@ -151,6 +151,22 @@ int main(int argc, char** argv) {
   commit->add_option("--compression", compression, "gzip, zstd or none")
       ->capture_default_str()
       ->check(CLI::IsMember({"gzip", "zstd", "none"}));
+  bool squash_commit = false;
+  commit->add_flag("--squash", squash_commit,
+                   "merge the changes into the image's top layer (as many layers as the base)");
+  int merge_layers = 0;
+  auto* squash = app.add_subcommand(
+      "squash", "merge an image's top layers into one, as a new image (the rest stay shared)");
+  std::string image;
+  squash->add_option("NAME", image, "the image")->required()->check(strata::cli::kNonEmpty);
+  squash->add_option("--name", name, "name of the new image")
+      ->required()
+      ->check(strata::cli::kNonEmpty);
+  squash->add_option("--layers", merge_layers, "how many of the top layers (default: all)")
+      ->check(CLI::Range(1, 1 << 20));
+  squash->add_option("--compression", compression, "gzip, zstd or none")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"gzip", "zstd", "none"}));
   bool dry_run = false;
   std::string ingest_max_age;
   auto* gc = app.add_subcommand("gc", "remove what nothing references (images, leases, roots)");
@@ -172,7 +188,7 @@ int main(int argc, char** argv) {
       leases->add_subcommand("rm", "delete a lease; what it held may then be collected");
   lease_rm->add_option("ID", lease_id, "the lease")->required()->check(strata::cli::kNonEmpty);
   for (CLI::App* sub : {import, pull, push, images, rmi, blobs, snapshots, mount, unmount, commit,
-                        exp, fsck, rm, du, gc, leases, lease_create, lease_rm}) {
+                        squash, exp, fsck, rm, du, gc, leases, lease_create, lease_rm}) {
     sub->add_flag("--json", g.json, "machine-readable output");
   }
 
@@ -198,7 +214,8 @@ int main(int argc, char** argv) {
     return c.Mount(name, dir, rw_key, bytes.value_or(0), disk);
   }
   if (*unmount) return c.Unmount(dir);
-  if (*commit) return c.Commit(key, name, base, compression);
+  if (*commit) return c.Commit(key, name, base, compression, squash_commit);
+  if (*squash) return c.Squash(image, name, merge_layers, compression);
   if (*exp) return c.Export(name, file, format, force);
   if (*fsck) return c.Fsck(repair);
   if (*rm) return c.Rm(key);

@@ -176,10 +176,10 @@ absl::Status Daemon::Serve() {
   services_.push_back(std::make_unique<api::ImagesService>(
       store_->importer.get(), store_->images.get(), store_->content.get(), store_->snapshots.get(),
       store_->committer.get(), store_->leases.get(), store_->gc.get(), import_policy, puller_.get(),
-      pusher_.get(), deleted));
+      pusher_.get(), deleted, store_->squasher.get()));
   services_.push_back(std::make_unique<api::LayersService>(
       store_->content.get(), store_->unpacker.get(), store_->committer.get(), store_->leases.get(),
-      store_->gc.get()));
+      store_->gc.get(), store_->squasher.get(), store_->images.get(), store_->snapshots.get()));
   services_.push_back(std::make_unique<api::LeasesService>(store_->leases.get(), deleted));
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + options_.socket, grpc::InsecureServerCredentials());

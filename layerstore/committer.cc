@@ -7,18 +7,13 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/status_util.h"
+#include "layerstore/image_writer.h"
 #include "layerstore/reference.h"
 
 namespace strata::layerstore {
 namespace {
 
 using json = nlohmann::json;
-
-std::string OciLayerType(const std::string& mt) {
-  if (mt == media_type::kDockerLayerGzip) return media_type::kOciLayerGzip;
-  if (mt == media_type::kDockerLayer) return media_type::kOciLayer;
-  return mt;
-}
 
 }  // namespace
 
@@ -63,10 +58,18 @@ absl::StatusOr<CommittedLayer> Committer::CommitLayer(snapshotter::KeySpace spac
 absl::StatusOr<ImageInfo> Committer::CommitImage(const std::string& base, const std::string& key,
                                                  const std::string& name, Compression compression,
                                                  const std::string& lease) {
+  STRATA_ASSIGN_OR_RETURN(ImageDraft draft, CommitDraft(base, key, name, compression, lease));
+  return WriteImage(content_, images_, name, draft, lease);
+}
+
+absl::StatusOr<ImageDraft> Committer::CommitDraft(const std::string& base, const std::string& key,
+                                                  const std::string& name, Compression compression,
+                                                  const std::string& lease) {
   // Checked before the snapshot is consumed.
   STRATA_RETURN_IF_ERROR(ValidateImageName(name));
   json config;
   std::vector<layerstore::Descriptor> layers;
+  std::vector<Digest> chain_ids;
   Digest base_top;
   if (!base.empty()) {
     STRATA_ASSIGN_OR_RETURN(ResolvedImage img, images_->Resolve(base));
@@ -76,6 +79,7 @@ absl::StatusOr<ImageInfo> Committer::CommitImage(const std::string& base, const 
       return absl::InvalidArgumentError(absl::StrCat("image \"", base, "\": malformed config"));
     }
     layers = img.manifest.layers;
+    chain_ids = img.chain_ids;
     base_top = img.top_chain();
     // The new manifest names the base's layer blobs: hold them, in case the
     // base image is deleted while this commit runs.
@@ -100,37 +104,15 @@ absl::StatusOr<ImageInfo> Committer::CommitImage(const std::string& base, const 
   STRATA_ASSIGN_OR_RETURN(CommittedLayer layer,
                           CommitLayer(snapshotter::KeySpace::kNative, key, compression, lease));
 
-  std::string now = absl::FormatTime("%Y-%m-%dT%H:%M:%E*SZ", absl::Now(), absl::UTCTimeZone());
+  std::string now = ConfigTimeNow();
   config["rootfs"]["diff_ids"].push_back(layer.diff.diff_id.str());
   if (!config.contains("history") || !config["history"].is_array())
     config["history"] = json::array();
   config["history"].push_back({{"created", now}, {"created_by", "strata commit"}});
   config["created"] = now;
-  std::string config_text = config.dump();
-  auto store = [&](const std::string& data,
-                   const std::string& mt) -> absl::StatusOr<layerstore::Descriptor> {
-    STRATA_ASSIGN_OR_RETURN(Digest d, content_->Put(data, mt, lease));
-    layerstore::Descriptor desc;
-    desc.media_type = mt;
-    desc.digest = d;
-    desc.size = static_cast<int64_t>(data.size());
-    return desc;
-  };
-  Manifest manifest;
-  manifest.media_type = media_type::kOciManifest;
-  STRATA_ASSIGN_OR_RETURN(manifest.config, store(config_text, media_type::kOciConfig));
-  for (layerstore::Descriptor l : layers) {
-    l.media_type = OciLayerType(l.media_type);
-    manifest.layers.push_back(l);
-  }
-  manifest.layers.push_back(layer.diff.blob);
-  STRATA_ASSIGN_OR_RETURN(layerstore::Descriptor manifest_desc,
-                          store(SerializeManifest(manifest), media_type::kOciManifest));
-  ImageInfo info;
-  info.name = name;
-  info.target = manifest_desc;
-  info.manifest = manifest_desc.digest;
-  return images_->Put(info);
+  layers.push_back(layer.diff.blob);
+  chain_ids.push_back(layer.chain_id);
+  return ImageDraft{std::move(config), std::move(layers), std::move(chain_ids)};
 }
 
 }  // namespace strata::layerstore

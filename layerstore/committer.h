@@ -11,6 +11,7 @@
 #include "layerstore/content_store.h"
 #include "layerstore/differ.h"
 #include "layerstore/image_store.h"
+#include "layerstore/image_writer.h"
 #include "snapshotter/snapshotter.h"
 
 namespace strata::layerstore {
@@ -40,6 +41,12 @@ class Committer {
   absl::StatusOr<ImageInfo> CommitImage(const std::string& base, const std::string& key,
                                         const std::string& name, Compression compression,
                                         const std::string& lease = "");
+  // CommitImage up to naming: the new image's config and layers, stored but
+  // for the config and manifest. `name` is only checked, so that a bad one
+  // fails before the snapshot is consumed.
+  absl::StatusOr<ImageDraft> CommitDraft(const std::string& base, const std::string& key,
+                                         const std::string& name, Compression compression,
+                                         const std::string& lease = "");
 
  private:
   ContentStore* content_;

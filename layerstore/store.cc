@@ -20,6 +20,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& root,
   s->unpacker = std::make_unique<Unpacker>(s->content.get(), s->snapshots.get(), unpack);
   s->importer = std::make_unique<Importer>(s->content.get(), s->images.get(), s->unpacker.get());
   s->committer = std::make_unique<Committer>(s->content.get(), s->images.get(), s->snapshots.get());
+  s->squasher = std::make_unique<Squasher>(s->content.get(), s->images.get(), s->unpacker.get(),
+                                           s->committer.get(), s->snapshots.get());
   s->leases = std::make_unique<meta::Leases>(s->db.get());
   s->gc = std::make_unique<GarbageCollector>(s->db.get(), s->content.get(), s->images.get(),
                                              s->snapshots.get());

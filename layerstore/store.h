@@ -11,6 +11,7 @@
 #include "layerstore/gc.h"
 #include "layerstore/image_store.h"
 #include "layerstore/importer.h"
+#include "layerstore/squasher.h"
 #include "layerstore/unpacker.h"
 #include "meta/db.h"
 #include "meta/leases.h"
@@ -32,6 +33,7 @@ struct Store {
   std::unique_ptr<Unpacker> unpacker;
   std::unique_ptr<Importer> importer;
   std::unique_ptr<Committer> committer;
+  std::unique_ptr<Squasher> squasher;
   std::unique_ptr<meta::Leases> leases;
   std::unique_ptr<GarbageCollector> gc;
   // Calls rolled back at opening (CallScope): they died with the last process.

@@ -28,6 +28,7 @@ constexpr char kOpaqueXattr[] = "trusted.overlay.opaque";
 
 // One application: the source layer's inodes already copied (for hard links).
 struct Applier {
+  ApplyOptions options;
   int root = -1;                                          // the destination's root
   std::map<std::pair<dev_t, ino_t>, std::string> linked;  // src inode -> path below root
 
@@ -76,15 +77,22 @@ absl::Status CopyXattrs(int src, int dst, const std::string& rel) {
   return absl::OkStatus();
 }
 
-// Owner, mode and times of `st` onto `name` in `dst` (not following links).
-absl::Status CopyAttributes(int dst, const std::string& name, const struct stat& st,
-                            const std::string& rel) {
+// Owner and mode of `st` onto `name` in `dst` (not following links). Before
+// xattrs: a chown drops security.capability.
+absl::Status SetOwnerAndMode(int dst, const std::string& name, const struct stat& st,
+                             const std::string& rel) {
   if (::fchownat(dst, name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0) {
     return ErrnoToStatus(errno, "chown " + rel);
   }
+  // After the chown, which clears setuid and setgid bits.
   if (!S_ISLNK(st.st_mode) && ::fchmodat(dst, name.c_str(), st.st_mode & 07777, 0) != 0) {
     return ErrnoToStatus(errno, "chmod " + rel);
   }
+  return absl::OkStatus();
+}
+
+absl::Status SetTimes(int dst, const std::string& name, const struct stat& st,
+                      const std::string& rel) {
   struct timespec times[2] = {st.st_atim, st.st_mtim};
   if (::utimensat(dst, name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0) {
     return ErrnoToStatus(errno, "set times of " + rel);
@@ -116,6 +124,7 @@ absl::Status CopyFile(int src_dir, int dst_dir, const std::string& name, const s
     }
     pos = hole;
   }
+  STRATA_RETURN_IF_ERROR(SetOwnerAndMode(dst_dir, name, st, rel));
   return CopyXattrs(in.get(), out.get(), rel);
 }
 
@@ -126,12 +135,22 @@ absl::Status Applier::Entry(int src, int dst, const std::string& name, const std
   }
   struct stat existing;
   bool exists = ::fstatat(dst, name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0;
+  // A merged layer's file or whiteout here hides the lower chain's directory
+  // of this name too (overlayfs stops merging at a non-directory).
+  const bool over_non_dir = exists && !S_ISDIR(existing.st_mode);
   // Anything but a directory over a directory replaces what is there.
   if (exists && (!S_ISDIR(st.st_mode) || !S_ISDIR(existing.st_mode))) {
     STRATA_RETURN_IF_ERROR(RemoveTreeAt(dst, name));
     exists = false;
   }
-  if (IsWhiteout(st)) return absl::OkStatus();
+  if (IsWhiteout(st)) {
+    if (!options.keep_whiteouts) return absl::OkStatus();
+    if (::mknodat(dst, name.c_str(), S_IFCHR | 0, makedev(0, 0)) != 0) {
+      return ErrnoToStatus(errno, "whiteout " + rel);
+    }
+    if (options.whiteouts != nullptr) options.whiteouts->push_back(rel);
+    return absl::OkStatus();
+  }
   if (S_ISDIR(st.st_mode)) {
     UniqueFd s(::openat(src, name.c_str(), kDirFlags));
     if (!s.valid()) return ErrnoToStatus(errno, "open " + rel);
@@ -148,8 +167,13 @@ absl::Status Applier::Entry(int src, int dst, const std::string& name, const std
     UniqueFd d(::openat(dst, name.c_str(), kDirFlags));
     if (!d.valid()) return ErrnoToStatus(errno, "open " + rel);
     STRATA_RETURN_IF_ERROR(Dir(s.get(), d.get(), rel));
+    STRATA_RETURN_IF_ERROR(SetOwnerAndMode(dst, name, st, rel));
     STRATA_RETURN_IF_ERROR(CopyXattrs(s.get(), d.get(), rel));
-    return CopyAttributes(dst, name, st, rel);  // after its children: mtime stays
+    if (options.keep_whiteouts && (is_opaque || over_non_dir) &&
+        ::fsetxattr(d.get(), kOpaqueXattr, "y", 1, 0) != 0) {
+      return ErrnoToStatus(errno, "mark opaque " + rel);
+    }
+    return SetTimes(dst, name, st, rel);  // after its children: the mtime stays
   }
   if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
     auto it = linked.find({st.st_dev, st.st_ino});
@@ -161,7 +185,7 @@ absl::Status Applier::Entry(int src, int dst, const std::string& name, const std
     }
   }
   if (S_ISREG(st.st_mode)) {
-    STRATA_RETURN_IF_ERROR(CopyFile(src, dst, name, rel));
+    STRATA_RETURN_IF_ERROR(CopyFile(src, dst, name, rel));  // owner, mode and xattrs too
     if (st.st_nlink > 1) {
       linked[{st.st_dev, st.st_ino}] = rel;
     }
@@ -176,7 +200,8 @@ absl::Status Applier::Entry(int src, int dst, const std::string& name, const std
   } else if (::mknodat(dst, name.c_str(), st.st_mode, st.st_rdev) != 0) {
     return ErrnoToStatus(errno, "mknod " + rel);
   }
-  return CopyAttributes(dst, name, st, rel);
+  if (!S_ISREG(st.st_mode)) STRATA_RETURN_IF_ERROR(SetOwnerAndMode(dst, name, st, rel));
+  return SetTimes(dst, name, st, rel);
 }
 
 absl::Status Applier::Dir(int src, int dst, const std::string& rel) {
@@ -191,12 +216,14 @@ absl::Status Applier::Dir(int src, int dst, const std::string& rel) {
 
 }  // namespace
 
-absl::Status ApplyLayer(const std::string& layer_dir, const std::string& dst) {
+absl::Status ApplyLayer(const std::string& layer_dir, const std::string& dst,
+                        const ApplyOptions& options) {
   UniqueFd src(::open(layer_dir.c_str(), kDirFlags));
   if (!src.valid()) return ErrnoToStatus(errno, "open " + layer_dir);
   UniqueFd d(::open(dst.c_str(), kDirFlags));
   if (!d.valid()) return ErrnoToStatus(errno, "open " + dst);
   Applier applier;
+  applier.options = options;
   applier.root = d.get();
   STRATA_RETURN_IF_ERROR(applier.Dir(src.get(), d.get(), ""));
   // The root takes the layer's owner and mode, as an overlay's root would
