@@ -6,6 +6,15 @@
 
 namespace strata::api {
 
+grpc::Status AdminService::Info(grpc::ServerContext*, const strata::v1::InfoRequest*,
+                                strata::v1::InfoResponse* resp) {
+  resp->set_version(STRATA_VERSION);
+  resp->set_root(snapshots_->layout().root());
+  resp->set_sized_backends(snapshots_->sized_backend());
+  resp->set_sized_unavailable(snapshots_->sized_unavailable());
+  return grpc::Status::OK;
+}
+
 grpc::Status AdminService::DiskUsage(grpc::ServerContext*, const strata::v1::DiskUsageRequest*,
                                      strata::v1::DiskUsageResponse* resp) {
   absl::StatusOr<layerstore::StoreDiskUsage> u =

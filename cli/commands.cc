@@ -534,6 +534,28 @@ int Commands::Commit(const std::string& key, const std::string& name, const std:
   return 0;
 }
 
+int Commands::Info() {
+  pb::InfoResponse info;
+  if (int failed = Call(&pb::Admin::Stub::Info, "info", pb::InfoRequest(), &info)) return failed;
+  if (g_.json) {
+    std::printf("%s\n", nlohmann::json{{"version", info.version()},
+                                       {"root", info.root()},
+                                       {"sized_backends", info.sized_backends()},
+                                       {"sized_unavailable", info.sized_unavailable()}}
+                            .dump(2)
+                            .c_str());
+    return 0;
+  }
+  std::printf("version:       %s\nroot:          %s\n", info.version().c_str(),
+              info.root().c_str());
+  if (info.sized_backends().empty()) {
+    std::printf("sized layers:  none (%s)\n", info.sized_unavailable().c_str());
+  } else {
+    std::printf("sized layers:  %s\n", info.sized_backends().c_str());
+  }
+  return 0;
+}
+
 int Commands::Squash(const std::string& image, const std::string& name, int layers,
                      const std::string& compression) {
   pb::MergeLayersRequest req;

@@ -50,6 +50,8 @@ class Commands {
   // Collects garbage, or with dry_run says what would go. `ingest_max_age`
   // ("24h"; empty: the daemon's setting) makes older ingests garbage.
   int Gc(bool dry_run, const std::string& ingest_max_age);
+  // The daemon's version, root and what makes sized layers.
+  int Info();
   int Leases();
   // `ttl` like "1h" (empty: never expires); labels as KEY=VALUE.
   int LeaseCreate(const std::string& id, const std::string& ttl,

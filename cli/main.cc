@@ -154,6 +154,7 @@ int main(int argc, char** argv) {
   bool squash_commit = false;
   commit->add_flag("--squash", squash_commit,
                    "merge the changes into the image's top layer (as many layers as the base)");
+  auto* info = app.add_subcommand("info", "the daemon's version, root and sized-layer backends");
   int merge_layers = 0;
   auto* squash = app.add_subcommand(
       "squash", "merge an image's top layers into one, as a new image (the rest stay shared)");
@@ -216,6 +217,7 @@ int main(int argc, char** argv) {
   if (*unmount) return c.Unmount(dir);
   if (*commit) return c.Commit(key, name, base, compression, squash_commit);
   if (*squash) return c.Squash(image, name, merge_layers, compression);
+  if (*info) return c.Info();
   if (*exp) return c.Export(name, file, format, force);
   if (*fsck) return c.Fsck(repair);
   if (*rm) return c.Rm(key);

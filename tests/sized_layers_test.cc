@@ -178,6 +178,8 @@ class SizedLayersTest : public ::testing::Test {
 };
 
 TEST_F(SizedLayersTest, DynamicLayerStopsWritesAtItsSize) {
+  RunResult info = RunStrataCli(daemon_->socket(), {"info"});
+  EXPECT_THAT(info.output, ::testing::HasSubstr("sized layers:  ext4-loop"));
   MakeBase();
   const int64_t size = 64 * kMiB;
   int64_t host_before = HostFreeBytes(root_);
@@ -292,6 +294,9 @@ TEST_F(SizedLayersTest, WithoutABackendASizeIsRefusedNeverIgnored) {
   EXPECT_TRUE(absl::StrContains(prepared.status().message(), "sized layers")) << prepared.status();
   EXPECT_OK(client_->Prepare("unsized", "").status());
   EXPECT_TRUE(Images().empty());
+  RunResult info = RunStrataCli(daemon_->socket(), {"info"});
+  EXPECT_THAT(info.output,
+              ::testing::HasSubstr("sized layers:  none (sized layers are turned off"));
 }
 
 TEST_F(SizedLayersTest, Kill9AndRebootKeepTheLayerAndItsFiles) {
@@ -375,6 +380,8 @@ class SizedLayersOnBtrfsTest : public SizedLayersTest {
 };
 
 TEST_F(SizedLayersOnBtrfsTest, DynamicLayerIsASubvolumeStoppedAtItsSize) {
+  RunResult info = RunStrataCli(daemon_->socket(), {"info"});
+  EXPECT_THAT(info.output, ::testing::HasSubstr("sized layers:  btrfs-qgroup, ext4-loop"));
   MakeBase();
   const int64_t size = 64 * kMiB;
   ASSERT_OK_AND_ASSIGN(auto mounts, client_->Prepare("c", "base", Sized(size)));
