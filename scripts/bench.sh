@@ -31,3 +31,4 @@ build/bench/pull_bench --images build/images
 build/bench/commit_bench
 build/bench/gc_bench
 build/bench/sized_bench
+build/bench/chain_bench
