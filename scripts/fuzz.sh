@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets with clang (+ ASan + UBSan) into build-fuzz and
 # runs each for a bounded time from its seed corpus (tests/fuzz/README.md).
 #
-#   scripts/fuzz.sh                 every target, $STRATA_FUZZ_SECONDS (40) each
+#   scripts/fuzz.sh                 every target, $STRATA_FUZZ_SECONDS (30) each
 #   scripts/fuzz.sh filter request  the named targets only
 #
 # Exits non-zero on the first crash, leak, timeout or sanitizer report, and
@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-SECONDS_EACH=${STRATA_FUZZ_SECONDS:-40}
+SECONDS_EACH=${STRATA_FUZZ_SECONDS:-30}
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(unpack_layer oci_parsers filter request)
 
