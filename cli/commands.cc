@@ -71,6 +71,16 @@ json ImageJson(const pb::Image& img) {
       {"layers", layers}};
 }
 
+// An image a command made: its JSON, or "<verb> <from> as <name> (N layers, top <chain>)".
+void PrintImageMade(const char* verb, const std::string& from, const pb::Image& img, bool as_json) {
+  if (as_json) {
+    std::printf("%s\n", ImageJson(img).dump(2).c_str());
+    return;
+  }
+  std::printf("%s %s as %s (%s, top %s)\n", verb, from.c_str(), img.name().c_str(),
+              Plural(img.layers_size(), "layer").c_str(), ShortDigest(img.top_chain_id()).c_str());
+}
+
 int64_t ImageSize(const pb::Image& img) {
   int64_t total = 0;
   for (const auto& l : img.layers()) total += l.blob().size();
@@ -524,13 +534,7 @@ int Commands::Commit(const std::string& key, const std::string& name, const std:
   req.set_squash(squash);
   pb::Image img;
   if (int failed = Call(&pb::Images::Stub::Commit, "commit " + key, req, &img)) return failed;
-  if (g_.json) {
-    std::printf("%s\n", ImageJson(img).dump(2).c_str());
-  } else {
-    std::printf("committed %s as %s (%s, top %s)\n", key.c_str(), img.name().c_str(),
-                Plural(img.layers_size(), "layer").c_str(),
-                ShortDigest(img.top_chain_id()).c_str());
-  }
+  PrintImageMade("committed", key, img, g_.json);
   return 0;
 }
 
@@ -565,13 +569,7 @@ int Commands::Squash(const std::string& image, const std::string& name, int laye
   req.set_compression(compression);
   pb::Image img;
   if (int failed = Call(&pb::Layers::Stub::Merge, "squash " + image, req, &img)) return failed;
-  if (g_.json) {
-    std::printf("%s\n", ImageJson(img).dump(2).c_str());
-  } else {
-    std::printf("squashed %s as %s (%s, top %s)\n", image.c_str(), img.name().c_str(),
-                Plural(img.layers_size(), "layer").c_str(),
-                ShortDigest(img.top_chain_id()).c_str());
-  }
+  PrintImageMade("squashed", image, img, g_.json);
   return 0;
 }
 

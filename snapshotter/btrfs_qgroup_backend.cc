@@ -32,6 +32,15 @@ absl::Status Ioctl(int fd, unsigned long request, void* arg, const std::string& 
   return absl::OkStatus();
 }
 
+// Names snapshot directory `id` (in snapshots/) for a subvolume ioctl.
+btrfs_ioctl_vol_args VolArgs(uint64_t id) {
+  btrfs_ioctl_vol_args args;
+  std::memset(&args, 0, sizeof(args));
+  std::string name = Layout::IdName(id);  // base 36: far shorter than the field
+  std::memcpy(args.name, name.data(), name.size());
+  return args;
+}
+
 // The id of the subvolume holding open directory `fd`.
 absl::StatusOr<uint64_t> SubvolumeId(int fd) {
   btrfs_ioctl_ino_lookup_args args;
@@ -116,10 +125,7 @@ absl::Status BtrfsQgroupBackend::Make(uint64_t id, const SizeRequest& request) {
   STRATA_RETURN_IF_ERROR(RemoveTree(layout_->SnapshotDir(id)));
   STRATA_ASSIGN_OR_RETURN(UniqueFd parent, OpenDir(layout_->SnapshotsDir()));
   DropStaleQgroups(parent.get());
-  btrfs_ioctl_vol_args create;
-  std::memset(&create, 0, sizeof(create));
-  std::string name = Layout::IdName(id);
-  std::memcpy(create.name, name.data(), name.size());
+  btrfs_ioctl_vol_args create = VolArgs(id);
   STRATA_RETURN_IF_ERROR(
       Ioctl(parent.get(), BTRFS_IOC_SUBVOL_CREATE, &create, "create btrfs subvolume"));
   absl::Status made = [&]() -> absl::Status {
@@ -171,10 +177,7 @@ absl::Status BtrfsQgroupBackend::Release(uint64_t id) {
   if (auto sub = OpenDir(layout_->SnapshotDir(id)); sub.ok()) {
     subvol = SubvolumeId(sub->get()).value_or(0);
   }
-  btrfs_ioctl_vol_args destroy;
-  std::memset(&destroy, 0, sizeof(destroy));
-  std::string name = Layout::IdName(id);
-  std::memcpy(destroy.name, name.data(), name.size());
+  btrfs_ioctl_vol_args destroy = VolArgs(id);
   STRATA_RETURN_IF_ERROR(
       Ioctl(parent.get(), BTRFS_IOC_SNAP_DESTROY, &destroy, "delete btrfs subvolume"));
   if (subvol != 0) {

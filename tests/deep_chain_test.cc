@@ -74,6 +74,20 @@ void ExpectChainTree(const std::string& dir, int depth, const std::set<int>& del
   EXPECT_EQ(visible + hidden, depth);
 }
 
+// A writable container above `parent` (the top of a `depth`-layer chain)
+// changes the lowest layer's file and still reads the top one's.
+void ExpectContainerWritesAbove(SnapshotsClient& client, TempDir& t, const std::string& parent,
+                                int depth) {
+  ASSERT_OK_AND_ASSIGN(auto active, client.Prepare("container", parent));
+  std::string c = t.Sub("mnt-container");
+  ASSERT_OK(MakeDirs(c));
+  ASSERT_OK(MountAll(active, c));
+  WriteFileOrDie(c + "/f-0", "changed by container");
+  EXPECT_EQ(ReadFileOrDie(c + "/f-0"), "changed by container");
+  EXPECT_EQ(ReadFileOrDie(absl::StrCat(c, "/f-", depth - 1)), absl::StrCat("layer ", depth - 1));
+  ASSERT_OK(Unmount(c));
+}
+
 TEST(DeepChainTest, FiveHundredLayersInALongLivedStore) {
   TempDir t;
   ASSERT_OK_AND_ASSIGN(auto daemon, StratadProcess::Start(t.Sub("root"), t.Sub("s.sock")));
@@ -107,14 +121,7 @@ TEST(DeepChainTest, FiveHundredLayersInALongLivedStore) {
   ASSERT_OK(Unmount(v));
 
   // A writable container on top of all 500.
-  ASSERT_OK_AND_ASSIGN(auto active, client.Prepare("container", parent));
-  std::string c = t.Sub("mnt-container");
-  ASSERT_OK(MakeDirs(c));
-  ASSERT_OK(MountAll(active, c));
-  WriteFileOrDie(c + "/f-0", "changed by container");
-  EXPECT_EQ(ReadFileOrDie(c + "/f-0"), "changed by container");
-  EXPECT_EQ(ReadFileOrDie(c + "/f-499"), "layer 499");
-  ASSERT_OK(Unmount(c));
+  ExpectContainerWritesAbove(client, t, parent, kDepth);
 }
 
 TEST(DeepChainTest, AThousandLayersMountByFlatteningTheLowest) {
@@ -145,14 +152,7 @@ TEST(DeepChainTest, AThousandLayersMountByFlatteningTheLowest) {
   EXPECT_EQ(merged, 2);
 
   // A container on top writes above all of it.
-  ASSERT_OK_AND_ASSIGN(auto active, client.Prepare("container", parent));
-  std::string c = t.Sub("mnt-container");
-  ASSERT_OK(MakeDirs(c));
-  ASSERT_OK(MountAll(active, c));
-  WriteFileOrDie(c + "/f-0", "changed by container");
-  EXPECT_EQ(ReadFileOrDie(c + "/f-0"), "changed by container");
-  EXPECT_EQ(ReadFileOrDie(c + "/f-999"), "layer 999");
-  ASSERT_OK(Unmount(c));
+  ExpectContainerWritesAbove(client, t, parent, kThousand);
 }
 
 }  // namespace
