@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/fs.h"
+#include "common/mount.h"
 #include "cri/runtime/v1/image_service.grpc.pb.h"
 #include "strata/v1/snapshots.grpc.pb.h"
 #include "tests/containerd_process.h"
@@ -123,6 +124,29 @@ TEST_F(ContainerdE2ETest, ImportBusyboxAndRunEchoHello) {
   EXPECT_TRUE(EventuallyNone(client, {"kind==active"}));
   ASSERT_OK_AND_ASSIGN(auto layers, client.List({"kind==committed"}));
   EXPECT_EQ(layers.size(), 1u);
+}
+
+// containerd's own size label reaches strata through the proxy: a container
+// run with a 32 MiB writable layer cannot write past it, and sees ENOSPC.
+TEST_F(ContainerdE2ETest, ContainerWithMaxSizeLabelCannotFillTheHost) {
+  std::string image = SharedImages() + "/prebuilt/busybox.oci.tar";
+  RunResult r = Ctr({"images", "import", "--snapshotter", "strata", image});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = Ctr({"run", "--snapshotter", "strata", "--snapshotter-label",
+           "containerd.io/snapshot/max-size=33554432", "--runc-root", tmp_.Sub("runc"),
+           "--fifo-dir", tmp_.Sub("fifo"), "--rm", "docker.io/library/busybox:latest", "sized",
+           "sh", "-c", "dd if=/dev/zero of=/fill bs=1M 2>&1; ls -l /fill"});
+  EXPECT_THAT(r.output, ::testing::HasSubstr("No space left on device"));
+  // dd's "32+0 records out" or a byte or so less: the limit is 32 MiB.
+  EXPECT_THAT(r.output, ::testing::ContainsRegex("3[12]\\+[01] records out"));
+  // containerd's collector removes the container's snapshot, and with it the
+  // layer's filesystem: nothing stays mounted under strata's root.
+  SnapshotsClient client(stratad_->channel());
+  EXPECT_TRUE(EventuallyNone(client, {"kind==active"}));
+  for (int i = 0; i < 100 && !MountPointsUnder(tmp_.Sub("strata")).empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(MountPointsUnder(tmp_.Sub("strata")).empty());
 }
 
 // Native snapshots are invisible to containerd, so its garbage collector
