@@ -415,7 +415,7 @@ int Commands::Mount(const std::string& name, const std::string& dir, const std::
     mounts = api::MountsFromProto(resp.mounts());
     if (s.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
       // Mounting an existing writable snapshot again: only above the same image.
-      if (int refused = CheckReusable(key, name, img); refused != 0) return refused;
+      if (int refused = CheckReusable(key, name, img, size_bytes); refused != 0) return refused;
       grpc::ClientContext mctx;
       spb::MountsRequest mreq;
       mreq.set_key(key);
@@ -449,7 +449,7 @@ int Commands::Mount(const std::string& name, const std::string& dir, const std::
 }
 
 int Commands::CheckReusable(const std::string& key, const std::string& name,
-                            const strata::v1::Image& img) const {
+                            const strata::v1::Image& img, int64_t size_bytes) const {
   spb::StatSnapshotRequest req;
   req.set_key(key);
   spb::StatSnapshotResponse resp;
@@ -459,6 +459,16 @@ int Commands::CheckReusable(const std::string& key, const std::string& name,
     return ReportError(absl::StrCat("mount ", name, ": snapshot \"", key, "\" is ",
                                     KindName(info.kind()), ", not writable"),
                        "FAILED_PRECONDITION", kExitFailed, g_.json);
+  }
+  if (size_bytes > 0) {
+    // A size is the new layer's; an existing one keeps what it was made with.
+    auto size = info.labels().find("containerd.io/snapshot/max-size");
+    if (size == info.labels().end() || size->second != std::to_string(size_bytes)) {
+      return ReportError(absl::StrCat("mount ", name, ": snapshot \"", key,
+                                      "\" exists with another size; --size applies to a new "
+                                      "writable layer"),
+                         "FAILED_PRECONDITION", kExitFailed, g_.json);
+    }
   }
   if (info.parent() == img.top_chain_id()) return 0;
   auto label = info.labels().find(kImageLabel);

@@ -72,9 +72,10 @@ class Commands {
   }
   int Fail(const std::string& message) const;
   // 0 if writable snapshot `key` (which exists) stands above `img`'s top
-  // layer; otherwise reports why it cannot be mounted for image `name`.
-  int CheckReusable(const std::string& key, const std::string& name,
-                    const strata::v1::Image& img) const;
+  // layer (and, with `size_bytes`, was made with that size); otherwise
+  // reports why it cannot be mounted for image `name`.
+  int CheckReusable(const std::string& key, const std::string& name, const strata::v1::Image& img,
+                    int64_t size_bytes) const;
 
   Globals g_;
   std::shared_ptr<grpc::Channel> channel_;

@@ -351,6 +351,14 @@ TEST_F(SizedLayersTest, CliMountsASizedLayerThatDdCannotOverfill) {
   RunResult unmounted = RunStrataCli(socket, {"unmount", m});
   ASSERT_EQ(unmounted.exit_code, 0) << unmounted.output;
   mounted_.pop_back();
+  // Mounting it again: with its own size (or none) it is reused; another
+  // size is refused rather than silently ignored.
+  RunResult other = RunStrataCli(socket, {"mount", "bb", m, "--rw", "k", "--size", "64M"});
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(other.output, "exists with another size")) << other.output;
+  RunResult again = RunStrataCli(socket, {"mount", "bb", m, "--rw", "k", "--size", "32M"});
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  ASSERT_EQ(RunStrataCli(socket, {"unmount", m}).exit_code, 0);
   RunResult removed = RunStrataCli(socket, {"rm", "k"});
   EXPECT_EQ(removed.exit_code, 0) << removed.output;
 }
