@@ -322,6 +322,29 @@ TEST_F(SizedLayersTest, Kill9AndRebootKeepTheLayerAndItsFiles) {
   EXPECT_EQ(fsck.exit_code, 0) << fsck.output;
 }
 
+// fsck finds what went wrong behind the daemon's back: a sized layer someone
+// unmounted (its directory would look empty) and an image no record owns;
+// --repair mounts the one again (files intact) and removes the other.
+TEST_F(SizedLayersTest, FsckFindsAndRepairsSizedLayerProblems) {
+  ASSERT_OK_AND_ASSIGN(auto mounts, client_->Prepare("c", "", Sized(32 * kMiB)));
+  std::string upper = UpperDirOf(mounts);
+  WriteFileOrDie(upper + "/kept.txt", "kept");
+  std::string dir = upper.substr(0, upper.size() - 2);  // snapshots/<id>
+  ASSERT_OK(Unmount(dir));
+  ASSERT_TRUE(CopyFileSparse(root_ + "/disks/templates/33554432.img", root_ + "/disks/zz-d.img",
+                             /*sync=*/false)
+                  .ok());
+  RunResult fsck = RunStrataCli(daemon_->socket(), {"fsck"});
+  EXPECT_EQ(fsck.exit_code, 3) << fsck.output;
+  EXPECT_TRUE(absl::StrContains(fsck.output, "is not mounted")) << fsck.output;
+  EXPECT_TRUE(absl::StrContains(fsck.output, "snapshots/zz belongs to no snapshot")) << fsck.output;
+  RunResult repair = RunStrataCli(daemon_->socket(), {"fsck", "--repair"});
+  EXPECT_EQ(repair.exit_code, 0) << repair.output;
+  EXPECT_EQ(ReadFileOrDie(upper + "/kept.txt"), "kept");
+  EXPECT_EQ(Images().size(), 1u);
+  EXPECT_EQ(RunStrataCli(daemon_->socket(), {"fsck"}).exit_code, 0);
+}
+
 TEST_F(SizedLayersTest, Kill9DuringSizedPrepareCommitRemoveLeaksNothing) {
   CrashRounds(EnvInt("STRATA_SIZED_CRASH_ROUNDS", 8));
 }
