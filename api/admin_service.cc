@@ -3,6 +3,7 @@
 #include "api/grpc_status.h"
 #include "layerstore/disk_usage.h"
 #include "layerstore/fsck.h"
+#include "strata/version.h"
 
 namespace strata::api {
 
