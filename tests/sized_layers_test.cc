@@ -68,6 +68,15 @@ class SizedLayersTest : public ::testing::Test {
     for (const std::string& m : MountPointsUnder(root_)) (void)Unmount(m);
   }
 
+  // Moves the store to a tmpfs of its own, so the free space measured is
+  // this store's alone (other tests run beside this one and write too).
+  void UseOwnFilesystem() {
+    std::string fs = t_.Sub("own-fs");
+    ASSERT_OK(MountTmpfs(fs, uint64_t{2} << 30));
+    root_ = fs + "/root";
+    StartDaemon();
+  }
+
   void StartDaemon(const std::vector<std::string>& args = {}) {
     daemon_.reset();
     ASSERT_OK_AND_ASSIGN(daemon_, StratadProcess::Start(root_, t_.Sub("s.sock"), args));
@@ -180,6 +189,7 @@ class SizedLayersTest : public ::testing::Test {
 TEST_F(SizedLayersTest, DynamicLayerStopsWritesAtItsSize) {
   RunResult info = RunStrataCli(daemon_->socket(), {"info"});
   EXPECT_THAT(info.output, ::testing::HasSubstr("sized layers:  ext4-loop"));
+  ASSERT_NO_FATAL_FAILURE(UseOwnFilesystem());
   MakeBase();
   const int64_t size = 64 * kMiB;
   int64_t host_before = HostFreeBytes(root_);
@@ -196,8 +206,8 @@ TEST_F(SizedLayersTest, DynamicLayerStopsWritesAtItsSize) {
   EXPECT_LE(written, size + kMiB);
   std::printf("dynamic %lld-byte layer: ENOSPC after %lld bytes\n", static_cast<long long>(size),
               static_cast<long long>(written));
-  // The host is untouched: its own files still take writes.
-  WriteFileOrDie(t_.Sub("host-file"), std::string(kMiB, 'h'));
+  // The filesystem holding the store is untouched: its own files still take writes.
+  WriteFileOrDie(root_ + "/../host-file", std::string(kMiB, 'h'));
   // Usage comes from the layer's filesystem: what the container wrote.
   ASSERT_OK_AND_ASSIGN(auto usage, client_->Usage("c"));
   EXPECT_GE(usage.size(), written);
@@ -229,6 +239,7 @@ TEST_F(SizedLayersTest, DynamicLayerStopsWritesAtItsSize) {
 }
 
 TEST_F(SizedLayersTest, FixedLayerReservesItsSpaceAtPrepare) {
+  ASSERT_NO_FATAL_FAILURE(UseOwnFilesystem());
   const int64_t size = 512 * kMiB;
   // Metadata writes first: RocksDB preallocates its log as it starts writing.
   ASSERT_OK(client_->Prepare("warm-up", "").status());
