@@ -185,6 +185,7 @@ absl::StatusOr<size_t> FdSource::Read(char* buf, size_t n) {
 
 absl::StatusOr<size_t> MemorySource::Read(char* buf, size_t n) {
   size_t take = std::min(n, size_ - pos_);
+  if (take == 0) return take;  // an empty source may have no data pointer at all
   std::memcpy(buf, data_ + pos_, take);
   pos_ += take;
   return take;
