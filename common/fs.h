@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -57,6 +58,24 @@ inline absl::Status WriteFileDurably(const std::string& path, const std::string&
 // image costs the few MiB it uses. With `sync` the copy is fdatasynced. On
 // error `dst` is removed.
 absl::Status CopyFileSparse(const std::string& src, const std::string& dst, bool sync);
+
+// A directory removed with everything in it when this goes out of scope,
+// unless Release()d first: staging that must not outlive a failed call.
+class ScopedDir {
+ public:
+  explicit ScopedDir(std::string path) : path_(std::move(path)) {}
+  ~ScopedDir() {
+    if (!path_.empty()) (void)RemoveTree(path_);  // best effort: tmp/ is emptied at start-up
+  }
+  ScopedDir(const ScopedDir&) = delete;
+  ScopedDir& operator=(const ScopedDir&) = delete;
+  const std::string& path() const { return path_; }
+  // Keeps the directory; the caller owns it now.
+  std::string Release() { return std::exchange(path_, ""); }
+
+ private:
+  std::string path_;
+};
 
 // Reads a whole (small) file.
 absl::StatusOr<std::string> ReadFile(const std::string& path);

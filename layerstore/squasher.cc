@@ -20,21 +20,6 @@ namespace {
 
 using json = nlohmann::json;
 
-// A staging directory removed on scope exit.
-class Staging {
- public:
-  explicit Staging(std::string path) : path_(std::move(path)) {}
-  ~Staging() {
-    if (!path_.empty()) (void)RemoveTree(path_);
-  }
-  const std::string& path() const { return path_; }
-  // Hands the directory over to the caller.
-  std::string Release() { return std::exchange(path_, ""); }
-
- private:
-  std::string path_;
-};
-
 // The config's history without the entries of the layers from `from` up,
 // but for empty-layer entries (config changes), then one entry for the
 // merged layer.
@@ -101,7 +86,7 @@ absl::StatusOr<ImageInfo> Squasher::SquashDraft(ImageDraft draft, const std::str
   }
   size_t from = count - merged;
   STRATA_ASSIGN_OR_RETURN(std::string staging_path, MergeTrees(draft, from));
-  Staging staging(staging_path);
+  ScopedDir staging(staging_path);
   std::string ref = ContentStore::InternalRef("squash");
   absl::StatusOr<DiffResult> diff = DiffUpperDir(staging.path(), compression, content_, ref, lease);
   if (!diff.ok()) {
@@ -129,7 +114,7 @@ absl::StatusOr<ImageInfo> Squasher::SquashDraft(ImageDraft draft, const std::str
 absl::StatusOr<std::string> Squasher::MergeTrees(const ImageDraft& draft, size_t from) {
   std::string tmpl = snapshots_->layout().TmpDir() + "/squash-XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) return ErrnoToStatus(errno, "make squash staging dir");
-  Staging staging(tmpl);
+  ScopedDir staging(tmpl);
   std::vector<std::string> whiteouts;
   snapshotter::ApplyOptions options;
   options.keep_whiteouts = from > 0;  // over nothing, a whiteout hides nothing

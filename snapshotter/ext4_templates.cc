@@ -26,17 +26,6 @@ constexpr int kMaxFormats = 8;
 
 int64_t RoundUp(int64_t n, int64_t to) { return (n + to - 1) / to * to; }
 
-// A directory removed on scope exit (after its mount, if any, is gone).
-class ScratchDir {
- public:
-  explicit ScratchDir(std::string path) : path_(std::move(path)) {}
-  ~ScratchDir() { (void)RemoveTree(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 }  // namespace
 
 Ext4Templates::Ext4Templates(std::string dir, std::string staging_dir, std::string mkfs)
@@ -85,7 +74,7 @@ absl::StatusOr<std::string> Ext4Templates::Make(int64_t bytes) {
 
 absl::StatusOr<int64_t> Ext4Templates::FormatAndMeasure(const std::string& path,
                                                         int64_t image_bytes) {
-  ScratchDir content(absl::StrCat(path, ".d"));
+  ScopedDir content(absl::StrCat(path, ".d"));
   STRATA_RETURN_IF_ERROR(MakeDirs(content.path() + "/f", 0755));
   STRATA_RETURN_IF_ERROR(MakeDirs(content.path() + "/w", 0700));
   // MakeDirs applies the umask; the modes must not depend on it.
@@ -110,7 +99,7 @@ absl::StatusOr<int64_t> Ext4Templates::FormatAndMeasure(const std::string& path,
 }
 
 absl::StatusOr<int64_t> Ext4Templates::FreeBytes(const std::string& path) {
-  ScratchDir mnt(absl::StrCat(path, ".m"));
+  ScopedDir mnt(absl::StrCat(path, ".m"));
   STRATA_RETURN_IF_ERROR(MakeDirs(mnt.path(), 0700));
   STRATA_ASSIGN_OR_RETURN(LoopDevice loop, LoopDevice::Attach(path));
   if (::mount(loop.path().c_str(), mnt.path().c_str(), "ext4", MS_RDONLY, "noload") != 0) {
