@@ -1,25 +1,56 @@
 #include "api/admin_service.h"
 
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "api/convert.h"
 #include "api/grpc_status.h"
 #include "layerstore/disk_usage.h"
 #include "layerstore/fsck.h"
+#include "layerstore/store_census.h"
 #include "strata/version.h"
 
 namespace strata::api {
 
 grpc::Status AdminService::Info(grpc::ServerContext*, const strata::v1::InfoRequest*,
                                 strata::v1::InfoResponse* resp) {
+  const snapshotter::Snapshotter& snapshots = *store_->snapshots;
   resp->set_version(STRATA_VERSION);
-  resp->set_root(snapshots_->layout().root());
-  resp->set_sized_backends(snapshots_->sized_backend());
-  resp->set_sized_unavailable(snapshots_->sized_unavailable());
+  resp->set_root(snapshots.layout().root());
+  resp->set_sized_backends(snapshots.sized_backend());
+  resp->set_sized_unavailable(snapshots.sized_unavailable());
+  resp->set_socket(facts_.socket);
+  resp->set_config_file(facts_.config_file);
+  resp->set_metrics_listen(facts_.metrics_listen);
+  resp->set_registry_listen(facts_.registry_listen);
+  resp->set_pid(::getpid());
+  ToProto(facts_.started, resp->mutable_started_at());
+  absl::StatusOr<layerstore::StoreCensus> c = layerstore::TakeCensus(*store_);
+  if (!c.ok()) return ToGrpc(c.status());
+  strata::v1::StoreCounts* out = resp->mutable_counts();
+  out->set_images(c->images);
+  out->set_blobs(c->blobs);
+  out->set_blob_bytes(c->blob_bytes);
+  out->set_layers(c->layers);
+  out->set_layer_bytes(c->layer_bytes);
+  out->set_committed_snapshots(c->committed_snapshots);
+  out->set_active_snapshots(c->active_snapshots);
+  out->set_view_snapshots(c->view_snapshots);
+  out->set_leases(c->leases);
+  out->set_ingests(c->ingests);
+  out->set_metadata_bytes(c->metadata_bytes);
+  struct statvfs fs;
+  if (::statvfs(snapshots.layout().root().c_str(), &fs) == 0) {
+    resp->set_filesystem_bytes(static_cast<int64_t>(fs.f_blocks) * fs.f_frsize);
+    resp->set_filesystem_free_bytes(static_cast<int64_t>(fs.f_bavail) * fs.f_frsize);
+  }
   return grpc::Status::OK;
 }
 
 grpc::Status AdminService::DiskUsage(grpc::ServerContext*, const strata::v1::DiskUsageRequest*,
                                      strata::v1::DiskUsageResponse* resp) {
-  absl::StatusOr<layerstore::StoreDiskUsage> u =
-      layerstore::MeasureStore(snapshots_->layout().root(), *content_, *images_, *snapshots_);
+  absl::StatusOr<layerstore::StoreDiskUsage> u = layerstore::MeasureStore(
+      store_->snapshots->layout().root(), *store_->content, *store_->images, *store_->snapshots);
   if (!u.ok()) return ToGrpc(u.status());
   for (const layerstore::ImageDiskUsage& i : u->images) {
     strata::v1::ImageDiskUsage* out = resp->add_images();
@@ -40,8 +71,8 @@ grpc::Status AdminService::DiskUsage(grpc::ServerContext*, const strata::v1::Dis
 
 grpc::Status AdminService::Check(grpc::ServerContext*, const strata::v1::CheckRequest* req,
                                  strata::v1::CheckResponse* resp) {
-  absl::StatusOr<layerstore::FsckReport> r =
-      layerstore::CheckStore(content_, *images_, snapshots_, req->repair());
+  absl::StatusOr<layerstore::FsckReport> r = layerstore::CheckStore(
+      store_->content.get(), *store_->images, store_->snapshots.get(), req->repair());
   if (!r.ok()) return ToGrpc(r.status());
   resp->set_blobs(r->blobs);
   resp->set_snapshots(r->snapshots);
@@ -70,9 +101,9 @@ grpc::Status AdminService::GarbageCollect(grpc::ServerContext*,
   options.dry_run = req->dry_run();
   options.ingest_max_age = req->ingest_max_age_seconds() > 0
                                ? absl::Seconds(req->ingest_max_age_seconds())
-                               : ingest_max_age_;
+                               : facts_.ingest_max_age();
   absl::StatusOr<layerstore::GcReport> r =
-      gc_->Collect(options, [w](const layerstore::GcItem& item) {
+      store_->gc->Collect(options, [w](const layerstore::GcItem& item) {
         strata::v1::GarbageCollectEvent ev;
         ev.mutable_item()->set_kind(layerstore::GcKindName(item.kind));
         ev.mutable_item()->set_name(item.name);

@@ -1,27 +1,34 @@
-// strata.v1.Admin: the store's self-check and garbage collection. Thread-safe.
+// strata.v1.Admin: the store's self-check, garbage collection, disk use and
+// the daemon's facts. Thread-safe.
 #pragma once
 
+#include <functional>
+#include <string>
+
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "layerstore/content_store.h"
-#include "layerstore/gc.h"
-#include "layerstore/image_store.h"
-#include "snapshotter/snapshotter.h"
+#include "layerstore/store.h"
 #include "strata/v1/admin.grpc.pb.h"
 
 namespace strata::api {
 
 class AdminService final : public strata::v1::Admin::Service {
  public:
-  // All must outlive the service. `ingest_max_age` applies when a request
-  // gives none.
-  AdminService(layerstore::ContentStore* content, layerstore::ImageStore* images,
-               snapshotter::Snapshotter* snapshots, layerstore::GarbageCollector* gc,
-               absl::Duration ingest_max_age)
-      : content_(content),
-        images_(images),
-        snapshots_(snapshots),
-        gc_(gc),
-        ingest_max_age_(ingest_max_age) {}
+  // What the daemon knows of itself, for Info.
+  struct DaemonFacts {
+    std::string socket;
+    std::string config_file;  // "" when none was read
+    std::string metrics_listen;
+    std::string registry_listen;
+    absl::Time started = absl::Now();
+    // The ingest age that makes an ingest garbage when a request gives none;
+    // read per call, as SIGHUP may change it.
+    std::function<absl::Duration()> ingest_max_age = [] { return absl::Hours(24); };
+  };
+
+  // `store` must outlive the service.
+  AdminService(layerstore::Store* store, DaemonFacts facts)
+      : store_(store), facts_(std::move(facts)) {}
 
   grpc::Status Check(grpc::ServerContext*, const strata::v1::CheckRequest*,
                      strata::v1::CheckResponse*) override;
@@ -33,11 +40,8 @@ class AdminService final : public strata::v1::Admin::Service {
                          strata::v1::DiskUsageResponse*) override;
 
  private:
-  layerstore::ContentStore* content_;
-  layerstore::ImageStore* images_;
-  snapshotter::Snapshotter* snapshots_;
-  layerstore::GarbageCollector* gc_;
-  const absl::Duration ingest_max_age_;
+  layerstore::Store* const store_;
+  const DaemonFacts facts_;
 };
 
 }  // namespace strata::api

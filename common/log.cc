@@ -12,6 +12,9 @@ namespace strata::log {
 namespace {
 
 std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
+std::atomic<Sink> g_sink{nullptr};
+
+}  // namespace
 
 const char* LevelName(Level level) {
   switch (level) {
@@ -26,6 +29,8 @@ const char* LevelName(Level level) {
   }
   return "?";
 }
+
+namespace {
 
 // Quotes a value when it has spaces, quotes or is empty, so lines stay parseable.
 std::string Quote(absl::string_view v) {
@@ -43,8 +48,14 @@ std::string Quote(absl::string_view v) {
 
 void SetLevel(Level level) { g_level.store(static_cast<int>(level)); }
 
+void SetSink(Sink sink) { g_sink.store(sink); }
+
 void Write(Level level, absl::string_view msg, std::initializer_list<Field> fields) {
   if (static_cast<int>(level) < g_level.load()) return;
+  if (Sink sink = g_sink.load()) {
+    sink(level, msg, fields);
+    return;
+  }
   std::string line = absl::StrCat(
       "time=", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
       " level=", LevelName(level), " msg=", Quote(msg));

@@ -1,4 +1,5 @@
-// The one logging facade: one line per event on stderr, "level=... msg=... k=v ...".
+// The one logging facade: one line per event on stderr, "level=... msg=... k=v ...",
+// or to a sink the daemon installs (the journal).
 // Thread-safe (each line is written with a single write(2)).
 #pragma once
 
@@ -15,6 +16,14 @@ enum class Level { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 using Field = std::pair<absl::string_view, std::string>;
 
 void SetLevel(Level level);
+
+// Where lines go instead of stderr, e.g. the journal as structured fields
+// (the daemon installs one under systemd). Set once, before threads start;
+// null restores stderr. Called only for lines at or above the level.
+using Sink = void (*)(Level level, absl::string_view msg, std::initializer_list<Field> fields);
+void SetSink(Sink sink);
+// "debug", "info", "warn", "error".
+const char* LevelName(Level level);
 void Write(Level level, absl::string_view msg, std::initializer_list<Field> fields = {});
 
 inline void Info(absl::string_view msg, std::initializer_list<Field> f = {}) {

@@ -40,8 +40,9 @@ std::string Summary(const google::protobuf::Message& m) {
 
 class CallLog : public grpc::experimental::Interceptor {
  public:
-  explicit CallLog(grpc::experimental::ServerRpcInfo* info)
-      : method_(info->method()),
+  CallLog(grpc::experimental::ServerRpcInfo* info, const CallObserver* observer)
+      : observer_(observer),
+        method_(info->method()),
         read_only_(IsReadOnly(method_)),
         start_(std::chrono::steady_clock::now()) {}
 
@@ -60,9 +61,10 @@ class CallLog : public grpc::experimental::Interceptor {
 
  private:
   void Log(const grpc::Status& status) const {
-    if (status.ok() && read_only_) return;
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
                     .count();
+    if (*observer_) (*observer_)(method_, status.error_code(), ms / 1000);
+    if (status.ok() && read_only_) return;
     if (status.ok()) {
       log::Info("call", {{"method", method_}, {"ms", absl::StrCat(ms)}, {"request", request_}});
     } else {
@@ -76,6 +78,7 @@ class CallLog : public grpc::experimental::Interceptor {
     }
   }
 
+  const CallObserver* observer_;
   std::string method_;
   bool read_only_;
   std::chrono::steady_clock::time_point start_;
@@ -86,7 +89,7 @@ class CallLog : public grpc::experimental::Interceptor {
 
 grpc::experimental::Interceptor* CallLogFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
-  return new CallLog(info);  // gRPC owns interceptors it asks for
+  return new CallLog(info, &observer_);  // gRPC owns interceptors it asks for
 }
 
 }  // namespace strata::daemon

@@ -11,6 +11,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "api/admin_service.h"
 #include "api/content_service.h"
 #include "api/grpc_status.h"
@@ -23,7 +24,9 @@
 #include "common/log.h"
 #include "common/status_util.h"
 #include "daemon/call_log.h"
+#include "daemon/config.h"
 #include "daemon/gc_policy.h"
+#include "daemon/metrics.h"
 #include "daemon/socket.h"
 #include "layerstore/store.h"
 #include "registry/cri_layers.h"
@@ -55,7 +58,23 @@ absl::Status CheckRootWritable(const std::string& root) {
   return absl::OkStatus();
 }
 
+GcPolicy::Options PolicyOf(const DaemonOptions& o) {
+  GcPolicy::Options policy;
+  policy.interval = o.gc_interval;
+  policy.after_deletions = o.gc_after_deletions;
+  policy.ingest_max_age = o.ingest_max_age;
+  return policy;
+}
+
 }  // namespace
+
+void ApplyLogLevel(const std::string& level) {
+  log::Level l = log::Level::kInfo;
+  if (level == "debug") l = log::Level::kDebug;
+  if (level == "warn") l = log::Level::kWarn;
+  if (level == "error") l = log::Level::kError;
+  log::SetLevel(l);
+}
 
 Daemon::Daemon() = default;
 
@@ -63,9 +82,16 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   std::unique_ptr<Daemon> d(new Daemon());
   d->options_ = options;
   STRATA_RETURN_IF_ERROR(d->OpenStore());
+  if (!options.metrics_listen.empty()) {
+    STRATA_ASSIGN_OR_RETURN(d->metrics_, Metrics::Start(options.metrics_listen, d->store_.get()));
+    log::Info("serving metrics",
+              {{"address", options.metrics_listen}, {"port", std::to_string(d->metrics_->port())}});
+  }
   STRATA_RETURN_IF_ERROR(d->Serve());
   return d;
 }
+
+int Daemon::metrics_port() const { return metrics_ == nullptr ? 0 : metrics_->port(); }
 
 absl::Status Daemon::OpenStore() {
   const std::string& root = options_.root;
@@ -77,11 +103,7 @@ absl::Status Daemon::OpenStore() {
   STRATA_ASSIGN_OR_RETURN(store_, layerstore::Store::Open(root, unpack, options_.sized_backend));
   char resolved[PATH_MAX];
   api::SetStoreRootForMessages(::realpath(root.c_str(), resolved) != nullptr ? resolved : root);
-  GcPolicy::Options policy;
-  policy.interval = options_.gc_interval;
-  policy.after_deletions = options_.gc_after_deletions;
-  policy.ingest_max_age = options_.ingest_max_age;
-  gc_policy_ = std::make_unique<GcPolicy>(store_->gc.get(), policy);
+  gc_policy_ = std::make_unique<GcPolicy>(store_->gc.get(), PolicyOf(options_));
   STRATA_RETURN_IF_ERROR(OpenRegistryClient());
   const auto& report = store_->snapshots->recovery_report();
   log::Info("recovered",
@@ -98,6 +120,35 @@ absl::Status Daemon::OpenStore() {
   } else {
     log::Info("sized layers", {{"backend", store_->snapshots->sized_backend()}});
   }
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::Reload(const DaemonOptions& next) {
+  registry::Credentials credentials;
+  if (!next.registry_auth.empty()) {
+    STRATA_ASSIGN_OR_RETURN(credentials, registry::Credentials::Load(next.registry_auth));
+  }
+  registry_->SetCredentials(std::move(credentials));
+  ApplyLogLevel(next.log_level);
+  gc_policy_->Update(PolicyOf(next));
+  std::vector<std::string> restart;
+  for (const std::string& key : ChangedKeys(options_, next)) {
+    const Setting* s = FindSetting(key);
+    if (s != nullptr && !s->reloadable) restart.push_back(key);
+  }
+  if (!restart.empty()) {
+    log::Warn("reload: these settings change only at restart",
+              {{"keys", absl::StrJoin(restart, ",")}});
+  }
+  options_.log_level = next.log_level;
+  options_.gc_interval = next.gc_interval;
+  options_.gc_after_deletions = next.gc_after_deletions;
+  options_.ingest_max_age = next.ingest_max_age;
+  options_.registry_auth = next.registry_auth;
+  log::Info("reloaded", {{"log_level", next.log_level},
+                         {"gc_interval", absl::FormatDuration(next.gc_interval)},
+                         {"gc_after_deletions", next.gc_after_deletions ? "true" : "false"},
+                         {"registry_auth", next.registry_auth}});
   return absl::OkStatus();
 }
 
@@ -170,9 +221,13 @@ absl::Status Daemon::Serve() {
       store_->snapshots.get(), snapshotter::KeySpace::kNative, deleted,
       [images](const std::string& key) { return images->CheckNoImageNeeds(key); }));
   services_.push_back(std::make_unique<api::ContentService>(store_->content.get(), deleted));
-  services_.push_back(std::make_unique<api::AdminService>(
-      store_->content.get(), store_->images.get(), store_->snapshots.get(), store_->gc.get(),
-      options_.ingest_max_age));
+  api::AdminService::DaemonFacts facts;
+  facts.socket = options_.socket;
+  facts.config_file = options_.config_file;
+  facts.metrics_listen = options_.metrics_listen;
+  facts.registry_listen = options_.registry_listen;
+  facts.ingest_max_age = [policy] { return policy->ingest_max_age(); };
+  services_.push_back(std::make_unique<api::AdminService>(store_.get(), std::move(facts)));
   services_.push_back(std::make_unique<api::ImagesService>(
       store_->importer.get(), store_->images.get(), store_->content.get(), store_->snapshots.get(),
       store_->committer.get(), store_->leases.get(), store_->gc.get(), import_policy, puller_.get(),
@@ -186,7 +241,14 @@ absl::Status Daemon::Serve() {
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   for (auto& s : services_) builder.RegisterService(s.get());
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<CallLogFactory>());
+  CallObserver observer;
+  if (metrics_ != nullptr) {
+    Metrics* metrics = metrics_.get();
+    observer = [metrics](const std::string& method, int code, double seconds) {
+      metrics->ObserveCall(method, code, seconds);
+    };
+  }
+  interceptors.push_back(std::make_unique<CallLogFactory>(std::move(observer)));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   // The socket is created with the process umask: make it private until the
   // intended mode and group are applied, so it is never briefly too open.
@@ -205,6 +267,7 @@ void Daemon::Shutdown() {
   server_->Wait();
   server_.reset();
   registry_server_.reset();
+  metrics_.reset();
   gc_policy_.reset();  // waits for a scheduled collection in progress
   // Every acknowledged write is already durable; this just waits for stragglers.
   absl::Status s = store_->db->Flush();

@@ -41,6 +41,11 @@ struct DaemonOptions {
   mode_t socket_mode = 0660;
   // Group owning the socket (name or number); empty keeps the daemon's. Default: empty.
   std::string socket_group;
+  // Least severe log lines written: "debug", "info", "warn" or "error". Default: "info".
+  std::string log_level = "info";
+  // Serve Prometheus metrics over HTTP here ("host:port", path /metrics).
+  // Default: empty, not served.
+  std::string metrics_listen;
   // Directories Images.Import may read archives from by path. Default: none.
   std::vector<std::string> import_dirs;
   // Layers unpacked at once. Default: 0, one per CPU.
@@ -70,18 +75,33 @@ struct DaemonOptions {
   // else ext4 images on loop devices, if the host has them), "ext4-loop",
   // or "none". Default: "auto".
   std::string sized_backend = "auto";
+
+  // Not a setting: the config file these came from ("" for none), for Info.
+  std::string config_file;
 };
 
 class GcPolicy;
+class Metrics;
+
+// Sets the log facade's level from "debug", "info", "warn" or "error".
+void ApplyLogLevel(const std::string& level);
 
 class Daemon {
  public:
   // Opens the store and starts serving. Errors name what is wrong in one line.
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(const DaemonOptions& options);
+
+  // The metrics endpoint's port (0 when not served).
+  int metrics_port() const;
   ~Daemon();
 
   // Stops accepting calls, waits for in-flight calls to finish, closes the store.
   void Shutdown();
+
+  // Applies what can change while running (SIGHUP): log level, GC policy,
+  // registry credentials (re-read even when the path is unchanged). Other
+  // changes are logged as needing a restart. On error nothing changes.
+  absl::Status Reload(const DaemonOptions& next);
 
  private:
   Daemon();
@@ -101,6 +121,7 @@ class Daemon {
   std::unique_ptr<registry::CriLayers> cri_layers_;
   std::unique_ptr<registry::RegistryServer> registry_server_;
   std::unique_ptr<GcPolicy> gc_policy_;
+  std::unique_ptr<Metrics> metrics_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   std::unique_ptr<grpc::Server> server_;
 };

@@ -5,10 +5,10 @@
 
 namespace strata::daemon {
 
-GcPolicy::GcPolicy(layerstore::GarbageCollector* gc, Options options) : gc_(gc), options_(options) {
-  if (options_.interval > absl::ZeroDuration() || options_.after_deletions) {
-    thread_ = std::thread([this] { Run(); });
-  }
+GcPolicy::GcPolicy(layerstore::GarbageCollector* gc, Options options) : gc_(gc) {
+  MutexLock l(&mu_);
+  options_ = options;
+  StartIfEnabled();
 }
 
 GcPolicy::~GcPolicy() {
@@ -19,20 +19,45 @@ GcPolicy::~GcPolicy() {
   if (thread_.joinable()) thread_.join();
 }
 
-void GcPolicy::NoteDeletion() {
-  if (!options_.after_deletions) return;
+void GcPolicy::StartIfEnabled() {
+  bool enabled = options_.interval > absl::ZeroDuration() || options_.after_deletions;
+  // Once started the thread stays: with both triggers off it only sleeps.
+  if (enabled && !thread_.joinable()) thread_ = std::thread([this] { Run(); });
+}
+
+void GcPolicy::Update(Options options) {
   MutexLock l(&mu_);
+  options_ = options;
+  if (!options_.after_deletions) deletion_pending_ = false;
+  StartIfEnabled();
+}
+
+absl::Duration GcPolicy::ingest_max_age() {
+  MutexLock l(&mu_);
+  return options_.ingest_max_age;
+}
+
+void GcPolicy::NoteDeletion() {
+  MutexLock l(&mu_);
+  if (!options_.after_deletions) return;
   deletion_pending_ = true;
   last_deletion_ = absl::Now();
 }
 
 void GcPolicy::Run() {
-  absl::Time next_timed = options_.interval > absl::ZeroDuration() ? absl::Now() + options_.interval
-                                                                   : absl::InfiniteFuture();
+  absl::Duration interval = absl::ZeroDuration();
+  absl::Time next_timed = absl::InfiniteFuture();
   while (true) {
     bool due = false;
+    layerstore::GcOptions gc_options;
     {
       MutexLock l(&mu_);
+      // A changed interval counts from now.
+      if (options_.interval != interval) {
+        interval = options_.interval;
+        next_timed =
+            interval > absl::ZeroDuration() ? absl::Now() + interval : absl::InfiniteFuture();
+      }
       // Wake at the timer, or once deletions have settled; re-check often
       // enough to notice both (and stop) promptly.
       absl::Time wake = next_timed;
@@ -46,11 +71,10 @@ void GcPolicy::Run() {
         due = true;
       }
       if (now >= next_timed) due = true;
+      gc_options.ingest_max_age = options_.ingest_max_age;
     }
     if (!due) continue;
-    if (options_.interval > absl::ZeroDuration()) next_timed = absl::Now() + options_.interval;
-    layerstore::GcOptions gc_options;
-    gc_options.ingest_max_age = options_.ingest_max_age;
+    if (interval > absl::ZeroDuration()) next_timed = absl::Now() + interval;
     absl::StatusOr<layerstore::GcReport> r = gc_->Collect(gc_options);
     if (!r.ok()) log::Error("scheduled gc", {{"error", r.status().ToString()}});
   }

@@ -30,12 +30,19 @@ class GcPolicy {
   // Something was deleted; with after_deletions, a collection follows.
   void NoteDeletion();
 
+  // New settings (SIGHUP), from the next wake-up on. Not thread-safe against
+  // itself or the destructor: one thread owns the policy's life.
+  void Update(Options options);
+  // How long an ingest may idle before it is garbage, as now configured.
+  absl::Duration ingest_max_age();
+
  private:
   void Run();
+  void StartIfEnabled() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   layerstore::GarbageCollector* gc_;
-  const Options options_;
   Mutex mu_;
+  Options options_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_deletion_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   bool deletion_pending_ ABSL_GUARDED_BY(mu_) = false;

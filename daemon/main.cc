@@ -1,107 +1,129 @@
 // stratad: the strata daemon. Flags are a contract (DESIGN.md, last section).
+//
+// Settings come from built-in defaults, then the config file
+// (/etc/strata/config.toml, or --config FILE), then the flags given.
+// SIGTERM/SIGINT drain and exit 0; SIGHUP re-reads the config file and
+// applies what can change without a restart (Daemon::Reload).
 #include <signal.h>
-#include <sys/stat.h>
 
 #include <clocale>
 #include <cstdio>
 #include <string>
-#include <tuple>
 
 #include "CLI/CLI.hpp"
+#include "common/fs.h"
 #include "common/log.h"
+#include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/setting_flags.h"
+#include "daemon/systemd.h"
+
+namespace {
+
+using strata::daemon::DaemonOptions;
+
+// Exit codes: 1 the daemon failed to start or stopped on an error; 2 a bad
+// command line or config file.
+constexpr int kExitFailed = 1;
+constexpr int kExitConfig = 2;
+
+int Fail(int code, const absl::Status& s) {
+  std::fprintf(stderr, "stratad: error: %s\n", std::string(s.message()).c_str());
+  return code;
+}
+
+class Configuration {
+ public:
+  explicit Configuration(CLI::App* app) : flags_(app) {
+    config_option_ = app->add_option("--config", config_file_, "config file (TOML)")
+                         ->default_str(strata::daemon::kDefaultConfigPath);
+  }
+
+  // Defaults, then the config file (the default one only if it exists), then flags.
+  absl::StatusOr<DaemonOptions> Load() const {
+    DaemonOptions options;
+    std::string path = config_file_;
+    if (config_option_->count() == 0) {
+      path = strata::PathExists(strata::daemon::kDefaultConfigPath)
+                 ? strata::daemon::kDefaultConfigPath
+                 : "";
+    }
+    if (!path.empty()) {
+      absl::Status s = strata::daemon::ApplyConfigFile(path, &options);
+      if (!s.ok()) return s;
+      options.config_file = path;
+    }
+    absl::Status s = flags_.Apply(&options);
+    if (!s.ok()) return s;
+    return options;
+  }
+
+ private:
+  strata::daemon::SettingFlags flags_;
+  std::string config_file_;
+  CLI::Option* config_option_ = nullptr;
+};
+
+// Waits for signals until told to stop; reloads on SIGHUP.
+void ServeUntilStopped(strata::daemon::Daemon& daemon, const Configuration& config,
+                       const sigset_t& signals) {
+  while (true) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP) {
+      strata::log::Info("stopping", {{"signal", std::to_string(sig)}});
+      return;
+    }
+    strata::daemon::NotifyReloading();
+    absl::StatusOr<DaemonOptions> next = config.Load();
+    absl::Status s = next.ok() ? daemon.Reload(*next) : next.status();
+    // A bad file on reload keeps the daemon running as it was.
+    if (!s.ok()) strata::log::Error("reload failed; settings unchanged", {{"err", s.ToString()}});
+    strata::daemon::NotifyReady("serving");
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  strata::daemon::DaemonOptions options;
-  std::string mode = "0660";
-  std::string log_level = "info";
   CLI::App app{"stratad: container image layer store daemon"};
-  app.add_option("--root", options.root, "store root directory")->capture_default_str();
-  app.add_option("--socket", options.socket, "unix socket to serve on")->capture_default_str();
-  app.add_option("--socket-mode", mode, "socket permission bits (octal)")->capture_default_str();
-  app.add_option("--socket-group", options.socket_group, "group owning the socket");
-  app.add_option("--log-level", log_level, "debug, info, warn or error")->capture_default_str();
-  app.add_option("--import-dir", options.import_dirs,
-                 "directory clients may import archives from by path (repeatable)");
-  app.add_option("--unpack-jobs", options.unpack_jobs, "layers unpacked at once (0: one per CPU)")
-      ->capture_default_str();
-  app.add_option("--max-layer-bytes", options.max_layer_bytes,
-                 "bytes one layer may write to disk (zero runs are holes and do not count)")
-      ->capture_default_str();
-  app.add_option("--max-layer-entries", options.max_layer_entries, "entries one layer may have")
-      ->capture_default_str();
-  std::string gc_interval = "0";
-  std::string ingest_max_age = "24h";
-  app.add_option("--gc-interval", gc_interval,
-                 "collect garbage this often, e.g. 30m or 6h (0: never on a timer)")
-      ->capture_default_str();
-  app.add_flag("--gc-after-deletions", options.gc_after_deletions,
-               "collect garbage a moment after images, snapshots, leases or blobs are deleted");
-  app.add_option("--ingest-max-age", ingest_max_age,
-                 "an ingest idle this long is garbage, e.g. 24h")
-      ->capture_default_str();
-  app.add_option("--registry-hosts", options.registry_hosts,
-                 "registry hosts, containerd's hosts.toml layout (DIR/<host>/hosts.toml)")
-      ->capture_default_str();
-  app.add_option("--registry-auth", options.registry_auth,
-                 "Docker config.json with registry credentials (auths)");
-  app.add_option("--registry-listen", options.registry_listen,
-                 "serve the registry API read-only to peers at host:port (plain HTTP)");
-  app.add_option("--max-concurrent-downloads", options.max_concurrent_downloads,
-                 "layer blobs one pull downloads at once")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  app.add_option("--sized-backend", options.sized_backend,
-                 "what makes sized writable layers: auto, btrfs-qgroup, ext4-loop or none")
-      ->check(CLI::IsMember({"auto", "btrfs-qgroup", "ext4-loop", "none"}))
-      ->capture_default_str();
+  Configuration config(&app);
+  bool print_config = false;
+  app.add_flag("--print-config", print_config,
+               "print the effective configuration (defaults, config file, flags) and exit");
   CLI11_PARSE(app, argc, argv);
-  for (auto [flag, text, out] :
-       {std::tuple{"--gc-interval", &gc_interval, &options.gc_interval},
-        std::tuple{"--ingest-max-age", &ingest_max_age, &options.ingest_max_age}}) {
-    if (*text == "0") {
-      *out = absl::ZeroDuration();
-    } else if (!absl::ParseDuration(*text, out) || *out < absl::ZeroDuration()) {
-      std::fprintf(stderr, "stratad: error: %s %s is not a duration (like 90s, 30m or 6h)\n", flag,
-                   text->c_str());
-      return 2;
-    }
+  absl::StatusOr<DaemonOptions> options = config.Load();
+  if (!options.ok()) return Fail(kExitConfig, options.status());
+  if (print_config) {
+    std::fputs(strata::daemon::FormatConfig(*options).c_str(), stdout);
+    return 0;
   }
   // Layer entry names are bytes; a UTF-8 locale lets libarchive hand PAX
   // (UTF-8) names through unchanged.
   std::setlocale(LC_ALL, "C.UTF-8");
+  strata::daemon::LogToJournalIfConnected();
+  strata::daemon::ApplyLogLevel(options->log_level);
 
-  try {
-    options.socket_mode = static_cast<mode_t>(std::stoul(mode, nullptr, 8));
-  } catch (...) {
-    std::fprintf(stderr, "stratad: error: --socket-mode %s is not an octal mode\n", mode.c_str());
-    return 2;
-  }
-  if (log_level == "debug") strata::log::SetLevel(strata::log::Level::kDebug);
-  if (log_level == "warn") strata::log::SetLevel(strata::log::Level::kWarn);
-  if (log_level == "error") strata::log::SetLevel(strata::log::Level::kError);
-
-  // Block the stop signals before any thread starts, so every thread inherits
-  // the mask and only sigwait below receives them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // Block the signals before any thread starts, so every thread inherits the
+  // mask and only sigwait receives them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  auto daemon = strata::daemon::Daemon::Start(options);
-  if (!daemon.ok()) {
-    std::fprintf(stderr, "stratad: error: %s\n", std::string(daemon.status().message()).c_str());
-    return 1;
-  }
-  std::printf("stratad: serving root=%s socket=%s\n", options.root.c_str(), options.socket.c_str());
+  auto daemon = strata::daemon::Daemon::Start(*options);
+  if (!daemon.ok()) return Fail(kExitFailed, daemon.status());
+  std::printf("stratad: serving root=%s socket=%s\n", options->root.c_str(),
+              options->socket.c_str());
   std::fflush(stdout);
-  strata::log::Info("serving", {{"root", options.root}, {"socket", options.socket}});
+  strata::log::Info(
+      "serving",
+      {{"root", options->root}, {"socket", options->socket}, {"config", options->config_file}});
+  strata::daemon::NotifyReady("serving " + options->socket);
 
-  int sig = 0;
-  sigwait(&stop, &sig);
-  strata::log::Info("stopping", {{"signal", std::to_string(sig)}});
+  ServeUntilStopped(**daemon, config, signals);
+  strata::daemon::NotifyStopping();
   (*daemon)->Shutdown();
   strata::log::Info("stopped");
   return 0;

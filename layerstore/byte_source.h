@@ -56,6 +56,22 @@ class HashingSource : public ByteSource {
   int64_t bytes_ = 0;
 };
 
+// Passes bytes through, counting them.
+class CountingSource : public ByteSource {
+ public:
+  explicit CountingSource(ByteSource* in) : in_(in) {}  // `in` must outlive this
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    absl::StatusOr<size_t> got = in_->Read(buf, n);
+    if (got.ok()) bytes_ += static_cast<int64_t>(*got);
+    return got;
+  }
+  int64_t bytes() const { return bytes_; }
+
+ private:
+  ByteSource* in_;
+  int64_t bytes_ = 0;
+};
+
 enum class Compression { kNone, kGzip, kZstd };
 // Which inflater decodes gzip. Default: ISA-L's igzip, measured faster than zlib
 // (bench/inflate_bench).

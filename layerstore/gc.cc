@@ -1,3 +1,4 @@
+#include "layerstore/work_counters.h"
 #include "layerstore/gc.h"
 
 #include <set>
@@ -203,6 +204,9 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
              {"bytes", std::to_string(report.bytes)},
              {"writers_paused_ms", absl::StrCat(absl::ToDoubleMilliseconds(report.writers_paused))},
              {"seconds", absl::StrCat(absl::ToDoubleSeconds(report.elapsed))}});
+  if (options.scope == nullptr && !options.dry_run) {
+    Counters().NoteGc(static_cast<int64_t>(report.removed.size()), report.bytes, report.elapsed);
+  }
   return report;
 }
 

@@ -23,6 +23,7 @@
 #include "layerstore/layer_pipeline.h"
 #include "layerstore/libarchive_source.h"
 #include "layerstore/reference.h"
+#include "layerstore/work_counters.h"
 
 namespace strata::layerstore {
 namespace {
@@ -266,7 +267,8 @@ absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,
   absl::Time start = absl::Now();
   UnpackSession session(unpacker_);
   Members members;
-  STRATA_RETURN_IF_ERROR(ReadMembers(archive, options, progress, &session, &members));
+  CountingSource counted(archive);
+  STRATA_RETURN_IF_ERROR(ReadMembers(&counted, options, progress, &session, &members));
   absl::Time read_done = absl::Now();
   std::vector<Candidate> candidates;
   if (members.metadata.count("index.json")) {
@@ -311,6 +313,9 @@ absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,
       out.push_back(std::move(img));
     }
   }
+  ++Counters().imports;
+  Counters().imported_bytes += counted.bytes();
+  for (const ImportedImage& img : done) Counters().imported_layers += img.chain_ids.size();
   return out;
 }
 

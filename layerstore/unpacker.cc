@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/status_util.h"
 #include "layerstore/whiteout_prune.h"
+#include "layerstore/work_counters.h"
 
 namespace strata::layerstore {
 namespace {
@@ -79,6 +80,7 @@ absl::StatusOr<Unpacker::Unpacked> Unpacker::Extract(const Descriptor& blob, Byt
     STRATA_ASSIGN_OR_RETURN(fd, content_->OpenBlob(blob.digest));
   }
   STRATA_ASSIGN_OR_RETURN(uint64_t dir, snapshots_->NewLayerDirectory());
+  absl::Time start = absl::Now();
   absl::StatusOr<Unpacked> out = [&]() -> absl::StatusOr<Unpacked> {
     FdSource file(fd.get());
     HashingSource compressed(bytes != nullptr ? bytes : &file);
@@ -109,6 +111,9 @@ absl::StatusOr<Unpacker::Unpacked> Unpacker::Extract(const Descriptor& blob, Byt
     u.diff_id = compression == Compression::kNone ? blob_digest : tar.Finish();
     STRATA_RETURN_IF_ERROR(WriteFileDurably(snapshots_->layout().SnapshotDir(dir) + "/sums",
                                             EncodeSums(u.result.files), 0600));
+    Counters().NoteUnpack(compressed.bytes(),
+                          compression == Compression::kNone ? compressed.bytes() : tar.bytes(),
+                          absl::Now() - start);
     return u;
   }();
   if (!out.ok()) {

@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/run_each.h"
 #include "common/status_util.h"
+#include "layerstore/work_counters.h"
 
 namespace strata::registry {
 namespace {
@@ -275,6 +276,7 @@ absl::Status Puller::FetchLayerBlobs(const ImageRef& ref, const std::vector<Desc
   LayerFetch fetch{&options, session,
                    [&](int64_t n) {
                      int64_t now = fetched += n;
+                     layerstore::Counters().pulled_bytes += n;
                      if (progress && n != 0) progress("fetch", now, total);
                    },
                    &abandon};
@@ -289,6 +291,16 @@ absl::Status Puller::FetchLayerBlobs(const ImageRef& ref, const std::vector<Desc
       [&](size_t k) { return FetchLayerBlob(ref, layers[order[k]], !unpacked[order[k]], fetch); },
       &abandon));
 }
+
+namespace {
+
+void CountPull(const absl::StatusOr<layerstore::ImportedImage>& pulled) {
+  if (!pulled.ok()) return;
+  ++layerstore::Counters().pulls;
+  layerstore::Counters().pulled_layers += pulled->chain_ids.size();
+}
+
+}  // namespace
 
 struct Puller::Flight {
   Mutex mu;
@@ -339,7 +351,9 @@ absl::StatusOr<layerstore::ImportedImage> Puller::Pull(const ImageRef& ref,
     // Whatever its outcome, what it stored is reused below; if it failed,
     // this pull fetches the rest itself.
     Follow(*flight, progress);
-    return PullManifest(ref, t, options, progress);
+    absl::StatusOr<layerstore::ImportedImage> out = PullManifest(ref, t, options, progress);
+    CountPull(out);
+    return out;
   }
   absl::StatusOr<layerstore::ImportedImage> out =
       PullManifest(ref, t, options, [&](const std::string& phase, int64_t done, int64_t total) {
@@ -356,6 +370,7 @@ absl::StatusOr<layerstore::ImportedImage> Puller::Pull(const ImageRef& ref,
     MutexLock l(&flight->mu);
     flight->finished = true;
   }
+  CountPull(out);
   MutexLock l(&mu_);
   flights_.erase(t.manifest.digest);
   return out;

@@ -15,6 +15,7 @@
 #include "common/run_each.h"
 #include "common/status_util.h"
 #include "layerstore/oci.h"
+#include "layerstore/work_counters.h"
 
 namespace strata::registry {
 namespace {
@@ -234,6 +235,12 @@ absl::StatusOr<PushResult> Pusher::Push(const std::string& name, const ImageRef&
   out.blobs_mounted = counts.mounted;
   out.blobs_uploaded = counts.uploaded;
   out.bytes_uploaded = counts.bytes;
+  layerstore::WorkCounters& c = layerstore::Counters();
+  ++c.pushes;
+  c.pushed_bytes += counts.bytes;
+  c.pushed_blobs_uploaded += counts.uploaded;
+  c.pushed_blobs_mounted += counts.mounted;
+  c.pushed_blobs_present += counts.present;
   return out;
 }
 

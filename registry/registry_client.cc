@@ -104,13 +104,23 @@ std::string SourceLabel(const std::string& registry_host) {
 }
 
 RegistryClient::RegistryClient(HttpClient* http, Options options)
-    : http_(http), options_(std::move(options)) {}
+    : http_(http), options_(std::move(options)), credentials_(options_.credentials) {}
+
+void RegistryClient::SetCredentials(Credentials credentials) {
+  MutexLock l(&mu_);
+  credentials_ = std::move(credentials);
+  tokens_.clear();
+}
 
 absl::StatusOr<std::string> RegistryClient::Authorize(const Endpoint& endpoint, const ImageRef& ref,
                                                       const std::vector<std::string>& scopes,
                                                       const HttpResponse& unauthorized) {
-  std::optional<Credential> cred = options_.credentials.For(ref.domain);
-  if (!cred) cred = options_.credentials.For(endpoint.host);
+  std::optional<Credential> cred;
+  {
+    MutexLock l(&mu_);
+    cred = credentials_.For(ref.domain);
+    if (!cred) cred = credentials_.For(endpoint.host);
+  }
   std::string basic;
   if (cred && !cred->username.empty()) {
     basic = "Basic " + absl::Base64Escape(absl::StrCat(cred->username, ":", cred->password));

@@ -42,6 +42,10 @@ class RegistryClient {
   // `http` must outlive the client.
   RegistryClient(HttpClient* http, Options options);
 
+  // Replaces the credentials (a re-read config.json) for calls from now on;
+  // tokens fetched with the old ones are dropped.
+  void SetCredentials(Credentials credentials);
+
   struct Manifest {
     std::string media_type;
     std::string bytes;
@@ -121,6 +125,8 @@ class RegistryClient {
   std::set<std::string> plain_http_hosts_ ABSL_GUARDED_BY(mu_);
   // Authorization header values by endpoint host, repository and scopes.
   std::map<std::string, std::string> tokens_ ABSL_GUARDED_BY(mu_);
+  // Starts as options_.credentials; SIGHUP replaces it.
+  Credentials credentials_ ABSL_GUARDED_BY(mu_);
 };
 
 // The label that says where a blob came from, as containerd writes it:
