@@ -30,6 +30,7 @@
 #include "strata/v1/layers.grpc.pb.h"
 #include "strata/v1/leases.grpc.pb.h"
 #include "strata/v1/snapshots.grpc.pb.h"
+#include "strata/version.h"
 
 namespace strata::cli {
 namespace {
@@ -551,21 +552,61 @@ int Commands::Commit(const std::string& key, const std::string& name, const std:
 int Commands::Info() {
   pb::InfoResponse info;
   if (int failed = Call(&pb::Admin::Stub::Info, "info", pb::InfoRequest(), &info)) return failed;
+  const pb::StoreCounts& c = info.counts();
   if (g_.json) {
-    std::printf("%s\n", nlohmann::json{{"version", info.version()},
-                                       {"root", info.root()},
-                                       {"sized_backends", info.sized_backends()},
-                                       {"sized_unavailable", info.sized_unavailable()}}
+    json counts = {{"images", c.images()},
+                   {"blobs", c.blobs()},
+                   {"blob_bytes", c.blob_bytes()},
+                   {"layers", c.layers()},
+                   {"layer_bytes", c.layer_bytes()},
+                   {"committed_snapshots", c.committed_snapshots()},
+                   {"active_snapshots", c.active_snapshots()},
+                   {"view_snapshots", c.view_snapshots()},
+                   {"leases", c.leases()},
+                   {"ingests", c.ingests()},
+                   {"metadata_bytes", c.metadata_bytes()}};
+    std::printf("%s\n", json{{"version", info.version()},
+                             {"client_version", STRATA_VERSION},
+                             {"root", info.root()},
+                             {"socket", info.socket()},
+                             {"config_file", info.config_file()},
+                             {"metrics_listen", info.metrics_listen()},
+                             {"registry_listen", info.registry_listen()},
+                             {"pid", info.pid()},
+                             {"started_at", TimeText(info.started_at().seconds())},
+                             {"sized_backends", info.sized_backends()},
+                             {"sized_unavailable", info.sized_unavailable()},
+                             {"counts", counts},
+                             {"filesystem_bytes", info.filesystem_bytes()},
+                             {"filesystem_free_bytes", info.filesystem_free_bytes()}}
                             .dump(2)
                             .c_str());
     return 0;
   }
-  std::printf("version:       %s\nroot:          %s\n", info.version().c_str(),
-              info.root().c_str());
-  if (info.sized_backends().empty()) {
-    std::printf("sized layers:  none (%s)\n", info.sized_unavailable().c_str());
-  } else {
-    std::printf("sized layers:  %s\n", info.sized_backends().c_str());
+  auto or_off = [](const std::string& s) { return s.empty() ? std::string("off") : s; };
+  std::vector<std::pair<std::string, std::string>> lines = {
+      {"version", absl::StrCat(info.version(), " (client ", STRATA_VERSION, ")")},
+      {"root", info.root()},
+      {"socket", info.socket()},
+      {"config file", info.config_file().empty() ? "none" : info.config_file()},
+      {"pid", absl::StrCat(info.pid(), ", started ", TimeText(info.started_at().seconds()))},
+      {"metrics", or_off(info.metrics_listen())},
+      {"registry API", or_off(info.registry_listen())},
+      {"sized layers", info.sized_backends().empty()
+                           ? absl::StrCat("none (", info.sized_unavailable(), ")")
+                           : info.sized_backends()},
+      {"images", std::to_string(c.images())},
+      {"layers", absl::StrCat(c.layers(), " (", HumanSize(c.layer_bytes()), " unpacked)")},
+      {"blobs", absl::StrCat(c.blobs(), " (", HumanSize(c.blob_bytes()), ")")},
+      {"snapshots",
+       absl::StrCat(c.active_snapshots(), " writable (containers), ", c.view_snapshots(),
+                    " views, ", c.committed_snapshots(), " committed")},
+      {"leases", absl::StrCat(c.leases(), "; ingests in progress: ", c.ingests())},
+      {"metadata", HumanSize(c.metadata_bytes())},
+      {"filesystem", absl::StrCat(HumanSize(info.filesystem_bytes()), ", ",
+                                  HumanSize(info.filesystem_free_bytes()), " free")}};
+  for (const auto& [key, value] : lines) {
+    std::printf("%-14s%s\n", (key + ":").c_str(), value.c_str());
   }
   return 0;
 }
@@ -777,10 +818,6 @@ int Commands::Leases() {
   pb::ListLeasesResponse resp;
   if (int failed = Call(&pb::Leases::Stub::List, "leases", pb::ListLeasesRequest(), &resp))
     return failed;
-  auto time_text = [](const google::protobuf::Timestamp& t) {
-    return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(t.seconds()),
-                            absl::UTCTimeZone());
-  };
   // Garbage collection drops an expired lease; until then it holds nothing.
   absl::Time now = absl::Now();
   auto expired = [&](const pb::Lease& l) {
@@ -791,12 +828,13 @@ int Commands::Leases() {
     for (const auto& l : resp.leases()) {
       json labels = json::object();
       for (const auto& [k, v] : l.labels()) labels[k] = v;
-      list.push_back({{"id", l.id()},
-                      {"created_at", time_text(l.created_at())},
-                      {"expires_at", l.has_expires_at() ? json(time_text(l.expires_at())) : json()},
-                      {"expired", expired(l)},
-                      {"resources", l.resources()},
-                      {"labels", labels}});
+      list.push_back(
+          {{"id", l.id()},
+           {"created_at", TimeText(l.created_at().seconds())},
+           {"expires_at", l.has_expires_at() ? json(TimeText(l.expires_at().seconds())) : json()},
+           {"expired", expired(l)},
+           {"resources", l.resources()},
+           {"labels", labels}});
     }
     std::printf("%s\n", list.dump(2).c_str());
     return 0;
@@ -806,10 +844,10 @@ int Commands::Leases() {
     std::string labels;
     for (const auto& [k, v] : l.labels())
       absl::StrAppend(&labels, labels.empty() ? "" : ",", k, "=", v);
-    rows.push_back({l.id(), time_text(l.created_at()),
+    rows.push_back({l.id(), TimeText(l.created_at().seconds()),
                     !l.has_expires_at() ? "never"
-                    : expired(l)        ? time_text(l.expires_at()) + " (expired)"
-                                        : time_text(l.expires_at()),
+                    : expired(l)        ? TimeText(l.expires_at().seconds()) + " (expired)"
+                                        : TimeText(l.expires_at().seconds()),
                     std::to_string(l.resources()), labels});
   }
   PrintTable({"ID", "CREATED", "EXPIRES", "RESOURCES", "LABELS"}, rows);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/time.h"
 
 namespace strata::cli {
 
@@ -25,6 +26,11 @@ std::string ShortDigest(const std::string& digest) {
   size_t colon = digest.find(':');
   std::string hex = colon == std::string::npos ? digest : digest.substr(colon + 1);
   return hex.substr(0, 12);
+}
+
+std::string TimeText(int64_t unix_seconds) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixSeconds(unix_seconds),
+                          absl::UTCTimeZone());
 }
 
 std::string Plural(int64_t n, const std::string& noun) {

@@ -11,6 +11,8 @@ namespace strata::cli {
 std::string HumanSize(int64_t bytes);
 // "sha256:abcdef..." -> "abcdef012345" (12 hex digits).
 std::string ShortDigest(const std::string& digest);
+// Seconds since the epoch as "2026-11-27T15:04:05Z".
+std::string TimeText(int64_t unix_seconds);
 // "1 layer", "2 layers" (nouns that take an s).
 std::string Plural(int64_t n, const std::string& noun);
 // Columns a UTF-8 string takes on a terminal: one per character, two for

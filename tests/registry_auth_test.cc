@@ -4,11 +4,14 @@
 #include <crypt.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/fs.h"
 #include "tests/registry_process.h"
 #include "tests/stratad_process.h"
@@ -122,6 +125,36 @@ TEST_F(RegistryAuthTest, BasicAuthTakesConfigJsonCredentials) {
   r = Cli({"pull", Ref("library/busybox:latest")});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   r = Cli({"push", Ref("library/busybox:latest"), Ref("alice/busybox:1")});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+// SIGHUP re-reads the credentials file, even at the same path.
+TEST_F(RegistryAuthTest, CredentialsAreReReadOnSighup) {
+  char salt_buf[CRYPT_GENSALT_OUTPUT_SIZE];
+  ASSERT_NE(crypt_gensalt_rn("$2b$", 5, nullptr, 0, salt_buf, sizeof(salt_buf)), nullptr);
+  crypt_data data{};
+  const char* hash = crypt_r("s3cret", salt_buf, &data);
+  ASSERT_NE(hash, nullptr);
+  WriteFileOrDie(tmp_.Sub("htpasswd"), absl::StrCat("alice:", hash, "\n"));
+  RegistryProcess::Options o;
+  o.htpasswd = tmp_.Sub("htpasswd");
+  o.push_credentials = "alice:s3cret";
+  ASSERT_OK_AND_ASSIGN(registry_, RegistryProcess::Start(tmp_.Sub("registry"), o));
+  ASSERT_OK(registry_->PushOciArchive(Busybox(), "library/busybox:latest"));
+  const std::string auth = tmp_.Sub("docker-config.json");
+  WriteFileOrDie(auth, ReadFileOrDie(Credentials("alice", "wrong")));
+  StartDaemon({"--registry-auth", auth});
+  RunResult r = Cli({"--json", "pull", Ref("library/busybox:latest")});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("UNAUTHENTICATED"));
+
+  WriteFileOrDie(auth, ReadFileOrDie(Credentials("alice", "s3cret")));
+  ASSERT_EQ(::kill(daemon_->pid(), SIGHUP), 0);
+  for (int i = 0; i < 100 && !absl::StrContains(ReadFileOrDie(daemon_->log_path()), "reloaded");
+       ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  r = Cli({"pull", Ref("library/busybox:latest")});
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
