@@ -160,6 +160,15 @@ grpc::Status ImagesService::Get(Ctx*, const pb::GetImageRequest* req, pb::Image*
   return grpc::Status::OK;
 }
 
+grpc::Status ImagesService::Tag(Ctx*, const pb::TagImageRequest* req, pb::Image* resp) {
+  absl::StatusOr<layerstore::ImageInfo> info = images_->Tag(req->source(), req->name());
+  if (!info.ok()) return ToGrpc(info.status());
+  absl::StatusOr<layerstore::ResolvedImage> r = images_->Resolve(*info);
+  if (!r.ok()) return ToGrpc(r.status());
+  ToProto(*r, *snapshots_, resp);
+  return grpc::Status::OK;
+}
+
 grpc::Status ImagesService::Delete(Ctx*, const pb::DeleteImageRequest* req,
                                    google::protobuf::Empty*) {
   absl::Status s = images_->Delete(req->name());

@@ -43,6 +43,7 @@ class ImagesService final : public strata::v1::Images::Service {
   grpc::Status List(Ctx*, const strata::v1::ListImagesRequest*,
                     strata::v1::ListImagesResponse*) override;
   grpc::Status Get(Ctx*, const strata::v1::GetImageRequest*, strata::v1::Image*) override;
+  grpc::Status Tag(Ctx*, const strata::v1::TagImageRequest*, strata::v1::Image*) override;
   grpc::Status Delete(Ctx*, const strata::v1::DeleteImageRequest*,
                       google::protobuf::Empty*) override;
   grpc::Status Commit(Ctx*, const strata::v1::CommitImageRequest*, strata::v1::Image*) override;

@@ -22,6 +22,7 @@
 #include "cli/args.h"
 #include "cli/errors.h"
 #include "cli/format.h"
+#include "cli/views.h"
 #include "common/mount.h"
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "strata/v1/admin.grpc.pb.h"
@@ -53,25 +54,6 @@ std::string AbsolutePath(const std::string& p) {
   return p;
 }
 
-json ImageJson(const pb::Image& img) {
-  json layers = json::array();
-  for (const auto& l : img.layers()) {
-    layers.push_back({{"digest", l.blob().digest()},
-                      {"media_type", l.blob().media_type()},
-                      {"size", l.blob().size()},
-                      {"diff_id", l.diff_id()},
-                      {"chain_id", l.chain_id()},
-                      {"unpacked", l.unpacked()}});
-  }
-  return {
-      {"name", img.name()},
-      {"target", {{"digest", img.target().digest()}, {"media_type", img.target().media_type()}}},
-      {"manifest", img.manifest_digest()},
-      {"config", img.config_digest()},
-      {"top_chain_id", img.top_chain_id()},
-      {"layers", layers}};
-}
-
 // An image a command made: its JSON, or "<verb> <from> as <name> (N layers, top <chain>)".
 void PrintImageMade(const char* verb, const std::string& from, const pb::Image& img, bool as_json) {
   if (as_json) {
@@ -80,12 +62,6 @@ void PrintImageMade(const char* verb, const std::string& from, const pb::Image& 
   }
   std::printf("%s %s as %s (%s, top %s)\n", verb, from.c_str(), img.name().c_str(),
               Plural(img.layers_size(), "layer").c_str(), ShortDigest(img.top_chain_id()).c_str());
-}
-
-int64_t ImageSize(const pb::Image& img) {
-  int64_t total = 0;
-  for (const auto& l : img.layers()) total += l.blob().size();
-  return total;
 }
 
 std::string StatusCodeName(grpc::StatusCode code) {
@@ -108,19 +84,6 @@ std::string StatusCodeName(grpc::StatusCode code) {
                                        "UNAUTHENTICATED"};
   int i = static_cast<int>(code);
   return i >= 0 && i < 17 ? kNames[i] : std::to_string(i);
-}
-
-const char* KindName(spb::Kind k) {
-  switch (k) {
-    case spb::VIEW:
-      return "view";
-    case spb::ACTIVE:
-      return "active";
-    case spb::COMMITTED:
-      return "committed";
-    default:
-      return "unknown";
-  }
 }
 
 // Reads a call's stream of `Response`s to its end: progress messages drawn
@@ -163,7 +126,11 @@ int Commands::Fail(const std::string& message) const {
 }
 
 int Commands::Import(const std::string& file, const std::string& name) {
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  bool from_stdin = file == "-";
+  if (from_stdin && ::isatty(0)) {
+    return Fail("import -: stdin is a terminal; pipe an archive in (strata import - < image.tar)");
+  }
+  int fd = from_stdin ? ::dup(0) : ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Fail(absl::StrCat("import: cannot open ", file, ": ", std::strerror(errno)));
   struct stat st;
   if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -271,103 +238,35 @@ int Commands::Push(const std::string& name, const std::string& ref) {
   return 0;
 }
 
-int Commands::Images() {
-  pb::ListImagesResponse resp;
-  if (int failed = Call(&pb::Images::Stub::List, "images", pb::ListImagesRequest(), &resp))
-    return failed;
-  if (g_.json) {
-    json out = json::array();
-    for (const auto& img : resp.images()) out.push_back(ImageJson(img));
-    std::printf("%s\n", out.dump(2).c_str());
-    return 0;
+int Commands::Rmi(const std::vector<std::string>& names) {
+  int result = 0;
+  json deleted = json::array();
+  for (const std::string& name : names) {
+    pb::DeleteImageRequest req;
+    req.set_name(name);
+    google::protobuf::Empty resp;
+    if (int failed = Call(&pb::Images::Stub::Delete, "rmi " + name, req, &resp)) {
+      result = failed;
+      continue;
+    }
+    deleted.push_back(name);
+    if (!g_.json) std::printf("deleted %s\n", name.c_str());
   }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& img : resp.images()) {
-    rows.push_back({img.name(), ShortDigest(img.manifest_digest()),
-                    std::to_string(img.layers_size()), HumanSize(ImageSize(img))});
-  }
-  PrintTable({"NAME", "MANIFEST", "LAYERS", "SIZE"}, rows);
-  return 0;
+  if (g_.json && result == 0) std::printf("%s\n", json{{"deleted", deleted}}.dump(2).c_str());
+  return result;
 }
 
-int Commands::Rmi(const std::string& name) {
-  pb::DeleteImageRequest req;
+int Commands::Tag(const std::string& source, const std::string& name) {
+  pb::TagImageRequest req;
+  req.set_source(source);
   req.set_name(name);
-  google::protobuf::Empty resp;
-  if (int failed = Call(&pb::Images::Stub::Delete, "rmi " + name, req, &resp)) return failed;
-  if (!g_.json) std::printf("deleted %s\n", name.c_str());
-  return 0;
-}
-
-int Commands::Blobs() {
-  auto stub = pb::Content::NewStub(channel_);
-  grpc::ClientContext ctx;
-  auto reader = stub->List(&ctx, pb::ListContentRequest());
-  pb::ListContentResponse resp;
-  std::vector<pb::BlobInfo> blobs;
-  while (reader->Read(&resp)) blobs.insert(blobs.end(), resp.info().begin(), resp.info().end());
-  grpc::Status s = reader->Finish();
-  if (!s.ok()) return Fail("blobs", s);
+  pb::Image img;
+  if (int failed = Call(&pb::Images::Stub::Tag, "tag " + source, req, &img)) return failed;
   if (g_.json) {
-    json out = json::array();
-    for (const auto& b : blobs) {
-      out.push_back({{"digest", b.digest()}, {"size", b.size()}, {"media_type", b.media_type()}});
-    }
-    std::printf("%s\n", out.dump(2).c_str());
-    return 0;
+    std::printf("%s\n", ImageJson(img).dump(2).c_str());
+  } else {
+    std::printf("tagged %s as %s\n", source.c_str(), img.name().c_str());
   }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& b : blobs) rows.push_back({b.digest(), HumanSize(b.size()), b.media_type()});
-  PrintTable({"DIGEST", "SIZE", "MEDIA TYPE"}, rows);
-  return 0;
-}
-
-int Commands::Snapshots(bool containerd, bool tree) {
-  std::unique_ptr<grpc::ClientReaderInterface<spb::ListSnapshotsResponse>> reader;
-  grpc::ClientContext ctx;
-  auto native = pb::Snapshots::NewStub(channel_);
-  auto ctrd = spb::Snapshots::NewStub(channel_);
-  reader = containerd ? ctrd->List(&ctx, spb::ListSnapshotsRequest())
-                      : native->List(&ctx, spb::ListSnapshotsRequest());
-  std::vector<spb::Info> infos;
-  spb::ListSnapshotsResponse resp;
-  while (reader->Read(&resp)) infos.insert(infos.end(), resp.info().begin(), resp.info().end());
-  grpc::Status s = reader->Finish();
-  if (!s.ok()) return Fail("snapshots", s);
-  if (g_.json) {
-    json out = json::array();
-    for (const auto& i : infos) {
-      out.push_back({{"name", i.name()},
-                     {"kind", KindName(i.kind())},
-                     {"parent", i.parent()},
-                     {"labels", json(std::map<std::string, std::string>(i.labels().begin(),
-                                                                        i.labels().end()))}});
-    }
-    std::printf("%s\n", out.dump(2).c_str());
-    return 0;
-  }
-  if (tree) {
-    std::map<std::string, std::vector<const spb::Info*>> children;
-    std::set<std::string> names;
-    for (const auto& i : infos) names.insert(i.name());
-    for (const auto& i : infos) {
-      // Roots: no parent, or a parent in the other key space.
-      children[names.count(i.parent()) ? i.parent() : ""].push_back(&i);
-    }
-    std::function<void(const std::string&, int)> print = [&](const std::string& parent, int depth) {
-      for (const spb::Info* i : children[parent]) {
-        std::printf("%s%s [%s]\n", std::string(2 * depth, ' ').c_str(), i->name().c_str(),
-                    KindName(i->kind()));
-        print(i->name(), depth + 1);
-      }
-    };
-    std::printf("NAME [KIND]\n");  // as the table has a header, empty or not
-    print("", 0);
-    return 0;
-  }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& i : infos) rows.push_back({i.name(), KindName(i.kind()), i.parent()});
-  PrintTable({"NAME", "KIND", "PARENT"}, rows);
   return 0;
 }
 
@@ -606,7 +505,7 @@ int Commands::Info() {
       {"filesystem", absl::StrCat(HumanSize(info.filesystem_bytes()), ", ",
                                   HumanSize(info.filesystem_free_bytes()), " free")}};
   for (const auto& [key, value] : lines) {
-    std::printf("%-14s%s\n", (key + ":").c_str(), value.c_str());
+    std::printf("%-15s%s\n", (key + ":").c_str(), value.c_str());
   }
   return 0;
 }
@@ -626,6 +525,7 @@ int Commands::Squash(const std::string& image, const std::string& name, int laye
 
 int Commands::Export(const std::string& name, const std::string& file, const std::string& format,
                      bool force) {
+  if (file == "-") return ExportToStdout(name, format);
   struct stat st;
   if (!force && ::lstat(file.c_str(), &st) == 0) {
     return Fail(absl::StrCat("export: ", file, " exists (use --force to replace it)"));
@@ -666,6 +566,31 @@ int Commands::Export(const std::string& name, const std::string& file, const std
   }
   if (!g_.json)
     std::printf("exported %s to %s (%s)\n", name.c_str(), file.c_str(), HumanSize(total).c_str());
+  return 0;
+}
+
+int Commands::ExportToStdout(const std::string& name, const std::string& format) {
+  if (::isatty(1)) {
+    return Fail("export: stdout is a terminal; redirect it (strata export NAME - > image.tar)");
+  }
+  auto stub = pb::Images::NewStub(channel_);
+  grpc::ClientContext ctx;
+  pb::ExportImageRequest req;
+  req.set_name(name);
+  req.set_format(format);
+  auto reader = stub->Export(&ctx, req);
+  pb::ExportImageResponse chunk;
+  bool write_ok = true;
+  while (write_ok && reader->Read(&chunk)) {
+    const std::string& d = chunk.data();
+    write_ok = std::fwrite(d.data(), 1, d.size(), stdout) == d.size();
+  }
+  if (!write_ok) ctx.TryCancel();
+  grpc::Status s = reader->Finish();
+  if (!s.ok() && write_ok) return Fail("export " + name, s);
+  if (!write_ok || std::fflush(stdout) != 0) {
+    return Fail(absl::StrCat("export: cannot write to stdout: ", std::strerror(errno)));
+  }
   return 0;
 }
 
@@ -759,7 +684,7 @@ int Commands::Du() {
   return 0;
 }
 
-int Commands::Gc(bool dry_run, const std::string& ingest_max_age) {
+int Commands::CollectGarbage(bool dry_run, const std::string& ingest_max_age, GcResult* out) {
   pb::GarbageCollectRequest req;
   req.set_dry_run(dry_run);
   if (!ingest_max_age.empty()) {
@@ -768,89 +693,60 @@ int Commands::Gc(bool dry_run, const std::string& ingest_max_age) {
   auto stub = pb::Admin::NewStub(channel_);
   grpc::ClientContext ctx;
   auto reader = stub->GarbageCollect(&ctx, req);
-  std::vector<pb::GcItem> items;
-  pb::GcSummary summary;
   {
     ProgressLine progress;
     pb::GarbageCollectEvent ev;
     int64_t bytes = 0;
     while (reader->Read(&ev)) {
       if (ev.has_summary()) {
-        summary = ev.summary();
+        out->summary = ev.summary();
         continue;
       }
-      items.push_back(ev.item());
+      out->items.push_back(ev.item());
       bytes += ev.item().bytes();
-      progress.Count(dry_run ? "looking" : "collecting", static_cast<int64_t>(items.size()), -1,
-                     absl::StrCat("items, ", HumanSize(bytes)));
+      progress.Count(dry_run ? "looking" : "collecting", static_cast<int64_t>(out->items.size()),
+                     -1, absl::StrCat("items, ", HumanSize(bytes)));
     }
   }
   grpc::Status s = reader->Finish();
-  if (!s.ok()) return Fail("gc", s);
-  if (g_.json) {
-    json list = json::array();
-    for (const auto& i : items) {
-      list.push_back({{"kind", i.kind()}, {"name", i.name()}, {"bytes", i.bytes()}});
-    }
-    json out = {{"dry_run", dry_run},
-                {"items", list},
-                {"bytes", summary.bytes()},
-                {"blobs_kept", summary.blobs_kept()},
-                {"snapshots_kept", summary.snapshots_kept()},
-                {"writers_paused_seconds", summary.writers_paused_seconds()},
-                {"elapsed_seconds", summary.elapsed_seconds()}};
-    std::printf("%s\n", out.dump(2).c_str());
-    return 0;
+  return s.ok() ? 0 : Fail("gc", s);
+}
+
+nlohmann::json GcJson(const Commands::GcResult& r) {
+  json list = json::array();
+  for (const auto& i : r.items) {
+    list.push_back({{"kind", i.kind()}, {"name", i.name()}, {"bytes", i.bytes()}});
   }
-  const char* verb = dry_run ? "would remove" : "removed";
-  for (const auto& i : items) {
+  return {{"dry_run", r.summary.dry_run()},
+          {"items", list},
+          {"bytes", r.summary.bytes()},
+          {"blobs_kept", r.summary.blobs_kept()},
+          {"snapshots_kept", r.summary.snapshots_kept()},
+          {"writers_paused_seconds", r.summary.writers_paused_seconds()},
+          {"elapsed_seconds", r.summary.elapsed_seconds()}};
+}
+
+void PrintGcText(const Commands::GcResult& r) {
+  const char* verb = r.summary.dry_run() ? "would remove" : "removed";
+  for (const auto& i : r.items) {
     std::printf("%s %s %s (%s)\n", verb, i.kind().c_str(), i.name().c_str(),
                 HumanSize(i.bytes()).c_str());
   }
   std::printf("%s %s, %s; kept %s and %s\n", verb,
-              Plural(static_cast<int64_t>(items.size()), "item").c_str(),
-              HumanSize(summary.bytes()).c_str(), Plural(summary.blobs_kept(), "blob").c_str(),
-              Plural(summary.snapshots_kept(), "snapshot").c_str());
-  return 0;
+              Plural(static_cast<int64_t>(r.items.size()), "item").c_str(),
+              HumanSize(r.summary.bytes()).c_str(), Plural(r.summary.blobs_kept(), "blob").c_str(),
+              Plural(r.summary.snapshots_kept(), "snapshot").c_str());
 }
 
-int Commands::Leases() {
-  pb::ListLeasesResponse resp;
-  if (int failed = Call(&pb::Leases::Stub::List, "leases", pb::ListLeasesRequest(), &resp))
-    return failed;
-  // Garbage collection drops an expired lease; until then it holds nothing.
-  absl::Time now = absl::Now();
-  auto expired = [&](const pb::Lease& l) {
-    return l.has_expires_at() && absl::FromUnixSeconds(l.expires_at().seconds()) <= now;
-  };
+int Commands::Gc(bool dry_run, const std::string& ingest_max_age) {
+  GcResult r;
+  if (int failed = CollectGarbage(dry_run, ingest_max_age, &r)) return failed;
+  r.summary.set_dry_run(dry_run);
   if (g_.json) {
-    json list = json::array();
-    for (const auto& l : resp.leases()) {
-      json labels = json::object();
-      for (const auto& [k, v] : l.labels()) labels[k] = v;
-      list.push_back(
-          {{"id", l.id()},
-           {"created_at", TimeText(l.created_at().seconds())},
-           {"expires_at", l.has_expires_at() ? json(TimeText(l.expires_at().seconds())) : json()},
-           {"expired", expired(l)},
-           {"resources", l.resources()},
-           {"labels", labels}});
-    }
-    std::printf("%s\n", list.dump(2).c_str());
-    return 0;
+    std::printf("%s\n", GcJson(r).dump(2).c_str());
+  } else {
+    PrintGcText(r);
   }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& l : resp.leases()) {
-    std::string labels;
-    for (const auto& [k, v] : l.labels())
-      absl::StrAppend(&labels, labels.empty() ? "" : ",", k, "=", v);
-    rows.push_back({l.id(), TimeText(l.created_at().seconds()),
-                    !l.has_expires_at() ? "never"
-                    : expired(l)        ? TimeText(l.expires_at().seconds()) + " (expired)"
-                                        : TimeText(l.expires_at().seconds()),
-                    std::to_string(l.resources()), labels});
-  }
-  PrintTable({"ID", "CREATED", "EXPIRES", "RESOURCES", "LABELS"}, rows);
   return 0;
 }
 

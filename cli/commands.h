@@ -6,9 +6,13 @@
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "cli/listing.h"
+#include "strata/v1/admin.pb.h"
 #include "strata/v1/images.pb.h"
 
 namespace strata::cli {
@@ -16,17 +20,32 @@ namespace strata::cli {
 struct Globals {
   std::string socket = "/run/strata/strata.sock";
   bool json = false;
+  ListOptions list;  // for the listings
 };
 
 class Commands {
  public:
   explicit Commands(const Globals& g);
 
+  // `file` "-": the archive comes on stdin.
   int Import(const std::string& file, const std::string& name);
   int Pull(const std::string& ref, const std::string& platform, const std::string& name);
   int Push(const std::string& name, const std::string& ref);
   int Images();
-  int Rmi(const std::string& name);
+  // Deletes each name; goes on past failures (each reported), exit 1 if any.
+  int Rmi(const std::vector<std::string>& names);
+  int Tag(const std::string& source, const std::string& name);
+  // An image's config (entrypoint, env, labels...) and layers with sizes.
+  int Inspect(const std::string& name);
+  // The config's history, newest first, with each layer's size.
+  int History(const std::string& name);
+  // Deletes images no container uses (without `all`: only digest-only
+  // names, docker's dangling images), then collects garbage.
+  int Prune(bool all, bool dry_run);
+  // Disk use as `docker system df` shows it.
+  int SystemDf();
+  // The client's version, and the daemon's when it answers.
+  int Version();
   int Blobs();
   // `tree`: each snapshot under its parent, indented.
   int Snapshots(bool containerd, bool tree);
@@ -50,6 +69,13 @@ class Commands {
   // Collects garbage, or with dry_run says what would go. `ingest_max_age`
   // ("24h"; empty: the daemon's setting) makes older ingests garbage.
   int Gc(bool dry_run, const std::string& ingest_max_age);
+  struct GcResult {
+    std::vector<strata::v1::GcItem> items;
+    strata::v1::GcSummary summary;
+  };
+  // One garbage collection, its items and summary in `out`; 0 or the failure's exit code.
+  int CollectGarbage(bool dry_run, const std::string& ingest_max_age, GcResult* out);
+
   // The daemon's version, root and what makes sized layers.
   int Info();
   int Leases();
@@ -71,6 +97,12 @@ class Commands {
     return s.ok() ? 0 : Fail(what, s);
   }
   int Fail(const std::string& message) const;
+  int ExportToStdout(const std::string& name, const std::string& format);
+  // The parents of every writable snapshot and view in both key spaces (the
+  // images containers stand on), and how many writable ones there are.
+  int ContainerParents(std::set<std::string>* parents, int64_t* containers);
+  // Image `name` and its parsed config blob.
+  int ImageWithConfig(const std::string& name, strata::v1::Image* img, nlohmann::json* config);
   // 0 if writable snapshot `key` (which exists) stands above `img`'s top
   // layer (and, with `size_bytes`, was made with that size); otherwise
   // reports why it cannot be mounted for image `name`.
@@ -80,5 +112,9 @@ class Commands {
   Globals g_;
   std::shared_ptr<grpc::Channel> channel_;
 };
+
+// A garbage collection as --json prints it, and as text.
+nlohmann::json GcJson(const Commands::GcResult& r);
+void PrintGcText(const Commands::GcResult& r);
 
 }  // namespace strata::cli

@@ -331,6 +331,31 @@ std::string FormatConfig(const DaemonOptions& options) {
   return out.str();
 }
 
+std::string FormatConfigTemplate() {
+  DaemonOptions defaults;
+  std::string out =
+      "# stratad's configuration. Every setting is shown commented out at its\n"
+      "# default; uncomment and change what you need. Flags given to stratad\n"
+      "# override this file; SIGHUP (systemctl reload strata) re-reads it.\n";
+  std::string table;
+  for (const Setting& s : Settings()) {
+    absl::string_view key = s.key;
+    size_t dot = key.find('.');
+    std::string this_table = dot == absl::string_view::npos ? "" : std::string(key.substr(0, dot));
+    if (this_table != table) {
+      table = this_table;
+      absl::StrAppend(&out, "\n[", table, "]\n");
+    }
+    toml::table one;
+    InsertToml(&one, key.substr(dot == absl::string_view::npos ? 0 : dot + 1), s.get(defaults));
+    std::ostringstream value;
+    value << one;
+    absl::StrAppend(&out, "\n# ", s.help, " (flag ", s.flag,
+                    s.reloadable ? "; SIGHUP applies it" : "", ")\n# ", value.str(), "\n");
+  }
+  return out;
+}
+
 std::vector<std::string> ChangedKeys(const DaemonOptions& a, const DaemonOptions& b) {
   std::vector<std::string> changed;
   for (const Setting& s : Settings()) {

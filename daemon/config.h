@@ -53,6 +53,10 @@ absl::Status ApplyConfigText(const std::string& text, const std::string& name,
 // The effective settings as a config file that ApplyConfigFile reads back.
 std::string FormatConfig(const DaemonOptions& options);
 
+// A config file that documents every setting, each commented out at its
+// default: what packages install as /etc/strata/config.toml.
+std::string FormatConfigTemplate();
+
 // The keys whose values differ between `a` and `b`.
 std::vector<std::string> ChangedKeys(const DaemonOptions& a, const DaemonOptions& b);
 

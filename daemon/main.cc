@@ -91,7 +91,14 @@ int main(int argc, char** argv) {
   bool print_config = false;
   app.add_flag("--print-config", print_config,
                "print the effective configuration (defaults, config file, flags) and exit");
+  bool print_template = false;
+  app.add_flag("--print-config-template", print_template,
+               "print a config file documenting every setting at its default, and exit");
   CLI11_PARSE(app, argc, argv);
+  if (print_template) {
+    std::fputs(strata::daemon::FormatConfigTemplate().c_str(), stdout);
+    return 0;
+  }
   absl::StatusOr<DaemonOptions> options = config.Load();
   if (!options.ok()) return Fail(kExitConfig, options.status());
   if (print_config) {

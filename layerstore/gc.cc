@@ -1,4 +1,3 @@
-#include "layerstore/work_counters.h"
 #include "layerstore/gc.h"
 
 #include <set>
@@ -10,6 +9,7 @@
 #include "common/gc_labels.h"
 #include "common/log.h"
 #include "common/status_util.h"
+#include "layerstore/work_counters.h"
 
 namespace strata::layerstore {
 namespace {

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_util.h"
+#include "layerstore/image_ref.h"
 #include "layerstore/reference.h"
 #include "strata/meta/v1/records.pb.h"
 
@@ -34,6 +35,24 @@ absl::StatusOr<ImageInfo> Decode(const std::string& name, absl::string_view raw)
 
 }  // namespace
 
+namespace {
+
+std::string Normalized(const std::string& name) {
+  absl::StatusOr<ImageRef> ref = ParseImageRef(name);
+  return ref.ok() ? ref->String() : name;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<std::string>> ImageStore::StoredName(meta::WriteTxn& txn,
+                                                                  const std::string& name) const {
+  for (const std::string& candidate : {name, Normalized(name)}) {
+    STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(Family::kImages, candidate));
+    if (raw) return std::optional<std::string>(candidate);
+  }
+  return std::optional<std::string>();
+}
+
 absl::StatusOr<ImageInfo> ImageStore::Put(const ImageInfo& info) {
   STRATA_RETURN_IF_ERROR(ValidateImageName(info.name));
   ImageRecord r;
@@ -52,6 +71,32 @@ absl::StatusOr<ImageInfo> ImageStore::Put(const ImageInfo& info) {
   txn.Put(Family::kImages, info.name, encoded);
   STRATA_RETURN_IF_ERROR(txn.Commit());
   return Decode(info.name, encoded);
+}
+
+absl::StatusOr<ImageInfo> ImageStore::Tag(const std::string& source, const std::string& new_name) {
+  // As docker tag: "mybox:1" is docker.io/library/mybox:1.
+  std::string name = Normalized(new_name);
+  STRATA_RETURN_IF_ERROR(ValidateImageName(name));
+  // One transaction: the source cannot be deleted (and its blobs collected)
+  // between reading it and writing the new name.
+  meta::WriteTxn txn(db_);
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> stored, StoredName(txn, source));
+  if (!stored) return absl::NotFoundError(absl::StrCat("image \"", source, "\" not found"));
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> src, txn.Get(Family::kImages, *stored));
+  if (!src) return absl::NotFoundError(absl::StrCat("image \"", source, "\" not found"));
+  ImageRecord r;
+  if (!r.ParseFromString(*src)) {
+    return absl::DataLossError(absl::StrCat("image \"", source, "\": record does not parse"));
+  }
+  int64_t now = absl::ToUnixNanos(absl::Now());
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> old, txn.Get(Family::kImages, name));
+  ImageRecord prev;
+  r.set_created_unix_nanos(old && prev.ParseFromString(*old) ? prev.created_unix_nanos() : now);
+  r.set_updated_unix_nanos(now);
+  std::string encoded = r.SerializeAsString();
+  txn.Put(Family::kImages, name, encoded);
+  STRATA_RETURN_IF_ERROR(txn.Commit());
+  return Decode(name, encoded);
 }
 
 absl::Status ImageStore::CheckNoImageNeeds(const std::string& key) const {
@@ -75,8 +120,13 @@ absl::Status ImageStore::CheckNoImageNeeds(const std::string& key) const {
 
 absl::StatusOr<ImageInfo> ImageStore::Get(const std::string& name) const {
   STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, db_->Get(Family::kImages, name));
+  std::string found = name;
+  if (!raw && Normalized(name) != name) {
+    found = Normalized(name);
+    STRATA_ASSIGN_OR_RETURN(raw, db_->Get(Family::kImages, found));
+  }
   if (!raw) return absl::NotFoundError(absl::StrCat("image \"", name, "\" not found"));
-  return Decode(name, *raw);
+  return Decode(found, *raw);
 }
 
 absl::Status ImageStore::List(const std::function<bool(const ImageInfo&)>& fn) const {
@@ -95,9 +145,9 @@ absl::Status ImageStore::List(const std::function<bool(const ImageInfo&)>& fn) c
 
 absl::Status ImageStore::Delete(const std::string& name) {
   meta::WriteTxn txn(db_);
-  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(Family::kImages, name));
-  if (!raw) return absl::NotFoundError(absl::StrCat("image \"", name, "\" not found"));
-  txn.Delete(Family::kImages, name);
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> stored, StoredName(txn, name));
+  if (!stored) return absl::NotFoundError(absl::StrCat("image \"", name, "\" not found"));
+  txn.Delete(Family::kImages, *stored);
   return txn.Commit();
 }
 

@@ -41,7 +41,13 @@ class ImageStore {
   // its times). Callers use this, not a Get after it: another client may
   // delete the name in between, and what this call did still succeeded.
   absl::StatusOr<ImageInfo> Put(const ImageInfo& info);
+  // Image `name`, or, failing that, the image of its normalised reference
+  // ("busybox" finds docker.io/library/busybox:latest), as for every lookup
+  // by name here (Resolve, Delete, Tag's source).
   absl::StatusOr<ImageInfo> Get(const std::string& name) const;
+  // Names `new_name` (normalised as docker does) the image `source` names
+  // (docker tag): a name already in use moves. NotFound if there is no `source`.
+  absl::StatusOr<ImageInfo> Tag(const std::string& source, const std::string& new_name);
   absl::Status List(const std::function<bool(const ImageInfo&)>& fn) const;
   absl::Status Delete(const std::string& name);
   // Reads the image's manifest and config from the content store.
@@ -58,6 +64,10 @@ class ImageStore {
   absl::StatusOr<std::string> ReadJsonBlob(const Descriptor& d) const;
 
  private:
+  // The stored name `name` finds (itself or its normalised form), or nullopt.
+  absl::StatusOr<std::optional<std::string>> StoredName(meta::WriteTxn& txn,
+                                                        const std::string& name) const;
+
   meta::Db* db_;
   ContentStore* content_;
 };

@@ -74,7 +74,8 @@ TEST_F(ImagesIntegrationTest, CliImportMountRunUnmount) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_THAT(r.output, HasSubstr("imported docker.io/library/busybox:latest"));
   r = Cli({"images"});
-  EXPECT_THAT(r.output, HasSubstr(kBusybox));
+  EXPECT_THAT(r.output, HasSubstr("\nbusybox:latest "));  // as docker shows it
+  EXPECT_THAT(Cli({"images", "--no-trunc"}).output, HasSubstr(kBusybox));
   ASSERT_OK(MakeDirs(tmp_.Sub("mnt")));
   r = Cli({"mount", kBusybox, tmp_.Sub("mnt")});
   ASSERT_EQ(r.exit_code, 0) << r.output;

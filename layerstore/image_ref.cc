@@ -1,4 +1,4 @@
-#include "registry/image_ref.h"
+#include "layerstore/image_ref.h"
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -7,7 +7,7 @@
 #include "layerstore/digest.h"
 #include "layerstore/reference.h"
 
-namespace strata::registry {
+namespace strata::layerstore {
 namespace {
 
 constexpr absl::string_view kDockerHub = "docker.io";
@@ -36,7 +36,7 @@ absl::StatusOr<ImageRef> ParseImageRef(absl::string_view ref) {
   if (size_t at = rest.find('@'); at != absl::string_view::npos) {
     out.digest = std::string(rest.substr(at + 1));
     rest = rest.substr(0, at);
-    absl::Status digest = layerstore::Digest::Parse(out.digest).status();
+    absl::Status digest = Digest::Parse(out.digest).status();
     if (!digest.ok()) return Annotate(digest, absl::StrCat("image reference \"", ref, "\""));
   }
   // A tag follows the last ':' after the last '/' (an earlier ':' is a port).
@@ -66,8 +66,8 @@ absl::StatusOr<ImageRef> ParseImageRef(absl::string_view ref) {
     return absl::InvalidArgumentError(
         absl::StrCat("image reference \"", ref, "\": the repository must be lower case"));
   }
-  STRATA_RETURN_IF_ERROR(layerstore::ValidateImageName(out.String()));
+  STRATA_RETURN_IF_ERROR(ValidateImageName(out.String()));
   return out;
 }
 
-}  // namespace strata::registry
+}  // namespace strata::layerstore

@@ -1,0 +1,389 @@
+// The commands a ctr/podman user reaches for first, against a real daemon,
+// their --json output parsed: STRATA_SOCKET and the config file's socket,
+// version and info, tag, rmi of several names, inspect, history, prune,
+// system df, listings (-q, --filter, --format, --no-trunc, short names),
+// import from stdin and export to stdout, multi-image archives, shell
+// completion and --help for every argument.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/fs.h"
+#include "tests/oci_builder.h"
+#include "tests/stratad_process.h"
+#include "tests/subprocess.h"
+#include "tests/test_util.h"
+#include "tests/tree_expect.h"
+
+namespace strata::testing {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using json = nlohmann::json;
+
+constexpr char kBusybox[] = "docker.io/library/busybox:latest";
+
+std::string Busybox() { return SharedImagesDir() + "/prebuilt/busybox.oci.tar"; }
+std::string EdgeCases() { return SharedImagesDir() + "/prebuilt/edge-cases.oci.tar"; }
+
+std::vector<std::string> Lines(const std::string& text) {
+  return absl::StrSplit(text, '\n', absl::SkipEmpty());
+}
+
+class OperatorCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_OK_AND_ASSIGN(daemon_, StratadProcess::Start(tmp_.Sub("root"), tmp_.Sub("s.sock")));
+  }
+  RunResult Cli(std::vector<std::string> args) { return RunStrataCli(tmp_.Sub("s.sock"), args); }
+  json Json(std::vector<std::string> args) {
+    args.insert(args.begin(), "--json");
+    RunResult r = Cli(args);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return json::parse(r.output, nullptr, false);
+  }
+  // Runs a shell command line with the CLI as $S (socket given by env).
+  RunResult Shell(const std::string& script) {
+    return RunCommand({"sh", "-c",
+                       absl::StrCat("S=", StrataCliPath(),
+                                    "; export STRATA_SOCKET=", tmp_.Sub("s.sock"), "; ", script)});
+  }
+  std::string ImportName(const std::string& archive) {
+    json imported = Json({"import", archive});
+    return imported.is_array() && !imported.empty() ? imported[0].value("name", "") : "";
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<StratadProcess> daemon_;
+};
+
+TEST_F(OperatorCliTest, SocketComesFromFlagThenEnvThenConfig) {
+  WriteFileOrDie(tmp_.Sub("config.toml"), absl::StrCat("socket = \"", tmp_.Sub("s.sock"), "\"\n"));
+  // The config file's socket, when nothing else names one.
+  RunResult r = RunCommand({"env", "-u", "STRATA_SOCKET",
+                            "STRATA_CONFIG=" + tmp_.Sub("config.toml"), StrataCliPath(), "info"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  // STRATA_SOCKET beats the config file; --socket beats both.
+  r = RunCommand({"env", "STRATA_SOCKET=/nonexistent.sock",
+                  "STRATA_CONFIG=" + tmp_.Sub("config.toml"), StrataCliPath(), "info"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("cannot reach stratad at /nonexistent.sock"));
+  r = RunCommand({"env", "STRATA_SOCKET=/nonexistent.sock", StrataCliPath(), "--socket",
+                  tmp_.Sub("s.sock"), "info"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST_F(OperatorCliTest, VersionAndInfo) {
+  json v = Json({"version"});
+  EXPECT_EQ(v["client"]["version"], v["server"]["version"]);
+  EXPECT_FALSE(v["client"].value("version", "").empty());
+  RunResult r = RunCommand({StrataCliPath(), "--socket", tmp_.Sub("none.sock"), "version"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("client: "));
+  EXPECT_THAT(r.output, HasSubstr("cannot reach stratad"));
+
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  ASSERT_OK(MakeDirs(tmp_.Sub("mnt")));
+  ASSERT_EQ(Cli({"mount", "busybox", tmp_.Sub("mnt"), "--rw", "c1"}).exit_code, 0);
+  json info = Json({"info"});
+  EXPECT_EQ(info["version"], v["server"]["version"]);
+  EXPECT_EQ(info["root"], tmp_.Sub("root"));
+  EXPECT_EQ(info["socket"], tmp_.Sub("s.sock"));
+  EXPECT_EQ(info["pid"], daemon_->pid());
+  EXPECT_EQ(info["counts"]["images"], 1);
+  EXPECT_EQ(info["counts"]["active_snapshots"], 1);
+  EXPECT_EQ(info["counts"]["layers"], 1);
+  EXPECT_EQ(info["counts"]["blobs"], 3);  // layer, config, manifest
+  EXPECT_GT(info["counts"]["layer_bytes"].get<int64_t>(), 1 << 20);
+  EXPECT_GT(info["filesystem_bytes"].get<int64_t>(), info["filesystem_free_bytes"].get<int64_t>());
+  ASSERT_EQ(Cli({"unmount", tmp_.Sub("mnt")}).exit_code, 0);
+}
+
+TEST_F(OperatorCliTest, TagAndRmiOfSeveralNames) {
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  // Short names, as docker users write them.
+  json tagged = Json({"tag", "busybox", "mybox:1"});
+  EXPECT_EQ(tagged["name"], "docker.io/library/mybox:1");
+  EXPECT_EQ(Json({"tag", "busybox:latest", "example.test/box:2"})["name"], "example.test/box:2");
+  EXPECT_EQ(Cli({"images", "-q"}).output,
+            "docker.io/library/busybox:latest\ndocker.io/library/mybox:1\nexample.test/box:2\n");
+  // The table shows names as docker does; --no-trunc in full.
+  RunResult r = Cli({"images"});
+  EXPECT_THAT(r.output, HasSubstr("\nbusybox:latest "));
+  EXPECT_THAT(r.output, HasSubstr("\nmybox:1 "));
+  EXPECT_THAT(Cli({"images", "--no-trunc"}).output, HasSubstr("docker.io/library/mybox:1 "));
+
+  r = Cli({"--json", "tag", "nosuch", "x:1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(json::parse(r.output, nullptr, false).value("code", ""), "NOT_FOUND");
+  r = Cli({"--json", "tag", "busybox", "Bad Name"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(json::parse(r.output, nullptr, false).value("code", ""), "INVALID_ARGUMENT");
+  // rmi goes on past a name it cannot delete, and fails at the end.
+  r = Cli({"rmi", "mybox:1", "nosuch", "example.test/box:2"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("deleted mybox:1"));
+  EXPECT_THAT(r.output, HasSubstr("image \"nosuch\" not found"));
+  EXPECT_EQ(Cli({"images", "-q"}).output, std::string(kBusybox) + "\n");
+  EXPECT_THAT(Json({"rmi", "busybox"})["deleted"], ElementsAre("busybox"));
+  EXPECT_EQ(Cli({"images", "-q"}).output, "");
+}
+
+TEST_F(OperatorCliTest, InspectAndHistory) {
+  std::string edge = ImportName(EdgeCases());
+  ASSERT_FALSE(edge.empty());
+  json img = Json({"images", "--filter", "reference=" + edge})[0];
+  json inspect = Json({"inspect", edge});
+  EXPECT_EQ(inspect["name"], edge);
+  EXPECT_EQ(inspect["id"], img["config"]);
+  EXPECT_EQ(inspect["digest"], img["target"]["digest"]);
+  ASSERT_EQ(inspect["layers"].size(), img["layers"].size());
+  int64_t size = 0;
+  for (size_t i = 0; i < inspect["layers"].size(); ++i) {
+    EXPECT_EQ(inspect["layers"][i]["digest"], img["layers"][i]["digest"]);
+    EXPECT_EQ(inspect["layers"][i]["size"], img["layers"][i]["size"]);
+    EXPECT_GT(inspect["layers"][i]["disk_size"].get<int64_t>(), 0);
+    size += img["layers"][i]["size"].get<int64_t>();
+  }
+  EXPECT_EQ(inspect["size"], size);
+  EXPECT_TRUE(inspect["config"].contains("env"));
+  EXPECT_TRUE(inspect["config"]["labels"].is_object());
+  // busybox's config says what runs.
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  json bb = Json({"inspect", "busybox"});
+  EXPECT_EQ(bb["config"]["cmd"], json({"sh"}));
+  EXPECT_THAT(bb["config"]["env"][0].get<std::string>(), HasSubstr("PATH="));
+  EXPECT_EQ(bb["os"], "linux");
+
+  // History: newest first; entries that made layers carry them, in order.
+  json history = Json({"history", edge});
+  std::vector<std::string> layers;
+  for (const json& h : history) {
+    if (!h["empty_layer"].get<bool>()) layers.insert(layers.begin(), h["layer"]);
+  }
+  ASSERT_EQ(layers.size(), img["layers"].size());
+  for (size_t i = 0; i < layers.size(); ++i) EXPECT_EQ(layers[i], img["layers"][i]["digest"]);
+  EXPECT_EQ(Lines(Cli({"history", "busybox", "-q"}).output).size(),
+            Json({"history", "busybox"}).size());
+  RunResult r = Cli({"inspect", "nosuch"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("not found"));
+}
+
+TEST_F(OperatorCliTest, ListingsFilterFormatAndQuiet) {
+  std::string edge = ImportName(EdgeCases());
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  EXPECT_EQ(Cli({"images", "-q", "--filter", "reference=*busybox*"}).output,
+            std::string(kBusybox) + "\n");
+  // The short name matches too; two values of one key are either.
+  EXPECT_EQ(Lines(Cli({"images", "-q", "--filter", "reference=busybox:latest", "--filter",
+                       "reference=" + edge})
+                      .output)
+                .size(),
+            2u);
+  // Different keys are both.
+  EXPECT_EQ(
+      Cli({"images", "-q", "--filter", "reference=busybox:latest", "--filter", "layers=9"}).output,
+      "");
+  json bb = Json({"images", "--filter", "name=busybox:latest"});
+  ASSERT_EQ(bb.size(), 1u);
+  std::string config = bb[0]["config"];
+  EXPECT_EQ(
+      Cli({"images", "--filter", "name=busybox:latest", "--format", "{{.Name}} {{.ID}}"}).output,
+      absl::StrCat(kBusybox, " ", config, "\n"));
+  RunResult table =
+      Cli({"images", "--filter", "name=busybox:latest", "--format", "table {{.Name}}\\t{{.ID}}"});
+  EXPECT_THAT(table.output, HasSubstr("NAME"));
+  EXPECT_THAT(table.output, HasSubstr(config.substr(7, 12)));
+  EXPECT_THAT(table.output, Not(HasSubstr(config)));
+  // Default tables shorten digests; --no-trunc does not.
+  EXPECT_THAT(Cli({"images"}).output, Not(HasSubstr(config)));
+  EXPECT_THAT(Cli({"images", "--no-trunc"}).output, HasSubstr(config));
+
+  // Blobs: --format fields against --json.
+  json blobs = Json({"blobs"});
+  std::set<std::string> from_json, from_format;
+  for (const json& b : blobs)
+    from_json.insert(absl::StrCat(b["digest"].get<std::string>(), " ", b["size"].get<int64_t>()));
+  for (const std::string& line :
+       Lines(Cli({"blobs", "--format", "{{.Digest}} {{.Bytes}}"}).output)) {
+    from_format.insert(line);
+  }
+  EXPECT_EQ(from_format, from_json);
+  EXPECT_EQ(Lines(Cli({"blobs", "-q", "--filter", "media-type=*config*"}).output).size(), 2u);
+  // Snapshots and leases.
+  ASSERT_OK(MakeDirs(tmp_.Sub("mnt")));
+  ASSERT_EQ(Cli({"mount", "busybox", tmp_.Sub("mnt"), "--rw", "c1"}).exit_code, 0);
+  EXPECT_EQ(Cli({"snapshots", "-q", "--filter", "kind=active"}).output, "c1\n");
+  ASSERT_EQ(Cli({"leases", "create", "--id", "l1", "--label", "who=ci"}).exit_code, 0);
+  ASSERT_EQ(Cli({"leases", "create", "--id", "l2"}).exit_code, 0);
+  EXPECT_EQ(Cli({"leases", "-q", "--filter", "label=who=ci"}).output, "l1\n");
+  EXPECT_EQ(Cli({"leases", "-q", "--filter", "label=who"}).output, "l1\n");
+  ASSERT_EQ(Cli({"unmount", tmp_.Sub("mnt")}).exit_code, 0);
+
+  // A filter or format that names no field: a usage error, one line.
+  RunResult r = Cli({"images", "--filter", "colour=red"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.output, HasSubstr("--filter colour=red: no field \"colour\""));
+  r = Cli({"images", "--format", "{{.Colour}}"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.output, HasSubstr("--format: no field .Colour"));
+  EXPECT_EQ(Lines(r.output).size(), 1u);
+}
+
+TEST_F(OperatorCliTest, PruneKeepsWhatContainersUseAndDfAgrees) {
+  std::string edge = ImportName(EdgeCases());
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  ASSERT_OK(MakeDirs(tmp_.Sub("mnt")));
+  ASSERT_EQ(Cli({"mount", "busybox", tmp_.Sub("mnt"), "--rw", "c1"}).exit_code, 0);
+  ASSERT_EQ(Cli({"unmount", tmp_.Sub("mnt")}).exit_code, 0);  // c1 stays: a container
+
+  json df = Json({"system", "df"});
+  ASSERT_EQ(df.size(), 4u);
+  EXPECT_EQ(df[0]["type"], "Images");
+  EXPECT_EQ(df[0]["total"], 2);
+  EXPECT_EQ(df[0]["active"], 1);
+  EXPECT_EQ(df[1]["type"], "Containers");
+  EXPECT_EQ(df[1]["total"], 1);
+  EXPECT_GT(df[0]["reclaimable"].get<int64_t>(), 0);
+
+  // Without --all only digest-only names go: there are none.
+  json none = Json({"prune"});
+  EXPECT_TRUE(none["images"].empty());
+  json dry = Json({"prune", "--all", "--dry-run"});
+  EXPECT_THAT(dry["images"], ElementsAre(edge));
+  EXPECT_EQ(dry["image_bytes"], df[0]["reclaimable"]);
+  EXPECT_EQ(Lines(Cli({"images", "-q"}).output).size(), 2u);  // a dry run deletes nothing
+  json pruned = Json({"prune", "--all"});
+  EXPECT_THAT(pruned["images"], ElementsAre(edge));
+  EXPECT_GT(pruned["gc"]["bytes"].get<int64_t>(), 0);
+  EXPECT_EQ(Cli({"images", "-q"}).output, std::string(kBusybox) + "\n");
+  df = Json({"system", "df"});
+  EXPECT_EQ(df[0]["total"], 1);
+  EXPECT_EQ(df[0]["reclaimable"], 0);
+
+  // A digest-only name is what plain prune removes, once no container uses it.
+  ASSERT_EQ(Cli({"rm", "c1"}).exit_code, 0);
+  json bb = Json({"images"})[0];
+  std::string by_digest = "example.test/pinned@" + bb["target"]["digest"].get<std::string>();
+  ASSERT_EQ(Cli({"tag", "busybox", by_digest}).exit_code, 0);
+  EXPECT_THAT(Json({"prune"})["images"], ElementsAre(by_digest));
+  EXPECT_EQ(Cli({"images", "-q"}).output, std::string(kBusybox) + "\n");
+}
+
+TEST_F(OperatorCliTest, ImportFromStdinExportToStdout) {
+  RunResult r = Shell(absl::StrCat("$S import - --name example.test/piped:1 < ", Busybox()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("imported example.test/piped:1"));
+  r = Shell(absl::StrCat("$S export example.test/piped:1 - > ", tmp_.Sub("out.tar")));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(Cli({"export", "example.test/piped:1", tmp_.Sub("file.tar")}).exit_code, 0);
+  EXPECT_EQ(ReadFileOrDie(tmp_.Sub("out.tar")), ReadFileOrDie(tmp_.Sub("file.tar")));
+  // What went out comes back in through a pipe, under another name.
+  r = Shell("$S export example.test/piped:1 - | $S import - --name example.test/again:1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Json({"inspect", "example.test/again:1"})["digest"],
+            Json({"inspect", "example.test/piped:1"})["digest"]);
+  // Exporting what is not there writes nothing and fails.
+  r = Shell(absl::StrCat("$S export nosuch - > ", tmp_.Sub("none.tar")));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(ReadFileOrDie(tmp_.Sub("none.tar")), "");
+}
+
+TEST_F(OperatorCliTest, ArchiveWithSeveralImagesImportsThemAll) {
+  WriteFileOrDie(tmp_.Sub("multi.tar"),
+                 BuildOciArchive({{"example.test/one:1", {OneFileLayer("one", "1")}},
+                                  {"example.test/two:1", {OneFileLayer("two", "2")}},
+                                  {"example.test/three:1", {OneFileLayer("three", "3")}}}));
+  RunResult r = Shell(absl::StrCat("$S --json import - < ", tmp_.Sub("multi.tar")));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(json::parse(r.output, nullptr, false).size(), 3u);
+  EXPECT_EQ(Cli({"images", "-q"}).output,
+            "example.test/one:1\nexample.test/three:1\nexample.test/two:1\n");
+  // --name with several images is refused, and nothing is imported.
+  r = Cli({"import", tmp_.Sub("multi.tar"), "--name", "x/y:1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("several images"));
+}
+
+TEST_F(OperatorCliTest, CompletionComesFromTheCommandTree) {
+  RunResult bash = Cli({"completion", "bash"});
+  ASSERT_EQ(bash.exit_code, 0);
+  WriteFileOrDie(tmp_.Sub("strata.bash"), bash.output);
+  auto complete = [&](const std::string& words, int cword) {
+    return RunCommand({"bash", "-c",
+                       absl::StrCat("export STRATA_SOCKET=", tmp_.Sub("s.sock"), "; PATH=",
+                                    BinaryDir(), "/cli:$PATH; source ", tmp_.Sub("strata.bash"),
+                                    "; COMP_WORDS=(", words, "); COMP_CWORD=", cword,
+                                    "; _strata; printf '%s\\n' \"${COMPREPLY[@]}\"")})
+        .output;
+  };
+  EXPECT_EQ(complete("strata lea", 1), "leases\n");
+  EXPECT_EQ(complete("strata leases cr", 2), "create\n");
+  EXPECT_THAT(complete("strata images --", 2), HasSubstr("--no-trunc\n"));
+  EXPECT_THAT(complete("strata prune --", 2), HasSubstr("--dry-run\n"));
+  EXPECT_THAT(complete("strata system ''", 2), HasSubstr("df\n"));
+  // Arguments that name an image complete from the store.
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  EXPECT_EQ(complete("strata inspect docker", 2), std::string(kBusybox) + "\n");
+
+  RunResult zsh = Cli({"completion", "zsh"});
+  ASSERT_EQ(zsh.exit_code, 0);
+  EXPECT_TRUE(absl::StartsWith(zsh.output, "#compdef strata\n"));
+  for (const char* fn :
+       {"_strata()", "_strata_leases_create()", "_strata_system_df()", "_strata_import()"}) {
+    EXPECT_THAT(zsh.output, HasSubstr(fn));
+  }
+  WriteFileOrDie(tmp_.Sub("_strata"), zsh.output);
+  RunResult parsed = RunCommand({"zsh", "-n", tmp_.Sub("_strata")});
+  EXPECT_EQ(parsed.exit_code, 0) << parsed.output;
+  EXPECT_EQ(Cli({"completion", "fish"}).exit_code, 2);
+}
+
+// Every command's --help describes each of its arguments, positional ones too.
+TEST_F(OperatorCliTest, HelpDescribesEveryArgument) {
+  RunResult zsh = Cli({"completion", "zsh"});
+  // The command paths, from the generated functions' names.
+  std::vector<std::vector<std::string>> paths;
+  for (absl::string_view line : absl::StrSplit(zsh.output, '\n')) {
+    if (!absl::StartsWith(line, "_strata_") || !absl::EndsWith(line, "() {")) continue;
+    std::string name(line.substr(8, line.size() - 8 - 4));
+    if (name == "image_names") continue;
+    paths.push_back(absl::StrSplit(name, '_'));
+  }
+  ASSERT_GT(paths.size(), 25u);
+  for (std::vector<std::string> path : paths) {
+    path.push_back("--help");
+    RunResult r = Cli(path);
+    std::string where = absl::StrJoin(path, " ");
+    EXPECT_EQ(r.exit_code, 0) << where;
+    // Each entry of the POSITIONALS and OPTIONS sections: "  NAME TYPE ..."
+    // in the first 30 columns, its description after them (or, for a long
+    // name, on the next line).
+    std::vector<std::string> lines = absl::StrSplit(r.output, '\n');
+    bool in_section = false;
+    int entries = 0;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      const std::string& line = lines[i];
+      if (line == "Positionals:" || line == "Options:") in_section = true;
+      if (!in_section || line.size() < 3 || line.substr(0, 2) != "  " || line[2] == ' ') continue;
+      ++entries;
+      bool described = line.size() > 30 && line.find_first_not_of(' ', 30) != std::string::npos;
+      bool next_line = i + 1 < lines.size() && absl::StartsWith(lines[i + 1], std::string(30, ' '));
+      EXPECT_TRUE(described || next_line) << where << ": " << line;
+    }
+    EXPECT_GT(entries, 0) << where;
+  }
+}
+
+}  // namespace
+}  // namespace strata::testing
