@@ -20,7 +20,7 @@ BUILD_DIR=build-tsan
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_WERROR=ON \
   -DSTRATA_SANITIZE=thread -DSTRATA_TEST_IMAGES_DIR="$ROOT/build/images" ${CMAKE_ARGS:-} > /dev/null
 TARGETS=(common_test meta_test snapshotter_test layerstore_test importer_test gc_test
-  api_concurrency_test)
+  api_concurrency_test gc_policy_test)
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target "${TARGETS[@]}"
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$ROOT/scripts/tsan.supp}
 cd "$BUILD_DIR"
