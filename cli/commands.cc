@@ -523,9 +523,46 @@ int Commands::Squash(const std::string& image, const std::string& name, int laye
   return 0;
 }
 
+int Commands::StreamExport(const std::string& name, const std::string& format, int fd,
+                           int64_t* total) {
+  auto stub = pb::Images::NewStub(channel_);
+  grpc::ClientContext ctx;
+  pb::ExportImageRequest req;
+  req.set_name(name);
+  req.set_format(format);
+  auto reader = stub->Export(&ctx, req);
+  pb::ExportImageResponse chunk;
+  bool write_ok = true;
+  ProgressLine progress;  // on stderr, and only when it is a terminal
+  while (write_ok && reader->Read(&chunk)) {
+    const std::string& d = chunk.data();
+    for (size_t done = 0; write_ok && done < d.size();) {
+      ssize_t n = ::write(fd, d.data() + done, d.size() - done);
+      write_ok = n > 0;
+      if (write_ok) done += static_cast<size_t>(n);
+    }
+    *total += static_cast<int64_t>(d.size());
+    progress.Bytes("exporting", *total, -1);
+  }
+  int write_errno = errno;
+  if (!write_ok) ctx.TryCancel();  // the daemon stops producing
+  grpc::Status s = reader->Finish();
+  if (write_ok && !s.ok()) return Fail("export " + name, s);
+  if (!write_ok) {
+    return Fail(absl::StrCat("export ", name, ": cannot write: ", std::strerror(write_errno)));
+  }
+  return 0;
+}
+
 int Commands::Export(const std::string& name, const std::string& file, const std::string& format,
                      bool force) {
-  if (file == "-") return ExportToStdout(name, format);
+  if (file == "-") {
+    if (::isatty(1)) {
+      return Fail("export: stdout is a terminal; redirect it (strata export NAME - > image.tar)");
+    }
+    int64_t total = 0;
+    return StreamExport(name, format, 1, &total);
+  }
   struct stat st;
   if (!force && ::lstat(file.c_str(), &st) == 0) {
     return Fail(absl::StrCat("export: ", file, " exists (use --force to replace it)"));
@@ -534,63 +571,18 @@ int Commands::Export(const std::string& name, const std::string& file, const std
   std::string tmp = absl::StrCat(file, ".strata-tmp-", ::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return Fail(absl::StrCat("export: cannot create ", tmp, ": ", std::strerror(errno)));
-  auto stub = pb::Images::NewStub(channel_);
-  grpc::ClientContext ctx;
-  pb::ExportImageRequest req;
-  req.set_name(name);
-  req.set_format(format);
-  auto reader = stub->Export(&ctx, req);
-  pb::ExportImageResponse chunk;
   int64_t total = 0;
-  bool write_ok = true;
-  ProgressLine progress;
-  while (reader->Read(&chunk)) {
-    const std::string& d = chunk.data();
-    for (size_t done = 0; write_ok && done < d.size();) {
-      ssize_t n = ::write(fd, d.data() + done, d.size() - done);
-      if (n <= 0)
-        write_ok = false;
-      else
-        done += static_cast<size_t>(n);
-    }
-    total += static_cast<int64_t>(d.size());
-    progress.Bytes("exporting", total, -1);
-  }
-  grpc::Status s = reader->Finish();
-  bool synced = write_ok && ::fsync(fd) == 0;
+  int failed = StreamExport(name, format, fd, &total);
+  bool synced = failed == 0 && ::fsync(fd) == 0;
   ::close(fd);
-  if (!s.ok() || !synced || ::rename(tmp.c_str(), file.c_str()) != 0) {
+  if (!synced || ::rename(tmp.c_str(), file.c_str()) != 0) {
+    int e = errno;
     ::unlink(tmp.c_str());
-    if (!s.ok()) return Fail("export " + name, s);
-    return Fail(absl::StrCat("export: cannot write ", file, ": ", std::strerror(errno)));
+    if (failed) return failed;
+    return Fail(absl::StrCat("export: cannot write ", file, ": ", std::strerror(e)));
   }
   if (!g_.json)
     std::printf("exported %s to %s (%s)\n", name.c_str(), file.c_str(), HumanSize(total).c_str());
-  return 0;
-}
-
-int Commands::ExportToStdout(const std::string& name, const std::string& format) {
-  if (::isatty(1)) {
-    return Fail("export: stdout is a terminal; redirect it (strata export NAME - > image.tar)");
-  }
-  auto stub = pb::Images::NewStub(channel_);
-  grpc::ClientContext ctx;
-  pb::ExportImageRequest req;
-  req.set_name(name);
-  req.set_format(format);
-  auto reader = stub->Export(&ctx, req);
-  pb::ExportImageResponse chunk;
-  bool write_ok = true;
-  while (write_ok && reader->Read(&chunk)) {
-    const std::string& d = chunk.data();
-    write_ok = std::fwrite(d.data(), 1, d.size(), stdout) == d.size();
-  }
-  if (!write_ok) ctx.TryCancel();
-  grpc::Status s = reader->Finish();
-  if (!s.ok() && write_ok) return Fail("export " + name, s);
-  if (!write_ok || std::fflush(stdout) != 0) {
-    return Fail(absl::StrCat("export: cannot write to stdout: ", std::strerror(errno)));
-  }
   return 0;
 }
 

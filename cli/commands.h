@@ -97,7 +97,8 @@ class Commands {
     return s.ok() ? 0 : Fail(what, s);
   }
   int Fail(const std::string& message) const;
-  int ExportToStdout(const std::string& name, const std::string& format);
+  // Streams image `name` as an archive to `fd`, counting bytes in `total`.
+  int StreamExport(const std::string& name, const std::string& format, int fd, int64_t* total);
   // The parents of every writable snapshot and view in both key spaces (the
   // images containers stand on), and how many writable ones there are.
   int ContainerParents(std::set<std::string>* parents, int64_t* containers);

@@ -48,6 +48,20 @@ class RegistryAuthTest : public ::testing::Test {
     return path;
   }
   std::string Busybox() { return SharedImagesDir() + "/prebuilt/busybox.oci.tar"; }
+  // A registry that wants Basic auth (alice:s3cret), holding busybox.
+  void StartBasicAuthRegistryWithBusybox() {
+    char salt_buf[CRYPT_GENSALT_OUTPUT_SIZE];
+    ASSERT_NE(crypt_gensalt_rn("$2b$", 5, nullptr, 0, salt_buf, sizeof(salt_buf)), nullptr);
+    crypt_data data{};
+    const char* hash = crypt_r("s3cret", salt_buf, &data);
+    ASSERT_NE(hash, nullptr);
+    WriteFileOrDie(tmp_.Sub("htpasswd"), absl::StrCat("alice:", hash, "\n"));
+    RegistryProcess::Options o;
+    o.htpasswd = tmp_.Sub("htpasswd");
+    o.push_credentials = "alice:s3cret";
+    ASSERT_OK_AND_ASSIGN(registry_, RegistryProcess::Start(tmp_.Sub("registry"), o));
+    ASSERT_OK(registry_->PushOciArchive(Busybox(), "library/busybox:latest"));
+  }
 
   TempDir tmp_;
   std::unique_ptr<RegistryProcess> registry_;
@@ -101,17 +115,7 @@ TEST_F(RegistryAuthTest, TlsIsVerifiedAgainstTheConfiguredCa) {
 }
 
 TEST_F(RegistryAuthTest, BasicAuthTakesConfigJsonCredentials) {
-  char salt_buf[CRYPT_GENSALT_OUTPUT_SIZE];
-  ASSERT_NE(crypt_gensalt_rn("$2b$", 5, nullptr, 0, salt_buf, sizeof(salt_buf)), nullptr);
-  crypt_data data{};
-  const char* hash = crypt_r("s3cret", salt_buf, &data);
-  ASSERT_NE(hash, nullptr);
-  WriteFileOrDie(tmp_.Sub("htpasswd"), absl::StrCat("alice:", hash, "\n"));
-  RegistryProcess::Options o;
-  o.htpasswd = tmp_.Sub("htpasswd");
-  o.push_credentials = "alice:s3cret";
-  ASSERT_OK_AND_ASSIGN(registry_, RegistryProcess::Start(tmp_.Sub("registry"), o));
-  ASSERT_OK(registry_->PushOciArchive(Busybox(), "library/busybox:latest"));
+  ASSERT_NO_FATAL_FAILURE(StartBasicAuthRegistryWithBusybox());
 
   StartDaemon();  // anonymous
   RunResult r = Cli({"--json", "pull", Ref("library/busybox:latest")});
@@ -130,17 +134,7 @@ TEST_F(RegistryAuthTest, BasicAuthTakesConfigJsonCredentials) {
 
 // SIGHUP re-reads the credentials file, even at the same path.
 TEST_F(RegistryAuthTest, CredentialsAreReReadOnSighup) {
-  char salt_buf[CRYPT_GENSALT_OUTPUT_SIZE];
-  ASSERT_NE(crypt_gensalt_rn("$2b$", 5, nullptr, 0, salt_buf, sizeof(salt_buf)), nullptr);
-  crypt_data data{};
-  const char* hash = crypt_r("s3cret", salt_buf, &data);
-  ASSERT_NE(hash, nullptr);
-  WriteFileOrDie(tmp_.Sub("htpasswd"), absl::StrCat("alice:", hash, "\n"));
-  RegistryProcess::Options o;
-  o.htpasswd = tmp_.Sub("htpasswd");
-  o.push_credentials = "alice:s3cret";
-  ASSERT_OK_AND_ASSIGN(registry_, RegistryProcess::Start(tmp_.Sub("registry"), o));
-  ASSERT_OK(registry_->PushOciArchive(Busybox(), "library/busybox:latest"));
+  ASSERT_NO_FATAL_FAILURE(StartBasicAuthRegistryWithBusybox());
   const std::string auth = tmp_.Sub("docker-config.json");
   WriteFileOrDie(auth, ReadFileOrDie(Credentials("alice", "wrong")));
   StartDaemon({"--registry-auth", auth});
