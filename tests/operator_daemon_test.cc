@@ -23,6 +23,7 @@
 #include "absl/time/clock.h"
 #include "common/fs.h"
 #include "common/unique_fd.h"
+#include "tests/registry_process.h"
 #include "tests/stratad_process.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
@@ -250,6 +251,40 @@ TEST_F(OperatorDaemonTest, MetricsCountTheCallsMade) {
   EXPECT_GT(m["strata_held_bytes{what=\"layers\"}"], 0);
   EXPECT_EQ(m["strata_leases"], 0);
   EXPECT_EQ(m["strata_ingests"], 0);
+}
+
+// Pushes counted by the pushing daemon, pulls (and the bytes fetched) by the
+// pulling one, against a real registry.
+TEST_F(OperatorDaemonTest, MetricsCountPushesAndPulls) {
+  ASSERT_OK_AND_ASSIGN(auto registry, RegistryProcess::Start(tmp_.Sub("registry")));
+  ASSERT_OK_AND_ASSIGN(auto a, StratadProcess::Start(tmp_.Sub("a"), tmp_.Sub("a.sock"),
+                                                     {"--metrics-listen", "127.0.0.1:0"}));
+  ASSERT_OK_AND_ASSIGN(auto b, StratadProcess::Start(tmp_.Sub("b"), tmp_.Sub("b.sock"),
+                                                     {"--metrics-listen", "127.0.0.1:0"}));
+  const std::string ref = registry->host() + "/ops/busybox:1";
+  ASSERT_EQ(RunStrataCli(tmp_.Sub("a.sock"), {"import", Busybox()}).exit_code, 0);
+  RunResult r = RunStrataCli(tmp_.Sub("a.sock"), {"--json", "push", "busybox", ref});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  json pushed = json::parse(r.output, nullptr, false);
+  r = RunStrataCli(tmp_.Sub("b.sock"), {"--json", "pull", ref});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  json pulled = json::parse(r.output, nullptr, false);
+
+  std::map<std::string, double> ma = Scrape(MetricsPort(*a));
+  EXPECT_EQ(ma["strata_pushes_total"], 1);
+  EXPECT_EQ(ma["strata_pushed_blobs_total{how=\"uploaded\"}"], pushed.value("blobs_uploaded", -1));
+  EXPECT_EQ(ma["strata_pushed_blobs_total{how=\"present\"}"], pushed.value("blobs_present", -1));
+  EXPECT_GT(ma["strata_pushed_bytes_total"], 1e6);  // busybox's layer went
+  EXPECT_EQ(ma["strata_pulls_total"], 0);
+  std::map<std::string, double> mb = Scrape(MetricsPort(*b));
+  EXPECT_EQ(mb["strata_pulls_total"], 1);
+  EXPECT_EQ(mb["strata_pulled_layers_total"], 1);
+  int64_t layer_bytes = 0;
+  for (const json& l : pulled["layers"]) layer_bytes += l.value("size", int64_t{0});
+  EXPECT_EQ(mb["strata_pulled_bytes_total"], static_cast<double>(layer_bytes));
+  EXPECT_EQ(mb["strata_layers_unpacked_total"], 1);
+  EXPECT_EQ(mb["strata_pushes_total"], 0);
+  EXPECT_EQ(mb["strata_grpc_requests_total{code=\"OK\",method=\"/strata.v1.Images/Pull\"}"], 1);
 }
 
 TEST_F(OperatorDaemonTest, MetricsAddressInUseStopsTheStart) {
