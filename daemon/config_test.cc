@@ -98,12 +98,19 @@ TEST(ConfigTest, PrintedConfigReadsBackTheSame) {
 TEST(ConfigTest, FlagsGivenOverrideTheFileAndOthersDoNot) {
   CLI::App app;
   SettingFlags flags(&app);
-  std::vector<std::string> args = {"--import-dir", "/flag",  "--gc-interval",
-                                   "1h",           "--root", "/from-flag"};
+  std::vector<std::string> args = {"--import-dir",
+                                   "/flag",
+                                   "--gc-interval",
+                                   "1h",
+                                   "--root",
+                                   "/from-flag",
+                                   "--gc-after-deletions=false"};
   std::reverse(args.begin(), args.end());  // CLI11 takes them last first
   app.parse(args);
-  DaemonOptions o = FromText("root = \"/from-file\"\nunpack_jobs = 2\n[gc]\ninterval = \"5m\"\n");
+  DaemonOptions o = FromText(
+      "root = \"/from-file\"\nunpack_jobs = 2\n[gc]\ninterval = \"5m\"\nafter_deletions = true\n");
   ASSERT_OK(flags.Apply(&o));
+  EXPECT_FALSE(o.gc_after_deletions);  // a flag turns off what the file turned on
   EXPECT_EQ(o.root, "/from-flag");
   EXPECT_EQ(o.gc_interval, absl::Hours(1));
   EXPECT_THAT(o.import_dirs, ::testing::ElementsAre("/flag"));

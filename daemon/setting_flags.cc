@@ -52,6 +52,7 @@ SettingFlags::SettingFlags(CLI::App* app) {
         break;
       case Kind::kInteger:
         p.option = app->add_option(s.flag, p.text, help)
+                       ->type_name("INT")
                        ->default_str(std::to_string(std::get<int64_t>(def)));
         break;
     }
