@@ -1,12 +1,13 @@
-// prune, system df and version: the store as docker and podman users size,
-// clean and identify theirs.
+// The store as a whole: info, du, fsck, gc, prune, system df and version.
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/errors.h"
 #include "cli/format.h"
 #include "cli/listing.h"
 #include "cli/views.h"
@@ -156,6 +157,215 @@ int Commands::SystemDf() {
                     absl::StrCat(HumanSize(l.reclaimable), " (", pct, "%)")});
   }
   PrintTable({"TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"}, rows);
+  return 0;
+}
+
+int Commands::Info() {
+  pb::InfoResponse info;
+  if (int failed = Call(&pb::Admin::Stub::Info, "info", pb::InfoRequest(), &info)) return failed;
+  const pb::StoreCounts& c = info.counts();
+  if (g_.json) {
+    json counts = {{"images", c.images()},
+                   {"blobs", c.blobs()},
+                   {"blob_bytes", c.blob_bytes()},
+                   {"layers", c.layers()},
+                   {"layer_bytes", c.layer_bytes()},
+                   {"committed_snapshots", c.committed_snapshots()},
+                   {"active_snapshots", c.active_snapshots()},
+                   {"view_snapshots", c.view_snapshots()},
+                   {"leases", c.leases()},
+                   {"ingests", c.ingests()},
+                   {"metadata_bytes", c.metadata_bytes()}};
+    std::printf("%s\n", json{{"version", info.version()},
+                             {"client_version", STRATA_VERSION},
+                             {"root", info.root()},
+                             {"socket", info.socket()},
+                             {"config_file", info.config_file()},
+                             {"metrics_listen", info.metrics_listen()},
+                             {"registry_listen", info.registry_listen()},
+                             {"pid", info.pid()},
+                             {"started_at", TimeText(info.started_at().seconds())},
+                             {"sized_backends", info.sized_backends()},
+                             {"sized_unavailable", info.sized_unavailable()},
+                             {"counts", counts},
+                             {"filesystem_bytes", info.filesystem_bytes()},
+                             {"filesystem_free_bytes", info.filesystem_free_bytes()}}
+                            .dump(2)
+                            .c_str());
+    return 0;
+  }
+  auto or_off = [](const std::string& s) { return s.empty() ? std::string("off") : s; };
+  std::vector<std::pair<std::string, std::string>> lines = {
+      {"version", absl::StrCat(info.version(), " (client ", STRATA_VERSION, ")")},
+      {"root", info.root()},
+      {"socket", info.socket()},
+      {"config file", info.config_file().empty() ? "none" : info.config_file()},
+      {"pid", absl::StrCat(info.pid(), ", started ", TimeText(info.started_at().seconds()))},
+      {"metrics", or_off(info.metrics_listen())},
+      {"registry API", or_off(info.registry_listen())},
+      {"sized layers", info.sized_backends().empty()
+                           ? absl::StrCat("none (", info.sized_unavailable(), ")")
+                           : info.sized_backends()},
+      {"images", std::to_string(c.images())},
+      {"layers", absl::StrCat(c.layers(), " (", HumanSize(c.layer_bytes()), " unpacked)")},
+      {"blobs", absl::StrCat(c.blobs(), " (", HumanSize(c.blob_bytes()), ")")},
+      {"snapshots",
+       absl::StrCat(c.active_snapshots(), " writable (containers), ", c.view_snapshots(),
+                    " views, ", c.committed_snapshots(), " committed")},
+      {"leases", absl::StrCat(c.leases(), "; ingests in progress: ", c.ingests())},
+      {"metadata", HumanSize(c.metadata_bytes())},
+      {"filesystem", absl::StrCat(HumanSize(info.filesystem_bytes()), ", ",
+                                  HumanSize(info.filesystem_free_bytes()), " free")}};
+  for (const auto& [key, value] : lines) {
+    std::printf("%-15s%s\n", (key + ":").c_str(), value.c_str());
+  }
+  return 0;
+}
+
+int Commands::Fsck(bool repair) {
+  pb::CheckRequest req;
+  req.set_repair(repair);
+  pb::CheckResponse resp;
+  if (int failed = Call(&pb::Admin::Stub::Check, "fsck", req, &resp)) return failed;
+  int remaining = 0;
+  for (const auto& p : resp.problems()) remaining += p.repaired() ? 0 : 1;
+  if (g_.json) {
+    json problems = json::array();
+    for (const auto& p : resp.problems()) {
+      problems.push_back({{"what", p.what()}, {"repaired", p.repaired()}, {"note", p.note()}});
+    }
+    json out = {{"blobs", resp.blobs()},
+                {"snapshots", resp.snapshots()},
+                {"layers", resp.layers()},
+                {"layer_files", resp.layer_files()},
+                {"problems", problems}};
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    std::printf("checked %s, %s, %s (%s)\n", Plural(resp.blobs(), "blob").c_str(),
+                Plural(resp.snapshots(), "snapshot").c_str(),
+                Plural(resp.layers(), "layer").c_str(), Plural(resp.layer_files(), "file").c_str());
+    for (const auto& p : resp.problems()) {
+      std::printf("%s %s (%s)\n", p.repaired() ? "repaired:" : "problem: ", p.what().c_str(),
+                  p.note().c_str());
+    }
+    std::printf("%s\n", remaining == 0 ? "clean"
+                                       : absl::StrCat(Plural(remaining, "problem"),
+                                                      remaining == 1 ? " remains" : " remain")
+                                             .c_str());
+  }
+  return remaining == 0 ? 0 : kExitProblems;
+}
+
+int Commands::Du() {
+  pb::DiskUsageResponse u;
+  if (int failed = Call(&pb::Admin::Stub::DiskUsage, "du", pb::DiskUsageRequest(), &u))
+    return failed;
+  int64_t saved = u.unshared_bytes() - u.image_bytes();
+  if (g_.json) {
+    json rows = json::array();
+    for (const auto& i : u.images()) {
+      rows.push_back({{"name", i.name()},
+                      {"unique_bytes", i.unique_bytes()},
+                      {"shared_bytes", i.shared_bytes()}});
+    }
+    json out = {{"images", rows},
+                {"unshared_bytes", u.unshared_bytes()},
+                {"stored_bytes", u.image_bytes()},
+                {"saved_bytes", saved},
+                {"writable_bytes", u.writable_bytes()},
+                {"writable_layers", u.writable_layers()},
+                {"unreferenced_bytes", u.unreferenced_bytes()},
+                {"metadata_bytes", u.metadata_bytes()},
+                {"other_bytes", u.other_bytes()},
+                {"total_bytes", u.total_bytes()}};
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::vector<std::vector<std::string>> table;
+  for (const auto& i : u.images()) {
+    table.push_back({i.name(), HumanSize(i.unique_bytes()), HumanSize(i.shared_bytes()),
+                     HumanSize(i.unique_bytes() + i.shared_bytes())});
+  }
+  PrintTable({"IMAGE", "UNIQUE", "SHARED", "TOTAL"}, table);
+  std::printf("\nimages unshared: %s; layers stored once: %s; sharing saves %s\n",
+              HumanSize(u.unshared_bytes()).c_str(), HumanSize(u.image_bytes()).c_str(),
+              HumanSize(saved).c_str());
+  std::vector<std::vector<std::string>> store = {
+      {"images", HumanSize(u.image_bytes())},
+      {"writable layers (" + Plural(u.writable_layers(), "container") + ")",
+       HumanSize(u.writable_bytes())},
+      {"not used by any image", HumanSize(u.unreferenced_bytes())},
+      {"metadata", HumanSize(u.metadata_bytes())},
+      {"ingests, staging, pool", HumanSize(u.other_bytes())},
+      {"total (du -s of the root)", HumanSize(u.total_bytes())}};
+  std::printf("\n");
+  PrintTable({"STORE", "SIZE"}, store);
+  return 0;
+}
+
+int Commands::CollectGarbage(bool dry_run, const std::string& ingest_max_age, GcResult* out) {
+  pb::GarbageCollectRequest req;
+  req.set_dry_run(dry_run);
+  if (!ingest_max_age.empty()) {
+    req.set_ingest_max_age_seconds(PositiveSeconds(ingest_max_age).value_or(0));
+  }
+  auto stub = pb::Admin::NewStub(channel_);
+  grpc::ClientContext ctx;
+  auto reader = stub->GarbageCollect(&ctx, req);
+  {
+    ProgressLine progress;
+    pb::GarbageCollectEvent ev;
+    int64_t bytes = 0;
+    while (reader->Read(&ev)) {
+      if (ev.has_summary()) {
+        out->summary = ev.summary();
+        continue;
+      }
+      out->items.push_back(ev.item());
+      bytes += ev.item().bytes();
+      progress.Count(dry_run ? "looking" : "collecting", static_cast<int64_t>(out->items.size()),
+                     -1, absl::StrCat("items, ", HumanSize(bytes)));
+    }
+  }
+  grpc::Status s = reader->Finish();
+  return s.ok() ? 0 : Fail("gc", s);
+}
+
+nlohmann::json GcJson(const Commands::GcResult& r) {
+  json list = json::array();
+  for (const auto& i : r.items) {
+    list.push_back({{"kind", i.kind()}, {"name", i.name()}, {"bytes", i.bytes()}});
+  }
+  return {{"dry_run", r.summary.dry_run()},
+          {"items", list},
+          {"bytes", r.summary.bytes()},
+          {"blobs_kept", r.summary.blobs_kept()},
+          {"snapshots_kept", r.summary.snapshots_kept()},
+          {"writers_paused_seconds", r.summary.writers_paused_seconds()},
+          {"elapsed_seconds", r.summary.elapsed_seconds()}};
+}
+
+void PrintGcText(const Commands::GcResult& r) {
+  const char* verb = r.summary.dry_run() ? "would remove" : "removed";
+  for (const auto& i : r.items) {
+    std::printf("%s %s %s (%s)\n", verb, i.kind().c_str(), i.name().c_str(),
+                HumanSize(i.bytes()).c_str());
+  }
+  std::printf("%s %s, %s; kept %s and %s\n", verb,
+              Plural(static_cast<int64_t>(r.items.size()), "item").c_str(),
+              HumanSize(r.summary.bytes()).c_str(), Plural(r.summary.blobs_kept(), "blob").c_str(),
+              Plural(r.summary.snapshots_kept(), "snapshot").c_str());
+}
+
+int Commands::Gc(bool dry_run, const std::string& ingest_max_age) {
+  GcResult r;
+  if (int failed = CollectGarbage(dry_run, ingest_max_age, &r)) return failed;
+  r.summary.set_dry_run(dry_run);
+  if (g_.json) {
+    std::printf("%s\n", GcJson(r).dump(2).c_str());
+  } else {
+    PrintGcText(r);
+  }
   return 0;
 }
 

@@ -3,6 +3,8 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <limits>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
