@@ -66,6 +66,17 @@ for _ in $(seq 100); do
 done
 [ -n "$INIT" ] || { cat "$WORK/boot.log"; fail "systemd did not boot"; }
 in_box() { nsenter -t "$INIT" -m -u -i -n -p "$@"; }
+# journald writes what it is sent a moment later: wait up to 10 s for a line.
+# (Read into a file first: under pipefail, grep -q leaving early would fail
+# the pipe with journalctl's SIGPIPE.)
+journal_has() {
+  for _ in $(seq 50); do
+    in_box journalctl -u strata -o json --no-pager >"$WORK/journal.json"
+    grep -q "$1" "$WORK/journal.json" && return 0
+    sleep 0.2
+  done
+  return 1
+}
 
 echo "== systemctl start strata"
 in_box systemctl is-enabled strata | grep -qx enabled || fail "the package did not enable the unit"
@@ -80,25 +91,19 @@ in_box strata import - <"$SRC/../shared/images/prebuilt/busybox.oci.tar" >/dev/n
 in_box strata images | grep -q busybox || fail "imported image not listed"
 
 echo "== the journal"
-in_box journalctl -u strata -o json --no-pager >"$WORK/journal.json"
-grep -q '"STRATA_SOCKET":"/run/strata/strata.sock"' "$WORK/journal.json" \
+journal_has '"STRATA_SOCKET":"/run/strata/strata.sock"' \
   || fail "no structured STRATA_SOCKET field in the journal"
-grep -q '"MESSAGE":"call method=/strata.v1.Images/Import' "$WORK/journal.json" \
+journal_has '"MESSAGE":"call method=/strata.v1.Images/Import' \
   || fail "the import call is not in the journal"
 
 echo "== systemctl reload strata"
 sed -i 's/^log_level = .*/log_level = "debug"/' "$ROOT/etc/strata/config.toml"
 in_box systemctl reload strata || fail "reload"
-for _ in $(seq 50); do
-  in_box journalctl -u strata -o json --no-pager | grep -q '"STRATA_LOG_LEVEL":"debug"' && break
-  sleep 0.2
-done
-in_box journalctl -u strata -o json --no-pager | grep -q '"STRATA_LOG_LEVEL":"debug"' \
-  || fail "reload did not apply log_level"
+journal_has '"STRATA_LOG_LEVEL":"debug"' || fail "reload did not apply log_level"
 in_box systemctl is-active strata | grep -qx active || fail "not active after reload"
 
 echo "== systemctl stop strata"
 in_box timeout 60 systemctl stop strata || fail "stop"
-in_box journalctl -u strata -o json --no-pager | grep -q '"MESSAGE":"stopped"' || fail "no clean stop logged"
+journal_has '"MESSAGE":"stopped"' || fail "no clean stop logged"
 in_box systemctl show strata -p Result | grep -qx "Result=success" || fail "stop was not clean"
 echo "package_test: OK"
