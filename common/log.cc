@@ -30,6 +30,13 @@ const char* LevelName(Level level) {
   return "?";
 }
 
+std::optional<Level> ParseLevel(absl::string_view name) {
+  for (Level l : {Level::kDebug, Level::kInfo, Level::kWarn, Level::kError}) {
+    if (name == LevelName(l)) return l;
+  }
+  return std::nullopt;
+}
+
 namespace {
 
 // Quotes a value when it has spaces, quotes or is empty, so lines stay parseable.

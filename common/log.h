@@ -4,6 +4,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -24,6 +25,8 @@ using Sink = void (*)(Level level, absl::string_view msg, std::initializer_list<
 void SetSink(Sink sink);
 // "debug", "info", "warn", "error".
 const char* LevelName(Level level);
+// The level named `name` (as LevelName spells it), or nullopt.
+std::optional<Level> ParseLevel(absl::string_view name);
 void Write(Level level, absl::string_view msg, std::initializer_list<Field> fields = {});
 
 inline void Info(absl::string_view msg, std::initializer_list<Field> f = {}) {

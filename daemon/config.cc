@@ -15,6 +15,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/fs.h"
+#include "common/log.h"
 #include "common/status_util.h"
 
 namespace strata::daemon {
@@ -86,7 +87,9 @@ absl::Status CheckChoice(const std::string& v, const std::vector<std::string>& c
 
 absl::Status SetLogLevel(const SettingValue& v, DaemonOptions* o) {
   const std::string& level = std::get<std::string>(v);
-  STRATA_RETURN_IF_ERROR(CheckChoice(level, {"debug", "info", "warn", "error"}));
+  if (!log::ParseLevel(level)) {
+    return Bad(absl::StrCat("\"", level, "\" is not one of debug, info, warn, error"));
+  }
   o->log_level = level;
   return absl::OkStatus();
 }

@@ -69,11 +69,7 @@ GcPolicy::Options PolicyOf(const DaemonOptions& o) {
 }  // namespace
 
 void ApplyLogLevel(const std::string& level) {
-  log::Level l = log::Level::kInfo;
-  if (level == "debug") l = log::Level::kDebug;
-  if (level == "warn") l = log::Level::kWarn;
-  if (level == "error") l = log::Level::kError;
-  log::SetLevel(l);
+  log::SetLevel(log::ParseLevel(level).value_or(log::Level::kInfo));
 }
 
 Daemon::Daemon() = default;
@@ -90,8 +86,6 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& optio
   STRATA_RETURN_IF_ERROR(d->Serve());
   return d;
 }
-
-int Daemon::metrics_port() const { return metrics_ == nullptr ? 0 : metrics_->port(); }
 
 absl::Status Daemon::OpenStore() {
   const std::string& root = options_.root;
@@ -134,17 +128,17 @@ absl::Status Daemon::Reload(const DaemonOptions& next) {
   std::vector<std::string> restart;
   for (const std::string& key : ChangedKeys(options_, next)) {
     const Setting* s = FindSetting(key);
-    if (s != nullptr && !s->reloadable) restart.push_back(key);
+    if (s->reloadable) {
+      // Already checked when `next` was read: cannot fail here.
+      (void)s->set(s->get(next), &options_);
+    } else {
+      restart.push_back(key);
+    }
   }
   if (!restart.empty()) {
     log::Warn("reload: these settings change only at restart",
               {{"keys", absl::StrJoin(restart, ",")}});
   }
-  options_.log_level = next.log_level;
-  options_.gc_interval = next.gc_interval;
-  options_.gc_after_deletions = next.gc_after_deletions;
-  options_.ingest_max_age = next.ingest_max_age;
-  options_.registry_auth = next.registry_auth;
   log::Info("reloaded", {{"log_level", next.log_level},
                          {"gc_interval", absl::FormatDuration(next.gc_interval)},
                          {"gc_after_deletions", next.gc_after_deletions ? "true" : "false"},

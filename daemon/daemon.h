@@ -91,8 +91,6 @@ class Daemon {
   // Opens the store and starts serving. Errors name what is wrong in one line.
   static absl::StatusOr<std::unique_ptr<Daemon>> Start(const DaemonOptions& options);
 
-  // The metrics endpoint's port (0 when not served).
-  int metrics_port() const;
   ~Daemon();
 
   // Stops accepting calls, waits for in-flight calls to finish, closes the store.

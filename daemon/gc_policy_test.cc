@@ -86,6 +86,13 @@ TEST_F(GcPolicyTest, UpdatesRaceWithDeletions) {
   }
   stop = true;
   for (std::thread& t : deleters) t.join();
+  // Whatever the races left, the last settings rule: a deletion is collected.
+  on.interval = absl::ZeroDuration();
+  on.after_deletions = true;
+  policy.Update(on);
+  int64_t before = Runs();
+  policy.NoteDeletion();
+  EXPECT_TRUE(CollectedAfter(before));
 }
 
 }  // namespace
