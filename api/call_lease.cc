@@ -15,4 +15,8 @@ absl::StatusOr<layerstore::CallScope> BeginCall(meta::Leases* leases,
   return layerstore::CallScope::Begin(leases, gc, LeaseOf(ctx));
 }
 
+Cancellation CancellationOf(grpc::ServerContext* ctx) {
+  return Cancellation([ctx] { return ctx->IsCancelled(); });
+}
+
 }  // namespace strata::api

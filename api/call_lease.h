@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/cancel.h"
 #include "layerstore/call_scope.h"
 #include "meta/leases.h"
 
@@ -21,6 +22,10 @@ std::string LeaseOf(const grpc::ServerContext* ctx);
 absl::StatusOr<layerstore::CallScope> BeginCall(meta::Leases* leases,
                                                 layerstore::GarbageCollector* gc,
                                                 const grpc::ServerContext* ctx);
+
+// Whether the call's client has gone (cancelled, or its connection
+// dropped), for the core's long calls to stop at. `ctx` must outlive it.
+Cancellation CancellationOf(grpc::ServerContext* ctx);
 
 // Called after something was deleted (an image, a snapshot, a lease, a blob),
 // for the daemon's collect-after-deletions policy.

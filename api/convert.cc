@@ -43,6 +43,9 @@ void ToProto(const layerstore::ResolvedImage& img, snapshotter::Snapshotter& sn,
   out->mutable_labels()->insert(img.info.labels.begin(), img.info.labels.end());
   ToProto(img.info.created, out->mutable_created_at());
   ToProto(img.info.updated, out->mutable_updated_at());
+  if (img.config.created != absl::InfinitePast()) {
+    ToProto(img.config.created, out->mutable_image_created());
+  }
 }
 
 }  // namespace strata::api

@@ -56,6 +56,7 @@ grpc::Status ImagesService::Import(Ctx* ctx, Stream* stream) {
   layerstore::ImportOptions opts = options_;
   opts.name = first.header().name();
   opts.lease = call->lease();
+  opts.cancel = CancellationOf(ctx);
   ProgressSender<Stream, pb::ImportResponse> progress(stream);
   absl::StatusOr<std::vector<layerstore::ImportedImage>> imported;
   if (!first.header().path().empty()) {
@@ -98,6 +99,7 @@ grpc::Status ImagesService::Pull(Ctx* ctx, const pb::PullImageRequest* req,
   absl::StatusOr<layerstore::CallScope> call = BeginCall(leases_, gc_, ctx);
   if (!call.ok()) return ToGrpc(call.status());
   opts.lease = call->lease();
+  opts.cancel = CancellationOf(ctx);
   ProgressSender<grpc::ServerWriter<pb::PullImageResponse>, pb::PullImageResponse> progress(stream);
   absl::StatusOr<layerstore::ImportedImage> pulled =
       call->Finish(puller_->Pull(*ref, opts, std::ref(progress)));
@@ -123,7 +125,7 @@ grpc::Status ImagesService::Push(Ctx* ctx, const pb::PushImageRequest* req,
   if (!call.ok()) return ToGrpc(call.status());
   ProgressSender<grpc::ServerWriter<pb::PushImageResponse>, pb::PushImageResponse> progress(stream);
   absl::StatusOr<registry::PushResult> pushed =
-      call->Finish(pusher_->Push(req->name(), *ref, std::ref(progress)));
+      call->Finish(pusher_->Push(req->name(), *ref, std::ref(progress), CancellationOf(ctx)));
   if (!pushed.ok()) return ToGrpc(pushed.status());
   pb::PushImageResponse msg;
   pb::PushedImage* out = msg.mutable_result();
@@ -184,11 +186,11 @@ grpc::Status ImagesService::Commit(Ctx* ctx, const pb::CommitImageRequest* req, 
   if (req->squash() && squasher_ == nullptr) {
     return ToGrpc(absl::UnimplementedError("this server cannot squash commits"));
   }
-  absl::StatusOr<layerstore::ImageInfo> info =
-      call->Finish(req->squash() ? squasher_->CommitSquashed(req->base(), req->snapshot_key(),
-                                                             req->name(), *c, call->lease())
-                                 : committer_->CommitImage(req->base(), req->snapshot_key(),
-                                                           req->name(), *c, call->lease()));
+  absl::StatusOr<layerstore::ImageInfo> info = call->Finish(
+      req->squash() ? squasher_->CommitSquashed(req->base(), req->snapshot_key(), req->name(), *c,
+                                                call->lease(), CancellationOf(ctx))
+                    : committer_->CommitImage(req->base(), req->snapshot_key(), req->name(), *c,
+                                              call->lease(), CancellationOf(ctx)));
   if (!info.ok()) return ToGrpc(info.status());
   absl::StatusOr<layerstore::ResolvedImage> r = images_->Resolve(*info);
   if (!r.ok()) return ToGrpc(r.status());

@@ -66,7 +66,7 @@ grpc::Status LayersService::Diff(grpc::ServerContext* ctx, const pb::DiffLayerRe
   absl::StatusOr<layerstore::CallScope> call = BeginCall(leases_, gc_, ctx);
   if (!call.ok()) return ToGrpc(call.status());
   absl::StatusOr<layerstore::CommittedLayer> layer = call->Finish(committer_->CommitLayer(
-      snapshotter::KeySpace::kNative, req->snapshot_key(), *c, call->lease()));
+      snapshotter::KeySpace::kNative, req->snapshot_key(), *c, call->lease(), CancellationOf(ctx)));
   if (!layer.ok()) return ToGrpc(layer.status());
   ToProto(layer->diff.blob, resp->mutable_blob());
   resp->set_diff_id(layer->diff.diff_id.str());
@@ -81,8 +81,8 @@ grpc::Status LayersService::Merge(grpc::ServerContext* ctx, const pb::MergeLayer
   if (!c.ok()) return ToGrpc(c.status());
   absl::StatusOr<layerstore::CallScope> call = BeginCall(leases_, gc_, ctx);
   if (!call.ok()) return ToGrpc(call.status());
-  absl::StatusOr<layerstore::ImageInfo> info =
-      call->Finish(squasher_->Squash(req->image(), req->name(), req->layers(), *c, call->lease()));
+  absl::StatusOr<layerstore::ImageInfo> info = call->Finish(squasher_->Squash(
+      req->image(), req->name(), req->layers(), *c, call->lease(), CancellationOf(ctx)));
   if (!info.ok()) return ToGrpc(info.status());
   absl::StatusOr<layerstore::ResolvedImage> r = images_->Resolve(*info);
   if (!r.ok()) return ToGrpc(r.status());

@@ -74,7 +74,7 @@ void AddImageCommands(CLI::App& app, Args& a, Globals& g, Dispatch* d) {
                        [&a](Commands& c) { return c.Pull(a.ref, a.platform, a.name); });
   Required(pull, "REF", a.ref, "reference, as Docker users write it (debian, host:5000/a/b:tag)");
   pull->add_option("--platform", a.platform, "os/arch[/variant] (default: the daemon's)")
-      ->check(kNonEmpty);
+      ->check(kPlatform);
   pull->add_option("--name", a.name, "name for the image (default: the normalised reference)")
       ->check(kNonEmpty);
   auto* push = Command(app, "push", "push an image to a registry", d,
@@ -153,8 +153,11 @@ void AddSnapshotCommands(CLI::App& app, Args& a, Dispatch* d) {
       ->capture_default_str()
       ->check(CLI::IsMember({"gzip", "zstd", "none"}));
   auto* rm = Command(app, "rm", "remove a snapshot (native key space)", d,
-                     [&a](Commands& c) { return c.Rm(a.key); });
+                     [&a](Commands& c) { return c.Rm(a.key, a.force); });
   Required(rm, "KEY", a.key, "the snapshot's key");
+  rm->add_flag("-f,--force", a.force,
+               "unmount it first where strata mount mounted it (else a mounted snapshot is "
+               "refused)");
 }
 
 void AddStoreCommands(CLI::App& app, Args& a, Globals& g, Dispatch* d) {
@@ -252,6 +255,38 @@ bool WantsJson(int argc, char** argv) {
   return false;
 }
 
+// The first option on the line that neither the program nor its command
+// knows, or "".
+std::string UnknownOption(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* scope = &app;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--") break;
+    if (arg.empty() || arg == "-" || arg[0] != '-') {  // "-": stdin or stdout
+      if (const CLI::App* sub = [&]() -> const CLI::App* {
+            for (const CLI::App* s : scope->get_subcommands([](const CLI::App*) { return true; })) {
+              if (s->get_name() == arg) return s;
+            }
+            return nullptr;
+          }()) {
+        scope = sub;
+      }
+      continue;
+    }
+    std::string name = arg.substr(0, arg.find('='));
+    const CLI::Option* known = nullptr;
+    for (const CLI::App* s = scope; s != nullptr && known == nullptr; s = s->get_parent()) {
+      for (const CLI::Option* o : s->get_options()) {
+        if (o->check_name(name)) known = o;
+      }
+    }
+    if (known == nullptr) return name;
+    // Its value ("--ttl -5s") is the next word, whatever it looks like.
+    if (known->get_expected_max() > 0 && arg.find('=') == std::string::npos) ++i;
+  }
+  return "";
+}
+
 // CLI11's own errors, reworded where they mislead and prefixed as ours.
 int UsageError(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
   std::string word = CommandWord(argc, argv);
@@ -260,8 +295,12 @@ int UsageError(const CLI::App& app, const CLI::ParseError& e, int argc, char** a
     commands.insert(sub->get_name());
   }
   std::string message = e.what();
+  std::string option = UnknownOption(app, argc, argv);
   if (!word.empty() && !commands.count(word)) {
     message = "unknown command \"" + word + "\" (see strata --help)";
+  } else if (!option.empty()) {
+    message = "unknown option \"" + option + "\" (see strata " +
+              (word.empty() ? std::string() : word + " ") + "--help)";
   } else if (word.empty()) {
     message = "a command is required (see strata --help)";
   }
@@ -279,7 +318,8 @@ int RunCli(int argc, char** argv) {
   app.require_subcommand(1);
   app.add_option("--socket", g.socket,
                  "stratad's socket (default: $STRATA_SOCKET, else the config file's socket)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(kNonEmpty);
   app.add_flag("--json", g.json, "machine-readable output");
   AddImageCommands(app, a, g, &d);
   AddSnapshotCommands(app, a, &d);

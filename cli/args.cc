@@ -1,5 +1,11 @@
 #include "cli/args.h"
 
+#include <algorithm>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 
 namespace strata::cli {
@@ -16,17 +22,24 @@ std::optional<int64_t> PositiveSeconds(const std::string& text) {
 std::optional<int64_t> ByteSize(const std::string& text) {
   size_t digits = text.find_first_not_of("0123456789");
   if (digits == 0 || text.empty()) return std::nullopt;
-  std::string unit = digits == std::string::npos ? "" : text.substr(digits);
+  // "64M", "64m", "64MiB" (as strata prints sizes), "64MB": all 64 * 2^20,
+  // as docker reads them.
+  std::string unit = absl::AsciiStrToUpper(digits == std::string::npos ? "" : text.substr(digits));
+  if (absl::EndsWith(unit, "IB")) {
+    unit.resize(unit.size() - 2);
+  } else if (unit.size() == 2 && unit.back() == 'B') {
+    unit.pop_back();
+  }
   int shift = 0;
-  if (unit == "K" || unit == "k") {
+  if (unit == "K") {
     shift = 10;
-  } else if (unit == "M" || unit == "m") {
+  } else if (unit == "M") {
     shift = 20;
-  } else if (unit == "G" || unit == "g") {
+  } else if (unit == "G") {
     shift = 30;
-  } else if (unit == "T" || unit == "t") {
+  } else if (unit == "T") {
     shift = 40;
-  } else if (!unit.empty()) {
+  } else if (!unit.empty() && unit != "B") {
     return std::nullopt;
   }
   std::string number = text.substr(0, digits);
@@ -52,6 +65,20 @@ const CLI::Validator kPositiveDuration(
 
 const CLI::Validator kNonEmpty(
     [](std::string& s) -> std::string { return s.empty() ? "must not be empty" : ""; }, "");
+
+const CLI::Validator kPlatform(
+    [](std::string& s) -> std::string {
+      std::vector<std::string> parts = absl::StrSplit(s, '/');
+      bool ok = parts.size() == 2 || parts.size() == 3;
+      for (const std::string& p : parts) {
+        ok = ok && !p.empty() && std::all_of(p.begin(), p.end(), [](char c) {
+               return absl::ascii_isdigit(c) || absl::ascii_islower(c) || c == '_' || c == '.' ||
+                      c == '-';
+             });
+      }
+      return ok ? "" : "\"" + s + "\" is not os/arch[/variant] (like linux/arm64/v8)";
+    },
+    "OS/ARCH[/VARIANT]");
 
 const CLI::Validator kKeyValue(
     [](std::string& s) -> std::string {

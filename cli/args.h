@@ -14,8 +14,9 @@ namespace strata::cli {
 // unless it parses and is positive.
 std::optional<int64_t> PositiveSeconds(const std::string& text);
 
-// A byte count with an optional binary unit: "1048576", "64M", "10G"
-// (K, M, G, T are powers of 1024); nullopt unless positive and in range.
+// A byte count with an optional binary unit: "1048576", "64M", "64MiB",
+// "64mb", "10G" (K, M, G, T, with or without B or iB, any case, are powers of
+// 1024); nullopt unless positive and in range.
 std::optional<int64_t> ByteSize(const std::string& text);
 
 // "64M", "10G": positive byte sizes.
@@ -24,6 +25,8 @@ extern const CLI::Validator kByteSize;
 extern const CLI::Validator kPositiveDuration;
 // Names, keys, ids and paths given on the command line.
 extern const CLI::Validator kNonEmpty;
+// os/arch[/variant], as OCI platforms are written.
+extern const CLI::Validator kPlatform;
 // KEY=VALUE with a non-empty KEY.
 extern const CLI::Validator kKeyValue;
 

@@ -24,6 +24,7 @@
 #include "cli/format.h"
 #include "cli/views.h"
 #include "common/mount.h"
+#include "common/snapshot_labels.h"
 #include "containerd/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "strata/v1/admin.grpc.pb.h"
 #include "strata/v1/content.grpc.pb.h"
@@ -40,12 +41,6 @@ using json = nlohmann::json;
 namespace pb = strata::v1;
 namespace spb = containerd::services::snapshots::v1;
 
-// Labels a snapshot made by `strata mount` with where it is mounted, so
-// `strata unmount DIR` knows what to release.
-constexpr char kMountpointLabel[] = "strata.io/mountpoint";
-// Labels a writable snapshot made by `strata mount --rw` with its image, so
-// `strata commit KEY` knows what the new image builds on.
-constexpr char kImageLabel[] = "strata.io/image";
 constexpr size_t kChunk = 1 << 20;
 
 std::string AbsolutePath(const std::string& p) {
@@ -524,7 +519,18 @@ int Commands::Export(const std::string& name, const std::string& file, const std
   return 0;
 }
 
-int Commands::Rm(const std::string& key) {
+int Commands::Rm(const std::string& key, bool force) {
+  if (force) {
+    spb::StatSnapshotRequest sreq;
+    sreq.set_key(key);
+    spb::StatSnapshotResponse sresp;
+    if (int failed = Call(&pb::Snapshots::Stub::Stat, "rm " + key, sreq, &sresp)) return failed;
+    auto where = sresp.info().labels().find(kMountpointLabel);
+    if (where != sresp.info().labels().end() && IsMountPoint(where->second)) {
+      absl::Status u = strata::Unmount(where->second);
+      if (!u.ok()) return Fail(absl::StrCat("rm ", key, ": ", u.message()));
+    }
+  }
   spb::RemoveSnapshotRequest req;
   req.set_key(key);
   google::protobuf::Empty resp;

@@ -63,7 +63,8 @@ class Commands {
              bool force);
   // Exit code 0 when the store is clean (or every problem was repaired), 3 when problems remain.
   int Fsck(bool repair);
-  int Rm(const std::string& key);
+  // With `force`, unmounts the snapshot first where `strata mount` put it.
+  int Rm(const std::string& key, bool force);
   // Per image: bytes only it uses and bytes it shares; totals with and without sharing.
   int Du();
   // Collects garbage, or with dry_run says what would go. `ingest_max_age`
@@ -103,7 +104,9 @@ class Commands {
   // images containers stand on), and how many writable ones there are.
   int ContainerParents(std::set<std::string>* parents, int64_t* containers);
   // Image `name` and its parsed config blob.
-  int ImageWithConfig(const std::string& name, strata::v1::Image* img, nlohmann::json* config);
+  // `verb` names the command in errors.
+  int ImageWithConfig(const std::string& verb, const std::string& name, strata::v1::Image* img,
+                      nlohmann::json* config);
   // 0 if writable snapshot `key` (which exists) stands above `img`'s top
   // layer (and, with `size_bytes`, was made with that size); otherwise
   // reports why it cannot be mounted for image `name`.

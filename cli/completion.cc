@@ -42,7 +42,8 @@ void Flatten(const CLI::App& app, const std::string& path, std::vector<Node>* ou
     for (const std::string& l : o->get_lnames()) opt.names.push_back("--" + l);
     for (const std::string& s : o->get_snames()) opt.names.push_back("-" + s);
     opt.help = o->get_description();
-    opt.takes_value = o->get_type_size() != 0;
+    // A flag expects no value (its type size is 1 all the same).
+    opt.takes_value = o->get_expected_max() > 0;
     n.options.push_back(opt);
   }
   out->push_back(n);
@@ -144,7 +145,16 @@ std::string BashCompletion(const CLI::App& app) {
       "  else\n"
       "    COMPREPLY=($(compgen -W \"$words\" -- \"$cur\" | grep -v '^-'))\n"
       "    if [ \"$image_arg\" = 1 ]; then\n"
-      "      COMPREPLY+=($(compgen -W \"$(strata images -q 2>/dev/null)\" -- \"$cur\"))\n"
+      "      # The daemon the line names, if it names one.\n"
+      "      local sock=()\n"
+      "      for ((i = 1; i < COMP_CWORD; i++)); do\n"
+      "        if [ \"${COMP_WORDS[i]}\" = --socket ]; then\n"
+      "          if [ \"${COMP_WORDS[i+1]}\" = = ]; then sock=(--socket \"${COMP_WORDS[i+2]}\");\n"
+      "          else sock=(--socket \"${COMP_WORDS[i+1]}\"); fi\n"
+      "        fi\n"
+      "      done\n"
+      "      COMPREPLY+=($(compgen -W \"$(strata \"${sock[@]}\" images -q 2>/dev/null)\" -- "
+      "\"$cur\"))\n"
       "    elif [ ${#COMPREPLY[@]} -eq 0 ]; then\n"
       "      COMPREPLY=($(compgen -f -- \"$cur\"))\n"
       "    fi\n"

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/time.h"
 #include "cli/commands.h"
 #include "cli/format.h"
 #include "cli/listing.h"
@@ -44,10 +45,11 @@ std::string Truncated(std::string s, bool no_trunc) {
 
 }  // namespace
 
-int Commands::ImageWithConfig(const std::string& name, pb::Image* img, json* config) {
+int Commands::ImageWithConfig(const std::string& verb, const std::string& name, pb::Image* img,
+                              json* config) {
   pb::GetImageRequest req;
   req.set_name(name);
-  if (int failed = Call(&pb::Images::Stub::Get, "inspect " + name, req, img)) return failed;
+  if (int failed = Call(&pb::Images::Stub::Get, verb + " " + name, req, img)) return failed;
   auto stub = pb::Content::NewStub(channel_);
   grpc::ClientContext ctx;
   pb::ReadContentRequest read;
@@ -57,7 +59,7 @@ int Commands::ImageWithConfig(const std::string& name, pb::Image* img, json* con
   pb::ReadContentResponse chunk;
   while (reader->Read(&chunk)) bytes += chunk.data();
   grpc::Status s = reader->Finish();
-  if (!s.ok()) return Fail("read config of " + name, s);
+  if (!s.ok()) return Fail(absl::StrCat(verb, " ", name, ": read config"), s);
   *config = json::parse(bytes, nullptr, false);
   if (config->is_discarded()) return Fail(absl::StrCat(name, ": config is not JSON"));
   return 0;
@@ -66,7 +68,7 @@ int Commands::ImageWithConfig(const std::string& name, pb::Image* img, json* con
 int Commands::Inspect(const std::string& name) {
   pb::Image img;
   json config;
-  if (int failed = ImageWithConfig(name, &img, &config)) return failed;
+  if (int failed = ImageWithConfig("inspect", name, &img, &config)) return failed;
   json c = Field(config, "config");
   json labels = Field(c, "Labels");
   json out = {{"name", img.name()},
@@ -101,7 +103,7 @@ int Commands::Inspect(const std::string& name) {
 int Commands::History(const std::string& name) {
   pb::Image img;
   json config;
-  if (int failed = ImageWithConfig(name, &img, &config)) return failed;
+  if (int failed = ImageWithConfig("history", name, &img, &config)) return failed;
   json history = Field(config, "history");
   if (!history.is_array()) history = json::array();
   // Entries that made a layer take the image's layers in order.
@@ -118,7 +120,15 @@ int Commands::History(const std::string& name) {
     }
     ListRow r;
     std::string created_by = h.value("created_by", "");
-    r.fields = {{"Created", h.value("created", "")},
+    // Configs write times to the second, the millisecond or the
+    // nanosecond: shown alike, as every listing shows times.
+    std::string created = h.value("created", "");
+    absl::Time when;
+    std::string err;
+    if (absl::ParseTime(absl::RFC3339_full, created, &when, &err)) {
+      created = TimeText(absl::ToUnixSeconds(when));
+    }
+    r.fields = {{"Created", created},
                 {"CreatedBy", created_by},
                 {"Size", HumanSize(size)},
                 {"Comment", h.value("comment", "")},

@@ -35,15 +35,27 @@ std::string ShortName(const std::string& name) {
   return name.rfind("sha256:", 0) == 0 ? ShortDigest(name) : name;
 }
 
+// "host/a/b" of "host/a/b:tag@sha256:...": the name without tag and digest.
+std::string RepositoryOf(const std::string& name) {
+  std::string repo = name.substr(0, name.find('@'));
+  size_t slash = repo.rfind('/');
+  size_t colon = repo.find(':', slash == std::string::npos ? 0 : slash);
+  return colon == std::string::npos ? repo : repo.substr(0, colon);
+}
+
 ListRow ImageRow(const pb::Image& img) {
   ListRow r;
   r.fields = {{"Name", img.name()},
+              {"Repository", RepositoryOf(img.name())},
               {"ID", img.config_digest()},
               {"Digest", img.target().digest()},
               {"Layers", std::to_string(img.layers_size())},
               {"Size", HumanSize(ImageSize(img))},
               {"DiskSize", HumanSize(ImageDiskSize(img))},
-              {"Created", TimeText(img.created_at().seconds())},
+              // As docker: when the image was built (its config says), else
+              // when it came here.
+              {"Created", TimeText(img.has_image_created() ? img.image_created().seconds()
+                                                           : img.created_at().seconds())},
               // Every image here has a name; a digest-only one (pulled by
               // digest) is the nearest thing to docker's dangling image.
               {"Dangling", img.name().find('@') != std::string::npos ? "true" : "false"}};

@@ -74,6 +74,14 @@ bool Glob(const std::string& pattern, const std::string& value) {
   return ::fnmatch(pattern.c_str(), value.c_str(), 0) == 0;
 }
 
+// docker's reference filter: a pattern with neither tag nor digest names a
+// repository, and matches every tag of it.
+bool NamesRepository(const std::string& pattern) {
+  size_t slash = pattern.rfind('/');
+  return pattern.find('@') == std::string::npos &&
+         pattern.find(':', slash == std::string::npos ? 0 : slash) == std::string::npos;
+}
+
 bool MatchesOne(const Filter& f, const ListRow& row) {
   if (!f.label.empty()) {
     auto it = row.labels.find(f.label);
@@ -83,8 +91,13 @@ bool MatchesOne(const Filter& f, const ListRow& row) {
   std::string value = it == row.fields.end() ? "" : it->second;
   // A name matches in its full form or as docker shows it.
   auto shown = row.short_fields.find(f.field);
-  return Glob(f.pattern, value) ||
-         (shown != row.short_fields.end() && Glob(f.pattern, shown->second));
+  if (Glob(f.pattern, value) ||
+      (shown != row.short_fields.end() && Glob(f.pattern, shown->second))) {
+    return true;
+  }
+  auto repo = row.fields.find("Repository");
+  if (f.field != "Name" || repo == row.fields.end() || !NamesRepository(f.pattern)) return false;
+  return Glob(f.pattern, repo->second) || Glob(f.pattern, FamiliarName(repo->second));
 }
 
 // Filters on the same key are alternatives; different keys must all match.

@@ -23,6 +23,8 @@ nlohmann::json ImageJson(const pb::Image& img) {
       {"config", img.config_digest()},
       {"top_chain_id", img.top_chain_id()},
       {"created_at", img.created_at().seconds()},
+      {"image_created",
+       img.has_image_created() ? nlohmann::json(img.image_created().seconds()) : nlohmann::json()},
       {"layers", layers}};
 }
 

@@ -5,9 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/errno_status.h"
@@ -232,11 +234,37 @@ absl::Status WriteFileReplacing(const std::string& path, const std::string& cont
 
 namespace {
 
+// Through user space, for files the kernel will not copy between.
+absl::Status CopyRangeByReading(int src, int dst, off_t from, off_t to, const std::string& what) {
+  std::vector<char> buf(static_cast<size_t>(std::min<off_t>(to - from, 1 << 20)));
+  off_t pos = from;
+  while (pos < to) {
+    ssize_t n =
+        ::pread(src, buf.data(), static_cast<size_t>(std::min<off_t>(to - pos, buf.size())), pos);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoToStatus(errno, absl::StrCat("read ", what));
+    if (n == 0) break;  // the source shrank
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = ::pwrite(dst, buf.data() + done, static_cast<size_t>(n - done), pos + done);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return ErrnoToStatus(errno, absl::StrCat("write ", what));
+      done += w;
+    }
+    pos += n;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CopyRange(int src, int dst, off_t from, off_t to, const std::string& what) {
   off_t in = from, out = from;
   while (in < to) {
     ssize_t n = ::copy_file_range(src, &in, dst, &out, static_cast<size_t>(to - in), 0);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)) {
+      // Across filesystems (a sized layer's own ext4 to the store's) or on
+      // one that cannot: the offsets have not moved past what was copied.
+      return CopyRangeByReading(src, dst, in, to, what);
+    }
     if (n < 0) return ErrnoToStatus(errno, absl::StrCat("copy ", what));
     if (n == 0) break;  // the source shrank
   }
@@ -244,6 +272,20 @@ absl::Status CopyRange(int src, int dst, off_t from, off_t to, const std::string
 }
 
 }  // namespace
+
+absl::Status CopyDataExtents(int in, int out, off_t size, const std::string& what) {
+  off_t pos = 0;
+  while (pos < size) {
+    off_t data = ::lseek(in, pos, SEEK_DATA);
+    if (data < 0 && errno == ENXIO) break;  // only a hole remains
+    if (data < 0) return ErrnoToStatus(errno, absl::StrCat("seek data in ", what));
+    off_t hole = ::lseek(in, data, SEEK_HOLE);
+    if (hole < 0) return ErrnoToStatus(errno, absl::StrCat("seek hole in ", what));
+    STRATA_RETURN_IF_ERROR(CopyRange(in, out, data, std::min(hole, size), what));
+    pos = hole;
+  }
+  return absl::OkStatus();
+}
 
 absl::Status CopyFileSparse(const std::string& src, const std::string& dst, bool sync) {
   UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
@@ -256,16 +298,7 @@ absl::Status CopyFileSparse(const std::string& src, const std::string& dst, bool
     if (::ftruncate(out.get(), st.st_size) != 0) {
       return ErrnoToStatus(errno, absl::StrCat("size ", dst));
     }
-    off_t pos = 0;
-    while (pos < st.st_size) {
-      off_t data = ::lseek(in.get(), pos, SEEK_DATA);
-      if (data < 0 && errno == ENXIO) break;  // only a hole remains
-      if (data < 0) return ErrnoToStatus(errno, absl::StrCat("seek data in ", src));
-      off_t hole = ::lseek(in.get(), data, SEEK_HOLE);
-      if (hole < 0) return ErrnoToStatus(errno, absl::StrCat("seek hole in ", src));
-      STRATA_RETURN_IF_ERROR(CopyRange(in.get(), out.get(), data, hole, src));
-      pos = hole;
-    }
+    STRATA_RETURN_IF_ERROR(CopyDataExtents(in.get(), out.get(), st.st_size, src));
     if (sync && ::fdatasync(out.get()) != 0) {
       return ErrnoToStatus(errno, absl::StrCat("sync ", dst));
     }

@@ -59,6 +59,13 @@ inline absl::Status WriteFileDurably(const std::string& path, const std::string&
 // error `dst` is removed.
 absl::Status CopyFileSparse(const std::string& src, const std::string& dst, bool sync);
 
+// Copies the extents `in` holds data in, of its first `size` bytes, to the
+// same offsets of `out` (already `size` long): holes stay holes. Uses
+// copy_file_range, and plain reads and writes where the kernel will not copy
+// between the two files (another filesystem: EXDEV; or one that cannot).
+// `what` names the file in errors.
+absl::Status CopyDataExtents(int in, int out, off_t size, const std::string& what);
+
 // A directory removed with everything in it when this goes out of scope,
 // unless Release()d first: staging that must not outlive a failed call.
 class ScopedDir {

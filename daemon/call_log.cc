@@ -45,6 +45,11 @@ class CallLog : public grpc::experimental::Interceptor {
         method_(info->method()),
         read_only_(IsReadOnly(method_)),
         start_(std::chrono::steady_clock::now()) {}
+  // A call whose client went away ends without a status to send: it is
+  // logged (and counted) as cancelled when gRPC lets go of it.
+  ~CallLog() override {
+    if (!logged_) Log(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+  }
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     // A read's own error names what it looked for: no summary on the hot path.
@@ -60,7 +65,8 @@ class CallLog : public grpc::experimental::Interceptor {
   }
 
  private:
-  void Log(const grpc::Status& status) const {
+  void Log(const grpc::Status& status) {
+    logged_ = true;
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start_)
                     .count();
     if (*observer_) (*observer_)(method_, status.error_code(), ms / 1000);
@@ -83,6 +89,7 @@ class CallLog : public grpc::experimental::Interceptor {
   bool read_only_;
   std::chrono::steady_clock::time_point start_;
   std::string request_;
+  bool logged_ = false;
 };
 
 }  // namespace

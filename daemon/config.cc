@@ -9,6 +9,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -121,8 +122,11 @@ SettingValue GetSocketMode(const DaemonOptions& o) {
 template <std::string DaemonOptions::*F>
 absl::Status SetAddress(const SettingValue& v, DaemonOptions* o) {
   const std::string& a = std::get<std::string>(v);
-  if (!a.empty() && a.rfind(':') == std::string::npos) {
-    return Bad(absl::StrCat("\"", a, "\" is not host:port"));
+  size_t colon = a.rfind(':');
+  int port = 0;
+  if (!a.empty() && (colon == std::string::npos || !absl::SimpleAtoi(a.substr(colon + 1), &port) ||
+                     port < 0 || port > 65535)) {
+    return Bad(absl::StrCat("\"", a, "\" is not host:port (a port from 0 to 65535)"));
   }
   o->*F = a;
   return absl::OkStatus();
@@ -294,6 +298,16 @@ const std::vector<Setting>& Settings() {
       {"registry.max_concurrent_downloads", "--max-concurrent-downloads",
        "layer blobs one pull downloads at once (1 to 64)", Kind::kInteger, false,
        SetInteger<&O::max_concurrent_downloads, 1, 64>, GetInteger<&O::max_concurrent_downloads>},
+      {"registry.stall_timeout", "--registry-stall-timeout",
+       "a registry transfer under 1 KiB/s this long has stalled (resumed a few times, then "
+       "failed), e.g. 30s",
+       Kind::kString, false, SetDuration<&O::registry_stall_timeout>,
+       GetDuration<&O::registry_stall_timeout>},
+      {"registry.download_timeout", "--registry-download-timeout",
+       "a layer blob not downloaded within this time fails, however its bytes trickle in "
+       "(0: no limit)",
+       Kind::kString, false, SetDuration<&O::registry_download_timeout>,
+       GetDuration<&O::registry_download_timeout>},
   };
   return kSettings;
 }

@@ -67,7 +67,10 @@ TEST(ConfigTest, ErrorsNameTheLineAndTheKey) {
   EXPECT_EQ(ErrorOf("log_level = \"loud\"\n"),
             "config.toml:1: log_level: \"loud\" is not one of debug, info, warn, error");
   EXPECT_EQ(ErrorOf("metrics_listen = \"9100\"\n"),
-            "config.toml:1: metrics_listen: \"9100\" is not host:port");
+            "config.toml:1: metrics_listen: \"9100\" is not host:port (a port from 0 to 65535)");
+  EXPECT_EQ(ErrorOf("metrics_listen = \"127.0.0.1:99999\"\n"),
+            "config.toml:1: metrics_listen: \"127.0.0.1:99999\" is not host:port (a port from 0 "
+            "to 65535)");
   // Text that is not TOML: the line, and the key it was setting.
   EXPECT_THAT(ErrorOf("root = \"/x\"\n[gc]\ninterval = 30m\n"),
               HasSubstr("config.toml:3: gc.interval: "));

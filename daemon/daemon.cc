@@ -27,6 +27,7 @@
 #include "daemon/config.h"
 #include "daemon/gc_policy.h"
 #include "daemon/metrics.h"
+#include "daemon/preflight.h"
 #include "daemon/socket.h"
 #include "layerstore/store.h"
 #include "registry/cri_layers.h"
@@ -77,6 +78,8 @@ Daemon::Daemon() = default;
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const DaemonOptions& options) {
   std::unique_ptr<Daemon> d(new Daemon());
   d->options_ = options;
+  // Before the store is made: a taken port must not leave an empty root.
+  STRATA_RETURN_IF_ERROR(CheckListenAddresses(options));
   STRATA_RETURN_IF_ERROR(d->OpenStore());
   if (!options.metrics_listen.empty()) {
     STRATA_ASSIGN_OR_RETURN(d->metrics_, Metrics::Start(options.metrics_listen, d->store_.get()));
@@ -153,11 +156,19 @@ absl::Status Daemon::OpenRegistryClient() {
     STRATA_ASSIGN_OR_RETURN(options.credentials,
                             registry::Credentials::Load(options_.registry_auth));
   }
-  http_ = std::make_unique<registry::HttpClient>(registry::HttpClient::Options{});
+  registry::HttpClient::Options http;
+  if (options_.registry_stall_timeout > absl::ZeroDuration()) {
+    http.stall_timeout = options_.registry_stall_timeout;
+  }
+  http_ = std::make_unique<registry::HttpClient>(http);
   registry_ = std::make_unique<registry::RegistryClient>(http_.get(), std::move(options));
-  puller_ = std::make_unique<registry::Puller>(
-      registry_.get(), store_->content.get(), store_->images.get(), store_->unpacker.get(),
-      registry::PullerOptions{options_.max_concurrent_downloads, options_.max_layer_bytes});
+  registry::PullerOptions pulling;
+  pulling.parallel_downloads = options_.max_concurrent_downloads;
+  pulling.max_layer_blob_bytes = options_.max_layer_bytes;
+  pulling.download_timeout = options_.registry_download_timeout;
+  puller_ =
+      std::make_unique<registry::Puller>(registry_.get(), store_->content.get(),
+                                         store_->images.get(), store_->unpacker.get(), pulling);
   pusher_ = std::make_unique<registry::Pusher>(registry_.get(), store_->content.get(),
                                                store_->images.get());
   cri_layers_ = std::make_unique<registry::CriLayers>(puller_.get(), store_->unpacker.get());

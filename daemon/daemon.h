@@ -68,6 +68,12 @@ struct DaemonOptions {
   std::string registry_auth;
   // Layer blobs one pull downloads at once. Default: 3.
   int max_concurrent_downloads = 3;
+  // A registry transfer slower than 1 KiB/s for this long has stalled: it
+  // resumes, a few times at most however much it moved. Default: 30 s.
+  absl::Duration registry_stall_timeout = absl::Seconds(30);
+  // A layer blob not downloaded within this time is given up, however its
+  // bytes trickle in. Zero: no limit. Default: 2 hours.
+  absl::Duration registry_download_timeout = absl::Hours(2);
   // Serve the distribution API, read-only, to peers here ("host:port").
   // Default: empty, not served.
   std::string registry_listen;

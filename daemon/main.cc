@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/preflight.h"
 #include "daemon/setting_flags.h"
 #include "daemon/systemd.h"
 
@@ -94,13 +95,24 @@ int main(int argc, char** argv) {
   bool print_template = false;
   app.add_flag("--print-config-template", print_template,
                "print a config file documenting every setting at its default, and exit");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // One line, ours, naming what was wrong; exit 2 as for a bad config file.
+    std::fprintf(stderr, "stratad: error: %s (see stratad --help)\n", e.what());
+    return kExitConfig;
+  }
   if (print_template) {
     std::fputs(strata::daemon::FormatConfigTemplate().c_str(), stdout);
     return 0;
   }
   absl::StatusOr<DaemonOptions> options = config.Load();
   if (!options.ok()) return Fail(kExitConfig, options.status());
+  if (absl::Status s = strata::daemon::CheckSettingsOnHost(*options); !s.ok()) {
+    return Fail(kExitConfig, s);
+  }
   if (print_config) {
     std::fputs(strata::daemon::FormatConfig(*options).c_str(), stdout);
     return 0;

@@ -94,7 +94,8 @@ void AddWorkFamilies(std::vector<MetricFamily>* out) {
                          "layer blob bytes (compressed) read by unpacks", c.unpack_blob_bytes));
   out->push_back(Counter("strata_inflate_bytes_total",
                          "tar bytes that unpacks inflated from layer blobs", c.unpack_tar_bytes));
-  out->push_back(Family("strata_unpack_seconds_total", "time spent unpacking layers",
+  out->push_back(Family("strata_unpack_seconds_total",
+                        "time spent unpacking layers (not waiting for their bytes)",
                         MetricType::Counter, {Value(Seconds(c.unpack_nanos))}));
   out->push_back(Counter("strata_imports_total", "archive imports completed", c.imports));
   out->push_back(
@@ -102,8 +103,9 @@ void AddWorkFamilies(std::vector<MetricFamily>* out) {
   out->push_back(
       Counter("strata_imported_layers_total", "layers of the images imported", c.imported_layers));
   out->push_back(Counter("strata_pulls_total", "registry pulls completed", c.pulls));
-  out->push_back(
-      Counter("strata_pulled_bytes_total", "layer bytes fetched from registries", c.pulled_bytes));
+  out->push_back(Counter("strata_pulled_bytes_total",
+                         "layer blob bytes received from registries (what crossed the wire)",
+                         c.pulled_bytes));
   out->push_back(
       Counter("strata_pulled_layers_total", "layers of the images pulled", c.pulled_layers));
   out->push_back(Counter("strata_pushes_total", "registry pushes completed", c.pushes));

@@ -61,17 +61,17 @@ absl::Status PrepareSocketPath(const std::string& path) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<gid_t> ResolveGroup(const std::string& group) {
+  uint32_t numeric;
+  if (absl::SimpleAtoi(group, &numeric)) return static_cast<gid_t>(numeric);
+  struct group* g = ::getgrnam(group.c_str());
+  if (g == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown group ", group));
+  return g->gr_gid;
+}
+
 absl::Status SetSocketAccess(const std::string& path, mode_t mode, const std::string& group) {
   if (!group.empty()) {
-    gid_t gid;
-    uint32_t numeric;
-    if (absl::SimpleAtoi(group, &numeric)) {
-      gid = numeric;
-    } else {
-      struct group* g = ::getgrnam(group.c_str());
-      if (g == nullptr) return absl::InvalidArgumentError(absl::StrCat("unknown group ", group));
-      gid = g->gr_gid;
-    }
+    STRATA_ASSIGN_OR_RETURN(gid_t gid, ResolveGroup(group));
     if (::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0) {
       return ErrnoToStatus(errno, absl::StrCat("chgrp socket ", path));
     }

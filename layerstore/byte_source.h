@@ -6,9 +6,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/cancel.h"
+#include "common/status_util.h"
 #include "layerstore/digest.h"
 
 namespace strata::layerstore {
@@ -70,6 +74,23 @@ class CountingSource : public ByteSource {
  private:
   ByteSource* in_;
   int64_t bytes_ = 0;
+};
+
+// `in` until `cancel` says the caller has gone: then every read fails,
+// CANCELLED naming `what`. Both must outlive this.
+class CancellableSource : public ByteSource {
+ public:
+  CancellableSource(ByteSource* in, const Cancellation* cancel, std::string what)
+      : in_(in), cancel_(cancel), what_(std::move(what)) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    STRATA_RETURN_IF_ERROR(cancel_->Check(what_));
+    return in_->Read(buf, n);
+  }
+
+ private:
+  ByteSource* in_;
+  const Cancellation* cancel_;
+  std::string what_;
 };
 
 enum class Compression { kNone, kGzip, kZstd };

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/cancel.h"
 #include "layerstore/content_store.h"
 #include "layerstore/differ.h"
 #include "layerstore/image_store.h"
@@ -31,22 +32,35 @@ class Committer {
   // chainID. NotFound for an unknown key, FailedPrecondition for a view or a
   // committed snapshot; on failure no blob is left and the snapshot stays active.
   // `lease` (optional) holds the blob and the layer.
+  // `cancel`: the caller gone stops it (CANCELLED) before the snapshot is
+  // consumed.
   absl::StatusOr<CommittedLayer> CommitLayer(snapshotter::KeySpace space, const std::string& key,
-                                             Compression compression,
-                                             const std::string& lease = "");
+                                             Compression compression, const std::string& lease = "",
+                                             const Cancellation& cancel = Cancellation());
 
   // Commits native snapshot `key` (prepared above `base`'s top layer; `base`
   // empty: a snapshot without parent) as image `name`. `lease` (optional)
   // holds what the new image will reference until its name is recorded.
   absl::StatusOr<ImageInfo> CommitImage(const std::string& base, const std::string& key,
                                         const std::string& name, Compression compression,
-                                        const std::string& lease = "");
+                                        const std::string& lease = "",
+                                        const Cancellation& cancel = Cancellation());
   // CommitImage up to naming: the new image's config and layers, stored but
   // for the config and manifest. `name` is only checked, so that a bad one
   // fails before the snapshot is consumed.
   absl::StatusOr<ImageDraft> CommitDraft(const std::string& base, const std::string& key,
                                          const std::string& name, Compression compression,
-                                         const std::string& lease = "");
+                                         const std::string& lease = "",
+                                         const Cancellation& cancel = Cancellation());
+  // Image `base` as a draft to build on (its config, layers and chainIDs, the
+  // layers' blobs held by `lease`), or an empty image for the host's
+  // platform when `base` is empty.
+  absl::StatusOr<ImageDraft> BaseDraft(const std::string& base, const std::string& lease);
+  // The native active snapshot `key`, checked to stand right above `draft`'s
+  // top layer (FailedPrecondition otherwise; `base` names it in the error).
+  absl::StatusOr<snapshotter::Snapshotter::ActiveLayerBase> ActiveAbove(const ImageDraft& draft,
+                                                                        const std::string& base,
+                                                                        const std::string& key);
 
  private:
   ContentStore* content_;

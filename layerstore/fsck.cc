@@ -2,9 +2,13 @@
 
 #include <fcntl.h>
 #include <isa-l/crc.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <map>
+#include <set>
+#include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -78,12 +82,37 @@ bool FileSum(const std::string& path, int64_t* size, uint32_t* crc) {
   }
 }
 
-// Checks one layer's files against its "sums" file ("<crc> <size> <len> <path>\n").
+// The regular files under `root` (paths relative to it, no symlink
+// followed) with their inode, for the census.
+std::map<std::string, std::pair<dev_t, ino_t>> RegularFilesUnder(const std::string& root) {
+  std::map<std::string, std::pair<dev_t, ino_t>> out;
+  std::vector<std::string> dirs = {""};
+  while (!dirs.empty()) {
+    std::string rel = dirs.back();
+    dirs.pop_back();
+    absl::StatusOr<std::vector<std::string>> names = ListDir(rel.empty() ? root : root + "/" + rel);
+    if (!names.ok()) continue;
+    for (const std::string& name : *names) {
+      std::string path = rel.empty() ? name : rel + "/" + name;
+      struct stat st;
+      if (::lstat((root + "/" + path).c_str(), &st) != 0) continue;
+      if (S_ISDIR(st.st_mode)) dirs.push_back(path);
+      if (S_ISREG(st.st_mode)) out[path] = {st.st_dev, st.st_ino};
+    }
+  }
+  return out;
+}
+
+// Checks one layer's files against its "sums" file ("<crc> <size> <len> <path>\n"):
+// each recorded file whole, and no regular file there that unpacking did
+// not write (a hard link to a recorded file is one).
 void CheckLayerFiles(const snapshotter::Snapshotter& sn,
                      const snapshotter::Snapshotter::LayerInfo& layer, FsckReport* report) {
   absl::StatusOr<std::string> sums = ReadFile(sn.layout().SnapshotDir(layer.dir_id) + "/sums");
   if (!sums.ok()) return;  // layers made by commit carry no sums yet
   std::string root = sn.layout().FilesDir(layer.dir_id);
+  std::map<std::string, std::pair<dev_t, ino_t>> present = RegularFilesUnder(root);
+  std::set<std::pair<dev_t, ino_t>> recorded_inodes;
   size_t pos = 0;
   while (pos < sums->size()) {
     char* end = nullptr;
@@ -95,6 +124,10 @@ void CheckLayerFiles(const snapshotter::Snapshotter& sn,
     std::string path = sums->substr(path_at, len);
     pos = path_at + len + 1;
     ++report->layer_files;
+    if (auto it = present.find(path); it != present.end()) {
+      recorded_inodes.insert(it->second);
+      present.erase(it);
+    }
     int64_t size;
     uint32_t crc;
     if (!FileSum(root + "/" + path, &size, &crc) || size != want_size || crc != want_crc) {
@@ -102,6 +135,13 @@ void CheckLayerFiles(const snapshotter::Snapshotter& sn,
           {absl::StrCat("layer ", layer.chain_id, ": file /", path, " is damaged"), false,
            "cannot repair: import the image that holds the layer again"});
     }
+  }
+  for (const auto& [path, inode] : present) {
+    if (recorded_inodes.count(inode) > 0) continue;  // a hard link to a recorded file
+    report->problems.push_back(
+        {absl::StrCat("layer ", layer.chain_id, ": file /", path,
+                      " is not part of the layer (added after it was unpacked)"),
+         false, "cannot repair: import the image that holds the layer again"});
   }
 }
 

@@ -113,7 +113,7 @@ TEST_F(GcTest, AnUnreadableImageStopsTheCollection) {
 
   absl::StatusOr<GcReport> r = Collect();
   EXPECT_FALSE(r.ok());
-  EXPECT_THAT(r.status().message(), ::testing::HasSubstr("image \"test/b:1\""));
+  EXPECT_THAT(r.status().message(), ::testing::HasSubstr("image \"docker.io/test/b:1\""));
   // b's layers stay, and so does a's garbage, until fsck has its say.
   EXPECT_OK(snapshots_->Stat(KeySpace::kNative, b.top_chain().str()).status());
   EXPECT_OK(snapshots_->Stat(KeySpace::kNative, a.top_chain().str()).status());

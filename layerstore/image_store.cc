@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/log.h"
 #include "common/status_util.h"
 #include "layerstore/image_ref.h"
 #include "layerstore/reference.h"
@@ -42,6 +43,20 @@ std::string Normalized(const std::string& name) {
   return ref.ok() ? ref->String() : name;
 }
 
+// What `name` is stored as: valid, in its normalised form (the one rule for
+// every name stored and looked up: "mybb:x" is docker.io/library/mybb:x), and
+// naming by digest only what the image is (its index or its manifest).
+absl::StatusOr<std::string> StorableName(const std::string& name, const Digest& target,
+                                         const Digest& manifest) {
+  STRATA_RETURN_IF_ERROR(ValidateImageName(name));
+  STRATA_ASSIGN_OR_RETURN(ImageRef ref, ParseImageRef(name));
+  if (!ref.digest.empty() && ref.digest != target.str() && ref.digest != manifest.str()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "name \"", name, "\" carries digest ", ref.digest, ", but the image is ", target.str()));
+  }
+  return ref.String();
+}
+
 }  // namespace
 
 absl::StatusOr<std::optional<std::string>> ImageStore::StoredName(meta::WriteTxn& txn,
@@ -54,7 +69,8 @@ absl::StatusOr<std::optional<std::string>> ImageStore::StoredName(meta::WriteTxn
 }
 
 absl::StatusOr<ImageInfo> ImageStore::Put(const ImageInfo& info) {
-  STRATA_RETURN_IF_ERROR(ValidateImageName(info.name));
+  STRATA_ASSIGN_OR_RETURN(std::string name,
+                          StorableName(info.name, info.target.digest, info.manifest));
   ImageRecord r;
   int64_t now = absl::ToUnixNanos(absl::Now());
   r.set_target_digest(info.target.digest.str());
@@ -64,19 +80,17 @@ absl::StatusOr<ImageInfo> ImageStore::Put(const ImageInfo& info) {
   r.mutable_labels()->insert(info.labels.begin(), info.labels.end());
   r.set_updated_unix_nanos(now);
   meta::WriteTxn txn(db_);
-  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> old, txn.Get(Family::kImages, info.name));
+  STRATA_ASSIGN_OR_RETURN(std::optional<std::string> old, txn.Get(Family::kImages, name));
   ImageRecord prev;
   r.set_created_unix_nanos(old && prev.ParseFromString(*old) ? prev.created_unix_nanos() : now);
   std::string encoded = r.SerializeAsString();
-  txn.Put(Family::kImages, info.name, encoded);
+  txn.Put(Family::kImages, name, encoded);
   STRATA_RETURN_IF_ERROR(txn.Commit());
-  return Decode(info.name, encoded);
+  ++generation_;
+  return Decode(name, encoded);
 }
 
 absl::StatusOr<ImageInfo> ImageStore::Tag(const std::string& source, const std::string& new_name) {
-  // As docker tag: "mybox:1" is docker.io/library/mybox:1.
-  std::string name = Normalized(new_name);
-  STRATA_RETURN_IF_ERROR(ValidateImageName(name));
   // One transaction: the source cannot be deleted (and its blobs collected)
   // between reading it and writing the new name.
   meta::WriteTxn txn(db_);
@@ -88,6 +102,10 @@ absl::StatusOr<ImageInfo> ImageStore::Tag(const std::string& source, const std::
   if (!r.ParseFromString(*src)) {
     return absl::DataLossError(absl::StrCat("image \"", source, "\": record does not parse"));
   }
+  // As docker tag: "mybox:1" is docker.io/library/mybox:1.
+  STRATA_ASSIGN_OR_RETURN(Digest target, Digest::Parse(r.target_digest()));
+  STRATA_ASSIGN_OR_RETURN(Digest manifest, Digest::Parse(r.manifest_digest()));
+  STRATA_ASSIGN_OR_RETURN(std::string name, StorableName(new_name, target, manifest));
   int64_t now = absl::ToUnixNanos(absl::Now());
   STRATA_ASSIGN_OR_RETURN(std::optional<std::string> old, txn.Get(Family::kImages, name));
   ImageRecord prev;
@@ -96,6 +114,7 @@ absl::StatusOr<ImageInfo> ImageStore::Tag(const std::string& source, const std::
   std::string encoded = r.SerializeAsString();
   txn.Put(Family::kImages, name, encoded);
   STRATA_RETURN_IF_ERROR(txn.Commit());
+  ++generation_;
   return Decode(name, encoded);
 }
 
@@ -143,12 +162,45 @@ absl::Status ImageStore::List(const std::function<bool(const ImageInfo&)>& fn) c
   return inner;
 }
 
+absl::StatusOr<int> ImageStore::NormalizeStoredNames() {
+  std::vector<std::string> stray;
+  STRATA_RETURN_IF_ERROR(List([&](const ImageInfo& info) {
+    if (Normalized(info.name) != info.name) stray.push_back(info.name);
+    return true;
+  }));
+  int moved = 0;
+  for (const std::string& name : stray) {
+    const std::string normal = Normalized(name);
+    meta::WriteTxn txn(db_);
+    STRATA_ASSIGN_OR_RETURN(std::optional<std::string> raw, txn.Get(Family::kImages, name));
+    STRATA_ASSIGN_OR_RETURN(std::optional<std::string> taken, txn.Get(Family::kImages, normal));
+    if (!raw) continue;
+    if (taken && *taken != *raw) {
+      ImageRecord a, b;
+      if (!a.ParseFromString(*raw) || !b.ParseFromString(*taken) ||
+          a.target_digest() != b.target_digest()) {
+        log::Warn("image name not normalised: its normalised form names another image",
+                  {{"name", name}, {"normalised", normal}});
+        continue;
+      }
+    }
+    if (!taken) txn.Put(Family::kImages, normal, *raw);
+    txn.Delete(Family::kImages, name);
+    STRATA_RETURN_IF_ERROR(txn.Commit());
+    ++generation_;
+    ++moved;
+  }
+  return moved;
+}
+
 absl::Status ImageStore::Delete(const std::string& name) {
   meta::WriteTxn txn(db_);
   STRATA_ASSIGN_OR_RETURN(std::optional<std::string> stored, StoredName(txn, name));
   if (!stored) return absl::NotFoundError(absl::StrCat("image \"", name, "\" not found"));
   txn.Delete(Family::kImages, *stored);
-  return txn.Commit();
+  STRATA_RETURN_IF_ERROR(txn.Commit());
+  ++generation_;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ImageStore::ReadJsonBlob(const Descriptor& d) const {

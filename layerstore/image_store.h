@@ -3,6 +3,7 @@
 // Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 #include <vector>
@@ -37,19 +38,30 @@ class ImageStore {
   // Both must outlive the store.
   ImageStore(meta::Db* db, ContentStore* content) : db_(db), content_(content) {}
 
-  // Creates or replaces the image `info.name`; returns it as recorded (with
-  // its times). Callers use this, not a Get after it: another client may
-  // delete the name in between, and what this call did still succeeded.
+  // Creates or replaces the image `info.name`, stored under its normalised
+  // reference ("mybb:x" is docker.io/library/mybb:x: one rule for every name
+  // stored, however it came in); returns it as recorded (with that name and
+  // its times). InvalidArgument for a name that is not a reference, or that
+  // carries a digest other than the image's (its target or manifest). Callers use this, not a Get
+  // after it: another client may delete the name in between, and what this call did still
+  // succeeded.
   absl::StatusOr<ImageInfo> Put(const ImageInfo& info);
   // Image `name`, or, failing that, the image of its normalised reference
   // ("busybox" finds docker.io/library/busybox:latest), as for every lookup
   // by name here (Resolve, Delete, Tag's source).
   absl::StatusOr<ImageInfo> Get(const std::string& name) const;
-  // Names `new_name` (normalised as docker does) the image `source` names
-  // (docker tag): a name already in use moves. NotFound if there is no `source`.
+  // Names `new_name` (normalised, as Put) the image `source` names (docker
+  // tag): a name already in use moves. NotFound if there is no `source`.
   absl::StatusOr<ImageInfo> Tag(const std::string& source, const std::string& new_name);
   absl::Status List(const std::function<bool(const ImageInfo&)>& fn) const;
+  // Stores made before every name was normalised: each name not in its
+  // normalised form moves to it (unless that name is taken by another
+  // image, which is left as it is and logged). Returns how many moved.
+  absl::StatusOr<int> NormalizeStoredNames();
   absl::Status Delete(const std::string& name);
+  // Moves on whenever a name is written or deleted: a reader caching what
+  // the names reach knows when to look again.
+  uint64_t generation() const { return generation_.load(); }
   // Reads the image's manifest and config from the content store.
   absl::StatusOr<ResolvedImage> Resolve(const std::string& name) const;
   // The same for a record already read (or just written): a call that made
@@ -70,6 +82,7 @@ class ImageStore {
 
   meta::Db* db_;
   ContentStore* content_;
+  std::atomic<uint64_t> generation_{0};
 };
 
 }  // namespace strata::layerstore

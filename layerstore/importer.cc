@@ -268,7 +268,8 @@ absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,
   UnpackSession session(unpacker_);
   Members members;
   CountingSource counted(archive);
-  STRATA_RETURN_IF_ERROR(ReadMembers(&counted, options, progress, &session, &members));
+  CancellableSource guarded(&counted, &options.cancel, "import");
+  STRATA_RETURN_IF_ERROR(ReadMembers(&guarded, options, progress, &session, &members));
   absl::Time read_done = absl::Now();
   std::vector<Candidate> candidates;
   if (members.metadata.count("index.json")) {
@@ -296,6 +297,7 @@ absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,
   // Unpack everything before recording any name: a failure records nothing.
   std::vector<ImportedImage> done;
   for (const Candidate& c : candidates) {
+    STRATA_RETURN_IF_ERROR(options.cancel.Check("import"));
     STRATA_ASSIGN_OR_RETURN(ImportedImage img, UnpackImage(content_, *images_, &session, c.target,
                                                            c.manifest, options.lease, progress));
     done.push_back(std::move(img));
@@ -304,6 +306,8 @@ absl::StatusOr<std::vector<ImportedImage>> Importer::Import(ByteSource* archive,
             {{"images", std::to_string(candidates.size())},
              {"read_seconds", absl::StrCat(absl::ToDoubleSeconds(read_done - start))},
              {"unpack_seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - read_done))}});
+  // The last point to stop: a client gone by now gets no name recorded.
+  STRATA_RETURN_IF_ERROR(options.cancel.Check("import"));
   std::vector<ImportedImage> out;
   for (size_t i = 0; i < candidates.size(); ++i) {
     for (const std::string& name : candidates[i].names) {

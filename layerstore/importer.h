@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/cancel.h"
 #include "layerstore/byte_source.h"
 #include "layerstore/content_store.h"
 #include "layerstore/image_store.h"
@@ -38,6 +39,9 @@ struct ImportOptions {
   // its images are recorded (meta/leases.h). Default: none; the daemon always
   // gives one, so garbage collection cannot race an import.
   std::string lease;
+  // The caller gone: the import stops (CANCELLED) between blocks of the
+  // archive, and before any name is recorded.
+  Cancellation cancel;
 };
 
 class Importer {

@@ -17,7 +17,37 @@ absl::Status Bad(const std::string& what, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(what, ": ", why));
 }
 
+// No manifest, index or config nests deeper than a handful of levels; a
+// document that does is hostile, and is refused before a tree is built (4 MB
+// of "[" would cost hundreds of MiB and seconds as a tree).
+constexpr int kMaxJsonDepth = 64;
+
+bool NestedTooDeep(const std::string& text) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) return true;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return false;
+}
+
 absl::StatusOr<json> ParseJson(const std::string& text, const std::string& what) {
+  if (NestedTooDeep(text)) {
+    return Bad(what, absl::StrCat("JSON nested deeper than ", kMaxJsonDepth, " levels"));
+  }
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return Bad(what, "malformed JSON");
   if (!j.is_object()) return Bad(what, "JSON is not an object");
@@ -128,6 +158,10 @@ absl::StatusOr<ImageConfig> ParseConfig(const std::string& text, const std::stri
     if (!digest.ok()) return Bad(what, digest.status().message());
     c.diff_ids.push_back(*digest);
   }
+  std::string created = StringField(j, "created");
+  absl::Time t;
+  std::string err;
+  if (!created.empty() && absl::ParseTime(absl::RFC3339_full, created, &t, &err)) c.created = t;
   return c;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "layerstore/byte_source.h"
 #include "layerstore/digest.h"
 
@@ -63,6 +64,8 @@ struct Manifest {
 struct ImageConfig {
   std::vector<Digest> diff_ids;
   Platform platform;
+  // "created" (RFC 3339), when the image was built; InfinitePast if absent.
+  absl::Time created = absl::InfinitePast();
 };
 
 // `what` names the blob in messages ("index.json", "manifest sha256:...").

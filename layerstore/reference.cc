@@ -72,6 +72,12 @@ absl::Status ValidateImageName(absl::string_view name) {
     why = "the repository must be lower case";
   }
   for (char c : name) {
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      why =
+          "contains a character outside ASCII (names are lower-case ASCII letters, digits "
+          "and . _ - / : @)";
+      break;
+    }
     if (!absl::ascii_isgraph(c)) {
       why = "contains a space or control character";
       break;

@@ -33,6 +33,11 @@ TEST(ReferenceTest, RefusesWhatDockerRefuses) {
   EXPECT_THAT(std::string(ValidateImageName("Upper/case").message()),
               ::testing::HasSubstr("lower"));
   EXPECT_OK(ValidateImageName(std::string(255, 'a')));
+  // Each refusal says what is wrong with the name.
+  EXPECT_THAT(std::string(ValidateImageName("\xc3\xbcn\xc3\xaf:1").message()),
+              ::testing::HasSubstr("outside ASCII"));
+  EXPECT_THAT(std::string(ValidateImageName("a b").message()),
+              ::testing::HasSubstr("space or control"));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -43,40 +44,9 @@ json SquashedHistory(const json& history, size_t from, size_t merged) {
 
 absl::StatusOr<ImageInfo> Squasher::Squash(const std::string& image, const std::string& name,
                                            int layers, Compression compression,
-                                           const std::string& lease) {
+                                           const std::string& lease, const Cancellation& cancel) {
   STRATA_RETURN_IF_ERROR(ValidateImageName(name));
-  STRATA_ASSIGN_OR_RETURN(ResolvedImage img, images_->Resolve(image));
-  STRATA_ASSIGN_OR_RETURN(std::string text, images_->ReadJsonBlob(img.manifest.config));
-  ImageDraft draft;
-  draft.config = json::parse(text, nullptr, false);
-  if (draft.config.is_discarded() || !draft.config.is_object()) {
-    return absl::InvalidArgumentError(absl::StrCat("image \"", image, "\": malformed config"));
-  }
-  draft.layers = img.manifest.layers;
-  draft.chain_ids = img.chain_ids;
-  // The new manifest names the lower layers' blobs: hold them, in case the
-  // image is deleted while this runs.
-  if (!lease.empty()) {
-    for (const Descriptor& l : draft.layers)
-      STRATA_RETURN_IF_ERROR(content_->Hold(l.digest, lease));
-  }
-  return SquashDraft(std::move(draft), name, layers, compression, lease);
-}
-
-absl::StatusOr<ImageInfo> Squasher::CommitSquashed(const std::string& base, const std::string& key,
-                                                   const std::string& name, Compression compression,
-                                                   const std::string& lease) {
-  STRATA_ASSIGN_OR_RETURN(ImageDraft draft,
-                          committer_->CommitDraft(base, key, name, compression, lease));
-  // The container's layer and the image's top one; a container without a
-  // base image is already one layer.
-  int merged = draft.layers.size() >= 2 ? 2 : 1;
-  return SquashDraft(std::move(draft), name, merged, compression, lease);
-}
-
-absl::StatusOr<ImageInfo> Squasher::SquashDraft(ImageDraft draft, const std::string& name,
-                                                int layers, Compression compression,
-                                                const std::string& lease) {
+  STRATA_ASSIGN_OR_RETURN(ImageDraft draft, committer_->BaseDraft(image, lease));
   size_t count = draft.layers.size();
   size_t merged = layers == 0 ? count : static_cast<size_t>(layers);
   if (layers < 0 || merged == 0 || merged > count) {
@@ -84,8 +54,52 @@ absl::StatusOr<ImageInfo> Squasher::SquashDraft(ImageDraft draft, const std::str
                                                    " layers of an image of ", count,
                                                    (count == 1 ? " layer" : " layers")));
   }
-  size_t from = count - merged;
-  STRATA_ASSIGN_OR_RETURN(std::string staging_path, MergeTrees(draft, from));
+  if (merged == 1) {
+    // One layer merged into one would only write the same layer again.
+    return absl::InvalidArgumentError(absl::StrCat(
+        "nothing to merge: ", count == 1 ? absl::StrCat("image \"", image, "\" has one layer")
+                                         : std::string("--layers 1 merges one layer into itself")));
+  }
+  return SquashDraft(std::move(draft), name, count - merged, {}, merged, compression, lease,
+                     cancel);
+}
+
+absl::StatusOr<ImageInfo> Squasher::CommitSquashed(const std::string& base, const std::string& key,
+                                                   const std::string& name, Compression compression,
+                                                   const std::string& lease,
+                                                   const Cancellation& cancel) {
+  STRATA_RETURN_IF_ERROR(ValidateImageName(name));
+  STRATA_ASSIGN_OR_RETURN(ImageDraft draft, committer_->BaseDraft(base, lease));
+  STRATA_ASSIGN_OR_RETURN(auto active, committer_->ActiveAbove(draft, base, key));
+  // The container's upper directory is read where it is, never consumed:
+  // until the new image is recorded the container is as it was. Merged into
+  // the image's top layer; a container without a base image is one layer.
+  size_t count = draft.layers.size();
+  size_t from = count == 0 ? 0 : count - 1;
+  STRATA_ASSIGN_OR_RETURN(ImageInfo image,
+                          SquashDraft(std::move(draft), name, from, {active.upper_dir},
+                                      count - from + 1, compression, lease, cancel));
+  // Its changes are in the image now; a failure here leaves a container
+  // that an `rm` removes, never lost data.
+  STRATA_RETURN_IF_ERROR(Annotate(snapshots_->Remove(snapshotter::KeySpace::kNative, key),
+                                  absl::StrCat("image \"", name, "\" made; remove \"", key, "\"")));
+  return image;
+}
+
+absl::StatusOr<ImageInfo> Squasher::SquashDraft(ImageDraft draft, const std::string& name,
+                                                size_t from, const std::vector<std::string>& above,
+                                                size_t merged, Compression compression,
+                                                const std::string& lease,
+                                                const Cancellation& cancel) {
+  std::vector<Digest> merged_chains(draft.chain_ids.begin() + static_cast<ptrdiff_t>(from),
+                                    draft.chain_ids.end());
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> dirs, LayerDirs(merged_chains));
+  dirs.insert(dirs.end(), above.begin(), above.end());
+  std::vector<Digest> lower_chains(draft.chain_ids.begin(),
+                                   draft.chain_ids.begin() + static_cast<ptrdiff_t>(from));
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> lowers, LayerDirs(lower_chains));
+  std::reverse(lowers.begin(), lowers.end());  // nearest first
+  STRATA_ASSIGN_OR_RETURN(std::string staging_path, MergeTrees(dirs, lowers, cancel));
   ScopedDir staging(staging_path);
   std::string ref = ContentStore::InternalRef("squash");
   absl::StatusOr<DiffResult> diff = DiffUpperDir(staging.path(), compression, content_, ref, lease);
@@ -93,6 +107,8 @@ absl::StatusOr<ImageInfo> Squasher::SquashDraft(ImageDraft draft, const std::str
     (void)content_->Abort(ref);
     return diff.status();
   }
+  // What the call made so far is held by its lease, which rolls it back.
+  STRATA_RETURN_IF_ERROR(cancel.Check("squash"));
   Digest parent = from == 0 ? Digest() : draft.chain_ids[from - 1];
   MemorySource stored(nullptr, 0);  // the differ stored the blob already
   STRATA_ASSIGN_OR_RETURN(
@@ -108,28 +124,34 @@ absl::StatusOr<ImageInfo> Squasher::SquashDraft(ImageDraft draft, const std::str
   draft.layers.push_back(diff->blob);
   draft.chain_ids.resize(from);
   draft.chain_ids.push_back(chain);
+  STRATA_RETURN_IF_ERROR(cancel.Check("squash"));
   return WriteImage(content_, images_, name, draft, lease);
 }
 
-absl::StatusOr<std::string> Squasher::MergeTrees(const ImageDraft& draft, size_t from) {
+absl::StatusOr<std::vector<std::string>> Squasher::LayerDirs(const std::vector<Digest>& chain_ids) {
+  std::vector<std::string> dirs;
+  for (const Digest& chain : chain_ids) {
+    STRATA_ASSIGN_OR_RETURN(auto layer, snapshots_->GetLayer(chain.str()));
+    dirs.push_back(snapshots_->layout().FilesDir(layer.dir_id));
+  }
+  return dirs;
+}
+
+absl::StatusOr<std::string> Squasher::MergeTrees(const std::vector<std::string>& dirs,
+                                                 const std::vector<std::string>& lowers,
+                                                 const Cancellation& cancel) {
   std::string tmpl = snapshots_->layout().TmpDir() + "/squash-XXXXXX";
   if (::mkdtemp(tmpl.data()) == nullptr) return ErrnoToStatus(errno, "make squash staging dir");
   ScopedDir staging(tmpl);
   std::vector<std::string> whiteouts;
   snapshotter::ApplyOptions options;
-  options.keep_whiteouts = from > 0;  // over nothing, a whiteout hides nothing
+  options.keep_whiteouts = !lowers.empty();  // over nothing, a whiteout hides nothing
   options.whiteouts = &whiteouts;
-  for (size_t i = from; i < draft.chain_ids.size(); ++i) {
-    STRATA_ASSIGN_OR_RETURN(auto layer, snapshots_->GetLayer(draft.chain_ids[i].str()));
-    STRATA_RETURN_IF_ERROR(
-        snapshotter::ApplyLayer(snapshots_->layout().FilesDir(layer.dir_id), tmpl, options));
+  for (const std::string& dir : dirs) {
+    STRATA_RETURN_IF_ERROR(cancel.Check("squash"));
+    STRATA_RETURN_IF_ERROR(snapshotter::ApplyLayer(dir, tmpl, options));
   }
-  if (from > 0) {
-    std::vector<std::string> lowers;  // nearest first
-    for (size_t i = from; i-- > 0;) {
-      STRATA_ASSIGN_OR_RETURN(auto layer, snapshots_->GetLayer(draft.chain_ids[i].str()));
-      lowers.push_back(snapshots_->layout().FilesDir(layer.dir_id));
-    }
+  if (!lowers.empty()) {
     STRATA_RETURN_IF_ERROR(DropIdleWhiteouts(tmpl, whiteouts, lowers).status());
   }
   return staging.Release();

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "layerstore/committer.h"
@@ -39,21 +40,36 @@ class Squasher {
 
   // Image `name`: image `image` with its top `layers` layers (0: all) merged
   // into one. InvalidArgument when `layers` exceeds the image's layers.
+  // `cancel`: the caller gone stops it (CANCELLED) between steps.
   absl::StatusOr<ImageInfo> Squash(const std::string& image, const std::string& name, int layers,
-                                   Compression compression, const std::string& lease);
+                                   Compression compression, const std::string& lease,
+                                   const Cancellation& cancel = Cancellation());
 
   // Commits native snapshot `key` (above `base`'s top layer) and merges it
   // into that layer in one step: image `name` has as many layers as `base`.
+  // The snapshot is removed once the image is recorded; until then, and
+  // whenever the call fails, it stays as it was.
   absl::StatusOr<ImageInfo> CommitSquashed(const std::string& base, const std::string& key,
                                            const std::string& name, Compression compression,
-                                           const std::string& lease);
+                                           const std::string& lease,
+                                           const Cancellation& cancel = Cancellation());
 
  private:
-  absl::StatusOr<ImageInfo> SquashDraft(ImageDraft draft, const std::string& name, int layers,
-                                        Compression compression, const std::string& lease);
-  // The merged tree of `draft`'s layers [from, end) in a new staging
-  // directory, keeping the whiteouts that hide something below `from`.
-  absl::StatusOr<std::string> MergeTrees(const ImageDraft& draft, size_t from);
+  // Image `name`: `draft` with its layers from `from` up, and then the
+  // directories `above` (overlayfs form, bottom first), merged into one
+  // layer; `merged` counts them for the history.
+  absl::StatusOr<ImageInfo> SquashDraft(ImageDraft draft, const std::string& name, size_t from,
+                                        const std::vector<std::string>& above, size_t merged,
+                                        Compression compression, const std::string& lease,
+                                        const Cancellation& cancel);
+  // The merged tree of directories `dirs` (bottom first) in a new staging
+  // directory, keeping the whiteouts that hide something in `lowers`
+  // (nearest first; none: the tree stands on nothing).
+  absl::StatusOr<std::string> MergeTrees(const std::vector<std::string>& dirs,
+                                         const std::vector<std::string>& lowers,
+                                         const Cancellation& cancel);
+  // The directories of the layers `chain_ids` names.
+  absl::StatusOr<std::vector<std::string>> LayerDirs(const std::vector<Digest>& chain_ids);
 
   ContentStore* content_;
   ImageStore* images_;

@@ -25,6 +25,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& root,
   s->leases = std::make_unique<meta::Leases>(s->db.get());
   s->gc = std::make_unique<GarbageCollector>(s->db.get(), s->content.get(), s->images.get(),
                                              s->snapshots.get());
+  STRATA_ASSIGN_OR_RETURN(int renamed, s->images->NormalizeStoredNames());
+  if (renamed > 0) log::Info("image names normalised", {{"count", std::to_string(renamed)}});
   // Calls that died with the last process are rolled back as failed calls are.
   STRATA_ASSIGN_OR_RETURN(std::vector<std::string> temporary, s->leases->Temporary());
   for (const std::string& lease : temporary) {

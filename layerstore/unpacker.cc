@@ -41,6 +41,24 @@ class PassThrough : public ByteSource {
   ByteSource* in_;
 };
 
+// Times the reads of a source that may wait for its bytes (a download in
+// progress, a client's stream): that wait is not unpacking.
+class TimedSource : public ByteSource {
+ public:
+  explicit TimedSource(ByteSource* in) : in_(in) {}
+  absl::StatusOr<size_t> Read(char* buf, size_t n) override {
+    absl::Time start = absl::Now();
+    absl::StatusOr<size_t> got = in_->Read(buf, n);
+    waited_ += absl::Now() - start;
+    return got;
+  }
+  absl::Duration waited() const { return waited_; }
+
+ private:
+  ByteSource* in_;
+  absl::Duration waited_;
+};
+
 // Directories unpacked for one chain and not yet recorded: those still
 // pending when the call ends (an error, or a copy another import beat) are
 // discarded. Used after the workers joined: one thread.
@@ -83,7 +101,8 @@ absl::StatusOr<Unpacker::Unpacked> Unpacker::Extract(const Descriptor& blob, Byt
   absl::Time start = absl::Now();
   absl::StatusOr<Unpacked> out = [&]() -> absl::StatusOr<Unpacked> {
     FdSource file(fd.get());
-    HashingSource compressed(bytes != nullptr ? bytes : &file);
+    TimedSource arriving(bytes);
+    HashingSource compressed(bytes != nullptr ? static_cast<ByteSource*>(&arriving) : &file);
     std::unique_ptr<ByteSource> decompressed;
     if (compression == Compression::kNone) {
       decompressed = std::make_unique<PassThrough>(&compressed);
@@ -113,7 +132,7 @@ absl::StatusOr<Unpacker::Unpacked> Unpacker::Extract(const Descriptor& blob, Byt
                                             EncodeSums(u.result.files), 0600));
     Counters().NoteUnpack(compressed.bytes(),
                           compression == Compression::kNone ? compressed.bytes() : tar.bytes(),
-                          absl::Now() - start);
+                          absl::Now() - start - arriving.waited());
     return u;
   }();
   if (!out.ok()) {

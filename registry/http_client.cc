@@ -10,6 +10,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/fs.h"
@@ -41,7 +42,9 @@ const char kTlsHandshakeFailed[] = "TLS handshake failed: ";
 
 namespace {
 
-absl::Status FromCurl(CURLcode code, const char* detail, absl::string_view url) {
+// `answered`: the server had sent its status line (a timeout after it is a
+// stalled transfer; before it, a server not reached).
+absl::Status FromCurl(CURLcode code, const char* detail, absl::string_view url, bool answered) {
   std::string msg = absl::StrCat(url, ": ", detail[0] != '\0' ? detail : curl_easy_strerror(code));
   switch (code) {
     case CURLE_OK:
@@ -55,6 +58,9 @@ absl::Status FromCurl(CURLcode code, const char* detail, absl::string_view url) 
       return absl::InvalidArgumentError(msg);
     case CURLE_OUT_OF_MEMORY:
       return absl::ResourceExhaustedError(msg);
+    case CURLE_OPERATION_TIMEDOUT:
+      if (!answered) return absl::UnavailableError(msg);
+      return absl::DeadlineExceededError(absl::StrCat("stalled: ", msg));
     case CURLE_SSL_CONNECT_ERROR:  // the peer does not speak TLS, or not ours
       return absl::UnavailableError(absl::StrCat(kTlsHandshakeFailed, msg));
     default:  // refused, reset, timed out, name not resolved, TLS handshake...
@@ -70,6 +76,7 @@ struct Transfer {
   int64_t sent = 0;  // of `body`
   int64_t max_memory_body = 0;
   HttpResponse response;
+  bool head = false;        // a HEAD request: Content-Length is the resource's, no body comes
   bool started = false;     // the sink has heard of the body
   absl::Status sink_error;  // why the body was refused, if it was
 
@@ -82,11 +89,28 @@ struct Transfer {
     }
     size_t colon = line.find(':');
     if (colon != absl::string_view::npos) {
-      t->response.headers.emplace_back(
-          absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon))),
-          std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
+      std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon)));
+      std::string value(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+      // A body to be kept in memory that says it is too large is refused on
+      // its word, before a byte of it is read.
+      int64_t length = 0;
+      if (name == "content-length" && !t->head && absl::SimpleAtoi(value, &length) &&
+          length > t->max_memory_body && (t->sink == nullptr || !t->Successful())) {
+        t->sink_error = absl::ResourceExhaustedError(
+            absl::StrCat("response of ", length, " bytes (Content-Length) over the limit of ",
+                         t->max_memory_body));
+        return 0;  // stops the transfer
+      }
+      t->response.headers.emplace_back(std::move(name), std::move(value));
     }
     return size * n;
+  }
+
+  // Whether the answer being received is a 2xx (its body goes to the sink).
+  bool Successful() const {
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    return status >= 200 && status < 300;
   }
 
   static size_t OnBody(char* data, size_t size, size_t n, void* self) {
@@ -107,6 +131,13 @@ struct Transfer {
     }
     t->response.body.append(data, len);
     return len;
+  }
+
+  static int OnProgress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    auto* t = static_cast<Transfer*>(self);
+    if (!t->sink->cancel->cancelled()) return 0;
+    t->sink_error = t->sink->cancel->Check("transfer");
+    return 1;  // stops the transfer
   }
 
   static size_t OnRead(char* buf, size_t size, size_t n, void* self) {
@@ -212,16 +243,23 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request, const 
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)));
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
-                   static_cast<long>(absl::ToInt64Seconds(options_.stall_timeout)));
+  curl_easy_setopt(
+      c, CURLOPT_LOW_SPEED_TIME,
+      static_cast<long>(std::max<int64_t>(1, absl::ToInt64Seconds(options_.stall_timeout))));
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &Transfer::OnHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Transfer::OnBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  if (sink != nullptr && sink->cancel != nullptr) {
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &Transfer::OnProgress);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  }
   t.body = request.body;
   bool sends_body =
       request.method == "POST" || request.method == "PUT" || request.method == "PATCH";
   if (request.method == "HEAD") {
+    t.head = true;
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
   } else if (sends_body) {
     // An upload (PUT to libcurl) under the method's own name, its length known.
@@ -266,8 +304,8 @@ absl::StatusOr<HttpResponse> HttpClient::Send(const HttpRequest& request, const 
 
   CURLcode code = curl_easy_perform(c);
   if (!t.sink_error.ok()) return t.sink_error;  // ours: more precise than "write error"
-  STRATA_RETURN_IF_ERROR(FromCurl(code, error, request.url));
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &t.response.status);
+  STRATA_RETURN_IF_ERROR(FromCurl(code, error, request.url, t.response.status != 0));
   return std::move(t.response);
 }
 

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/cancel.h"
 
 namespace strata::registry {
 
@@ -56,10 +57,13 @@ struct HttpResponse {
 
 // Receives a 2xx answer's body as it arrives: `start` (optional) once with
 // the status before the first byte, then `data` per chunk. An error from
-// either stops the transfer and becomes the request's result.
+// either stops the transfer and becomes the request's result. `cancel`
+// (optional, must outlive the request) is asked several times a second,
+// also while no byte arrives: once it says so the transfer stops, CANCELLED.
 struct BodySink {
   std::function<absl::Status(long status)> start;
   std::function<absl::Status(const char* data, size_t n)> data;
+  const Cancellation* cancel = nullptr;
 };
 
 // What the message of an UNAVAILABLE status starts with when the TLS
@@ -71,7 +75,8 @@ class HttpClient {
   struct Options {
     // Default: 10 s.
     absl::Duration connect_timeout = absl::Seconds(10);
-    // A transfer slower than 1 KiB/s for this long is given up. Default: 30 s.
+    // A transfer slower than 1 KiB/s for this long is given up,
+    // DEADLINE_EXCEEDED ("stalled"). Default: 30 s.
     absl::Duration stall_timeout = absl::Seconds(30);
     // A body kept in memory (no sink) larger than this is refused. Default: 4 MiB.
     int64_t max_memory_body = 4 << 20;
@@ -86,8 +91,9 @@ class HttpClient {
   // Sends `request`; the body goes to `sink` if given (only for a 2xx
   // answer; other bodies are kept, bounded, for their error message), else
   // into the response. Any HTTP status is a response; UNAVAILABLE for a
-  // connection refused, reset or timed out; FAILED_PRECONDITION for a TLS
-  // certificate that is not trusted.
+  // connection refused, reset or not made in time; DEADLINE_EXCEEDED for a
+  // transfer that stalled; FAILED_PRECONDITION for a TLS certificate that is
+  // not trusted; CANCELLED when the sink's `cancel` said so.
   absl::StatusOr<HttpResponse> Send(const HttpRequest& request, const BodySink* sink = nullptr);
 
  private:

@@ -52,9 +52,16 @@ absl::StatusOr<Puller::Target> Puller::FetchManifest(const ImageRef& ref,
   Target t;
   t.target = {top.media_type, top.digest, static_cast<int64_t>(top.bytes.size()), {}, {}};
   RegistryClient::Manifest manifest = top;
-  if (layerstore::IsIndexType(top.media_type)) {
+  // An index may point at indexes (the OCI image spec allows it): followed,
+  // a few levels at most, each stored for the image to stay whole.
+  constexpr int kMaxIndexDepth = 4;
+  for (int depth = 0; layerstore::IsIndexType(manifest.media_type); ++depth) {
+    if (depth == kMaxIndexDepth) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(ref.String(), ": indexes nested deeper than ", kMaxIndexDepth));
+    }
     STRATA_ASSIGN_OR_RETURN(layerstore::Index index,
-                            layerstore::ParseIndex(top.bytes, ref.String()));
+                            layerstore::ParseIndex(manifest.bytes, ref.String()));
     const Descriptor* pick = nullptr;
     for (const Descriptor& d : index.manifests) {
       if (layerstore::IsManifestType(d.media_type) &&
@@ -63,26 +70,44 @@ absl::StatusOr<Puller::Target> Puller::FetchManifest(const ImageRef& ref,
         break;
       }
     }
+    for (const Descriptor& d : index.manifests) {
+      // A nested index with no platform may hold any; one with a platform, that one.
+      if (pick == nullptr && layerstore::IsIndexType(d.media_type) &&
+          (!d.platform || layerstore::PlatformMatches(options.platform, d.platform))) {
+        pick = &d;
+      }
+    }
     if (pick == nullptr) {
       return absl::NotFoundError(absl::StrCat(ref.String(), ": no manifest for platform ",
                                               PlatformName(options.platform)));
     }
-    STRATA_ASSIGN_OR_RETURN(manifest, client_->GetManifest(ref, pick->digest.str()));
-    if (static_cast<int64_t>(manifest.bytes.size()) != pick->size) {
+    STRATA_RETURN_IF_ERROR(
+        content_->Put(manifest.bytes, manifest.media_type, options.lease).status());
+    RegistryClient::Manifest next;
+    STRATA_ASSIGN_OR_RETURN(next, client_->GetManifest(ref, pick->digest.str()));
+    if (static_cast<int64_t>(next.bytes.size()) != pick->size) {
       return absl::DataLossError(absl::StrCat(ref.Name(), "@", pick->digest.str(),
-                                              ": the registry sent ", manifest.bytes.size(),
+                                              ": the registry sent ", next.bytes.size(),
                                               " bytes, the index says ", pick->size));
     }
-    manifest.media_type = pick->media_type;
-    STRATA_RETURN_IF_ERROR(content_->Put(top.bytes, top.media_type, options.lease).status());
-  } else if (!layerstore::IsManifestType(top.media_type)) {
+    next.media_type = pick->media_type;
+    manifest = std::move(next);
+  }
+  if (!layerstore::IsManifestType(manifest.media_type)) {
     return absl::FailedPreconditionError(
-        absl::StrCat(ref.String(), ": the registry answered media type \"", top.media_type,
+        absl::StrCat(ref.String(), ": the registry answered media type \"", manifest.media_type,
                      "\", not an image manifest or index"));
   }
   t.manifest = {
       manifest.media_type, manifest.digest, static_cast<int64_t>(manifest.bytes.size()), {}, {}};
   STRATA_ASSIGN_OR_RETURN(t.parsed, layerstore::ParseManifest(manifest.bytes, ref.String()));
+  // An OCI artifact (a Helm chart, a signature) is a manifest too: said so,
+  // before any of its blobs is fetched.
+  if (!layerstore::IsConfigType(t.parsed.config.media_type)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(ref.String(), " is not a container image (config media type \"",
+                     t.parsed.config.media_type, "\")"));
+  }
   STRATA_RETURN_IF_ERROR(
       content_->Put(manifest.bytes, manifest.media_type, options.lease).status());
   return t;
@@ -172,6 +197,7 @@ absl::Status Puller::FetchLayerBlob(const ImageRef& ref, const Descriptor& desc,
       continue;  // stored now, or failed there: take it over
     }
     if (mine == nullptr) {
+      STRATA_RETURN_IF_ERROR(fetch.options->cancel.Check("pull"));
       absl::SleepFor(absl::Milliseconds(100));
       continue;
     }
@@ -200,6 +226,10 @@ absl::Status Puller::Watch(layerstore::GrowingFile& download, const LayerFetch& 
       fetch.moved(-seen);
       return absl::CancelledError("another layer of the pull failed");
     }
+    if (fetch.options->cancel.cancelled()) {
+      fetch.moved(-seen);
+      return fetch.options->cancel.Check("pull");
+    }
   }
   fetch.moved(-seen);  // the loop counts the stored blob
   return absl::OkStatus();
@@ -216,6 +246,14 @@ absl::Status Puller::DownloadInto(const ImageRef& ref, const Descriptor& desc,
     file.Grew(from);  // before the bytes go, so readers wait for them
     return w.Truncate(from);
   };
+  const absl::Duration timeout = options_.download_timeout;
+  const absl::Time deadline =
+      timeout > absl::ZeroDuration() ? absl::Now() + timeout : absl::InfiniteFuture();
+  const Cancellation& client = fetch.options->cancel;
+  // Asked while bytes flow and while they do not.
+  Cancellation stop(
+      [&] { return fetch.abandon->load() || client.cancelled() || absl::Now() > deadline; });
+  int stalls = 0;
   for (int attempt = 0; w.offset() < desc.size; ++attempt) {
     int64_t before = w.offset();
     absl::Status s = client_->GetBlob(
@@ -234,10 +272,30 @@ absl::Status Puller::DownloadInto(const ImageRef& ref, const Descriptor& desc,
           }
           STRATA_RETURN_IF_ERROR(w.Write(data, n));
           file.Grew(w.offset());
+          layerstore::Counters().pulled_bytes += static_cast<int64_t>(n);  // crossed the wire
           fetch.moved(static_cast<int64_t>(n));
           return absl::OkStatus();
-        });
+        },
+        &stop);
     if (s.ok()) break;
+    if (absl::IsCancelled(s)) {
+      STRATA_RETURN_IF_ERROR(client.Check(absl::StrCat("pull ", ref.Name())));
+      if (absl::Now() > deadline) {
+        return absl::DeadlineExceededError(absl::StrCat(
+            ref.Name(), "@", desc.digest.str(), ": not downloaded within ",
+            absl::FormatDuration(timeout), " (", w.offset(), " of ", desc.size, " bytes)"));
+      }
+      if (fetch.abandon->load()) return absl::CancelledError("another layer of the pull failed");
+      return s;
+    }
+    if (absl::IsDeadlineExceeded(s)) {
+      // A stall counts against the resumes however many bytes it let
+      // through: a blob dripped a byte a second must not go on for a day.
+      if (++stalls > fetch.options->resumes) return s;
+      log::Info("resuming stalled blob download",
+                {{"blob", desc.digest.str()}, {"offset", std::to_string(w.offset())}});
+      continue;
+    }
     if (absl::IsOutOfRange(s) && w.offset() > 0) {
       // 416: the registry will not serve from there; fetch it whole.
       STRATA_RETURN_IF_ERROR(start_over_at(0));
@@ -276,7 +334,6 @@ absl::Status Puller::FetchLayerBlobs(const ImageRef& ref, const std::vector<Desc
   LayerFetch fetch{&options, session,
                    [&](int64_t n) {
                      int64_t now = fetched += n;
-                     layerstore::Counters().pulled_bytes += n;
                      if (progress && n != 0) progress("fetch", now, total);
                    },
                    &abandon};
@@ -311,9 +368,10 @@ struct Puller::Flight {
   bool finished ABSL_GUARDED_BY(mu) = false;
 };
 
-void Puller::Follow(Flight& flight, const layerstore::ProgressFn& progress) {
+void Puller::Follow(Flight& flight, const Cancellation& cancel,
+                    const layerstore::ProgressFn& progress) {
   int64_t seen = 0;
-  while (true) {
+  while (!cancel.cancelled()) {
     std::string phase;
     int64_t done = 0, total = 0;
     {
@@ -350,7 +408,8 @@ absl::StatusOr<layerstore::ImportedImage> Puller::Pull(const ImageRef& ref,
   if (!lead) {
     // Whatever its outcome, what it stored is reused below; if it failed,
     // this pull fetches the rest itself.
-    Follow(*flight, progress);
+    Follow(*flight, options.cancel, progress);
+    STRATA_RETURN_IF_ERROR(options.cancel.Check(absl::StrCat("pull ", ref.Name())));
     absl::StatusOr<layerstore::ImportedImage> out = PullManifest(ref, t, options, progress);
     CountPull(out);
     return out;
@@ -405,6 +464,8 @@ absl::StatusOr<layerstore::ImportedImage> Puller::PullManifest(
   STRATA_ASSIGN_OR_RETURN(layerstore::ImportedImage img,
                           layerstore::UnpackImage(content_, *images_, &session, t.target,
                                                   t.manifest, options.lease, progress));
+  // The last point to stop: a client gone by now gets no image named for it.
+  STRATA_RETURN_IF_ERROR(options.cancel.Check(absl::StrCat("pull ", ref.Name())));
   img.info.name = options.name.empty() ? ref.String() : options.name;
   if (!options.record_image) return img;
   STRATA_ASSIGN_OR_RETURN(img.info, images_->Put(img.info));

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/cancel.h"
 #include "common/mutex.h"
 #include "layerstore/content_store.h"
 #include "layerstore/growing_file.h"
@@ -54,8 +55,10 @@ struct PullOptions {
   // Holds what the pull stores (the caller's call scope).
   std::string lease;
   // Times a blob download resumes after a dropped connection without
-  // having moved on. Default: 5.
+  // having moved on, and after a stall (however much it moved). Default: 5.
   int resumes = 5;
+  // The caller gone: the pull stops (CANCELLED) and its scope rolls back.
+  Cancellation cancel;
   // Name the image in the store. False: only its content and layers (for
   // containerd's CRI pulls, where containerd keeps the image). Default: true.
   bool record_image = true;
@@ -67,6 +70,9 @@ struct PullerOptions {
   // A layer blob the manifest says is larger is refused before any byte is
   // fetched (RESOURCE_EXHAUSTED); the unpack's own limits apply after.
   int64_t max_layer_blob_bytes = int64_t{64} << 30;
+  // A blob not downloaded within this time, however its bytes trickle in,
+  // is given up (DEADLINE_EXCEEDED). Zero: no limit. Default: 2 h.
+  absl::Duration download_timeout = absl::Hours(2);
 };
 
 // "os/arch[/variant]" ("linux/arm64/v8"); InvalidArgument otherwise.
@@ -131,8 +137,9 @@ class Puller {
                                                          const layerstore::ProgressFn& progress);
   // One manifest's pull in progress, which later pulls of it wait for.
   struct Flight;
-  // Relays `flight`'s progress until it ends.
-  static void Follow(Flight& flight, const layerstore::ProgressFn& progress);
+  // Relays `flight`'s progress until it ends, or `cancel` says so.
+  static void Follow(Flight& flight, const Cancellation& cancel,
+                     const layerstore::ProgressFn& progress);
 
   RegistryClient* client_;
   layerstore::ContentStore* content_;

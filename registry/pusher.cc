@@ -48,7 +48,7 @@ void Pusher::NoteSource(const ImageRef& ref, const Digest& digest) {
 }
 
 absl::Status Pusher::Upload(const ImageRef& ref, const Descriptor& desc, std::string url,
-                            const std::function<void(int64_t)>& moved) {
+                            const std::function<void(int64_t)>& moved, const Cancellation& cancel) {
   STRATA_ASSIGN_OR_RETURN(UniqueFd fd, content_->OpenBlob(desc.digest));
   int64_t offset = 0;
   int stalled = 0;
@@ -56,7 +56,9 @@ absl::Status Pusher::Upload(const ImageRef& ref, const Descriptor& desc, std::st
     const int64_t start = offset;
     RequestBody body;
     body.size = std::min(options_.chunk_bytes, desc.size - offset);
-    body.read_at = [&fd, start](int64_t at, char* buf, size_t n) -> absl::StatusOr<size_t> {
+    body.read_at = [&fd, &cancel, start](int64_t at, char* buf,
+                                         size_t n) -> absl::StatusOr<size_t> {
+      STRATA_RETURN_IF_ERROR(cancel.Check("push"));
       ssize_t got;
       do {
         got = ::pread(fd.get(), buf, n, start + at);
@@ -104,7 +106,9 @@ absl::Status Pusher::Upload(const ImageRef& ref, const Descriptor& desc, std::st
 }
 
 absl::Status Pusher::PushBlob(const ImageRef& ref, const Descriptor& desc, Counts& counts,
-                              const std::function<void(int64_t)>& moved) {
+                              const std::function<void(int64_t)>& moved,
+                              const Cancellation& cancel) {
+  STRATA_RETURN_IF_ERROR(cancel.Check("push"));
   STRATA_ASSIGN_OR_RETURN(bool present, client_->HasBlob(ref, desc.digest));
   if (present) {
     counts.present++;
@@ -131,10 +135,13 @@ absl::Status Pusher::PushBlob(const ImageRef& ref, const Descriptor& desc, Count
     counts.mounted++;
     moved(desc.size);
   } else {
-    STRATA_RETURN_IF_ERROR(Upload(ref, desc, url, [&](int64_t n) {
-      counts.bytes += n;
-      moved(n);
-    }));
+    STRATA_RETURN_IF_ERROR(Upload(
+        ref, desc, url,
+        [&](int64_t n) {
+          counts.bytes += n;
+          moved(n);
+        },
+        cancel));
     counts.uploaded++;
   }
   NoteSource(ref, desc.digest);
@@ -142,7 +149,8 @@ absl::Status Pusher::PushBlob(const ImageRef& ref, const Descriptor& desc, Count
 }
 
 absl::StatusOr<PushResult> Pusher::Push(const std::string& name, const ImageRef& ref,
-                                        const layerstore::ProgressFn& progress) {
+                                        const layerstore::ProgressFn& progress,
+                                        const Cancellation& cancel) {
   STRATA_ASSIGN_OR_RETURN(layerstore::ImageInfo info, images_->Get(name));
   // The manifests to push (each after its blobs), and what the tag names last.
   struct ManifestToPush {
@@ -217,7 +225,9 @@ absl::StatusOr<PushResult> Pusher::Push(const std::string& name, const ImageRef&
   std::atomic<bool> failed{false};
   STRATA_RETURN_IF_ERROR(FirstFailure(RunEach(
       blobs.size(), options_.parallel_uploads,
-      [&](size_t k) { return PushBlob(ref, blobs[k], counts, moved); }, &failed)));
+      [&](size_t k) { return PushBlob(ref, blobs[k], counts, moved, cancel); }, &failed)));
+  // The last point to stop: a client gone by now does not move the tag.
+  STRATA_RETURN_IF_ERROR(cancel.Check("push"));
 
   // Manifests last: by digest each, then the top one under the tag.
   const std::string object = ref.digest.empty() ? ref.tag : ref.digest;

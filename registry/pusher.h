@@ -16,6 +16,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "common/cancel.h"
 #include "layerstore/content_store.h"
 #include "layerstore/image_store.h"
 #include "layerstore/unpacker.h"
@@ -49,16 +50,19 @@ class Pusher {
 
   // Pushes the image named `name` to `ref` (its tag, or its digest, which
   // must then be the image's). Progress phase "push": blob bytes done and total.
+  // `cancel`: the caller gone stops the push (CANCELLED) between blobs and
+  // inside an upload; the registry keeps what it had, the tag is not moved.
   absl::StatusOr<PushResult> Push(const std::string& name, const ImageRef& ref,
-                                  const layerstore::ProgressFn& progress);
+                                  const layerstore::ProgressFn& progress,
+                                  const Cancellation& cancel = Cancellation());
 
  private:
   struct Counts;
   // Makes blob `desc` present in `ref`'s repository.
   absl::Status PushBlob(const ImageRef& ref, const layerstore::Descriptor& desc, Counts& counts,
-                        const std::function<void(int64_t)>& moved);
+                        const std::function<void(int64_t)>& moved, const Cancellation& cancel);
   absl::Status Upload(const ImageRef& ref, const layerstore::Descriptor& desc, std::string url,
-                      const std::function<void(int64_t)>& moved);
+                      const std::function<void(int64_t)>& moved, const Cancellation& cancel);
   // Records that `ref`'s repository has blob `digest`, for later mounts.
   void NoteSource(const ImageRef& ref, const layerstore::Digest& digest);
 

@@ -254,7 +254,9 @@ absl::StatusOr<HttpResponse> RegistryClient::FetchFromEndpoints(const ImageRef& 
     if (answer.ok() && answer->status >= 200 && answer->status < 300) return answer;
     absl::Status s = answer.ok() ? StatusFromResponse(*answer, ref.String()) : answer.status();
     // The next endpoint (a mirror's upstream) may have it or let us in.
-    log::Warn("registry endpoint failed", {{"endpoint", e.BaseUrl()}, {"err", s.ToString()}});
+    // As reached: http:// for a local registry found to speak plain HTTP.
+    log::Warn("registry endpoint failed",
+              {{"endpoint", AsReached(e).BaseUrl()}, {"err", s.ToString()}});
     last = s;
   }
   return last;
@@ -289,8 +291,10 @@ absl::StatusOr<RegistryClient::Manifest> RegistryClient::GetManifest(const Image
 absl::Status RegistryClient::GetBlob(
     const ImageRef& ref, const layerstore::Digest& digest, int64_t offset,
     const std::function<absl::Status(int64_t from)>& start,
-    const std::function<absl::Status(const char* data, size_t n)>& data) {
+    const std::function<absl::Status(const char* data, size_t n)>& data,
+    const Cancellation* cancel) {
   BodySink sink;
+  sink.cancel = cancel;
   // 206: the range asked for; 200: the whole blob from its first byte.
   sink.start = [&](long status) { return start(status == 206 ? offset : 0); };
   sink.data = data;

@@ -60,7 +60,8 @@ class RegistryClient {
   // request (the caller then starts over), then `data` per chunk.
   absl::Status GetBlob(const ImageRef& ref, const layerstore::Digest& digest, int64_t offset,
                        const std::function<absl::Status(int64_t from)>& start,
-                       const std::function<absl::Status(const char* data, size_t n)>& data);
+                       const std::function<absl::Status(const char* data, size_t n)>& data,
+                       const Cancellation* cancel = nullptr);
 
   // Pushing, to the first endpoint with the push capability (the upstream,
   // as a rule: mirrors do not take pushes).

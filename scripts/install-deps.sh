@@ -8,7 +8,7 @@ PACKAGES=(
   protobuf-compiler libgtest-dev libgmock-dev googletest nlohmann-json3-dev libcli11-dev
   libzstd-dev libre2-dev zlib1g-dev libisal-dev libbenchmark-dev libtomlplusplus-dev
   libcurl4-openssl-dev libcpp-httplib-dev prometheus-cpp-dev libsystemd-dev
-  containerd runc util-linux e2fsprogs btrfs-progs python3 docker-registry skopeo umoci systemd systemd-container debootstrap debian-archive-keyring dpkg-dev procps zsh
+  containerd runc util-linux e2fsprogs btrfs-progs python3 docker-registry skopeo umoci systemd systemd-container debootstrap debian-archive-keyring dpkg-dev procps zsh file curl
   git golang-go golang-github-containerd-containerd-dev
 )
 missing=()

@@ -109,21 +109,7 @@ absl::Status CopyFile(int src_dir, int dst_dir, const std::string& name, const s
   struct stat st;
   if (::fstat(in.get(), &st) != 0) return ErrnoToStatus(errno, "stat " + rel);
   if (::ftruncate(out.get(), st.st_size) != 0) return ErrnoToStatus(errno, "size " + rel);
-  off_t pos = 0;
-  while (pos < st.st_size) {
-    off_t data = ::lseek(in.get(), pos, SEEK_DATA);
-    if (data < 0) break;  // ENXIO: only a hole remains
-    off_t hole = ::lseek(in.get(), data, SEEK_HOLE);
-    off_t from = data, to = data;
-    while (from < hole) {
-      ssize_t n =
-          ::copy_file_range(in.get(), &from, out.get(), &to, static_cast<size_t>(hole - from), 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return ErrnoToStatus(errno, "copy " + rel);
-      if (n == 0) break;
-    }
-    pos = hole;
-  }
+  STRATA_RETURN_IF_ERROR(CopyDataExtents(in.get(), out.get(), st.st_size, rel));
   STRATA_RETURN_IF_ERROR(SetOwnerAndMode(dst_dir, name, st, rel));
   return CopyXattrs(in.get(), out.get(), rel);
 }

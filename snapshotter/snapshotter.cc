@@ -13,9 +13,11 @@
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/mount.h"
+#include "common/snapshot_labels.h"
 #include "common/status_util.h"
 #include "snapshotter/mount_specs.h"
 #include "snapshotter/records.h"
+#include "snapshotter/validation.h"
 
 namespace strata::snapshotter {
 
@@ -107,6 +109,7 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Create(KeySpace space, Kind 
                                                            const Labels& labels,
                                                            const std::string& lease) {
   STRATA_RETURN_IF_ERROR(MetaStore::ValidateCreate(key, parent, labels));
+  if (space == KeySpace::kNative) STRATA_RETURN_IF_ERROR(ValidateNativeKey(key, "key"));
   // A size on a view is ignored, as containerd ignores it.
   std::optional<SizeRequest> size;
   if (kind == Kind::kActive) {
@@ -162,13 +165,27 @@ absl::StatusOr<std::vector<MountSpec>> Snapshotter::Mounts(KeySpace space, const
 absl::Status Snapshotter::Commit(KeySpace space, const std::string& name, const std::string& key,
                                  const Labels& labels, const std::string& lease) {
   STRATA_RETURN_IF_ERROR(MetaStore::ValidateCommit(name, key, labels));
+  if (space == KeySpace::kNative) STRATA_RETURN_IF_ERROR(ValidateNativeKey(name, "name"));
   STRATA_ASSIGN_OR_RETURN(SnapshotRecord active, meta_.GetActive(space, key, "commit"));
   // Measured before the transaction: a committed layer's usage never changes.
   STRATA_ASSIGN_OR_RETURN(DiskUsage usage, MeasureRecord(active));
   return meta_.Commit(space, name, key, labels, lease, active.id(), usage);
 }
 
+absl::Status Snapshotter::RefuseIfMounted(KeySpace space, const SnapshotRecord& rec,
+                                          const std::string& key, absl::string_view verb) {
+  if (space != KeySpace::kNative) return absl::OkStatus();  // containerd mounts its own
+  auto label = rec.labels().find(kMountpointLabel);
+  if (label == rec.labels().end() || !IsMountPoint(label->second)) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(verb, " \"", key, "\": snapshot is mounted at ",
+                                                    label->second, " (unmount it first)"));
+}
+
 absl::Status Snapshotter::Remove(KeySpace space, const std::string& key) {
+  if (space == KeySpace::kNative) {
+    absl::StatusOr<SnapshotRecord> rec = meta_.Get(space, key);
+    if (rec.ok()) STRATA_RETURN_IF_ERROR(RefuseIfMounted(space, *rec, key, "remove"));
+  }
   STRATA_ASSIGN_OR_RETURN(MetaStore::Removal removal, meta_.Remove(space, key));
   // Metadata first, directory after (in the background, once the removal is
   // durable): a crash before the directory is gone leaves an orphan, which
@@ -184,6 +201,13 @@ absl::StatusOr<Info> Snapshotter::Stat(KeySpace space, const std::string& key) {
 
 absl::StatusOr<Info> Snapshotter::Update(KeySpace space, const Info& info,
                                          const std::vector<std::string>& fieldpaths) {
+  auto mountpoint = info.labels.find(kMountpointLabel);
+  if (space == KeySpace::kNative && mountpoint != info.labels.end()) {
+    STRATA_ASSIGN_OR_RETURN(SnapshotRecord rec, meta_.Get(space, info.name));
+    if (rec.kind() == meta::v1::SNAPSHOT_KIND_ACTIVE) {
+      STRATA_RETURN_IF_ERROR(RefuseIfMounted(space, rec, info.name, "mount"));
+    }
+  }
   return meta_.Update(space, info, fieldpaths);
 }
 

@@ -24,6 +24,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "common/mount.h"
 #include "common/mutex.h"
 #include "meta/db.h"
@@ -87,7 +88,8 @@ class Snapshotter {
   // Active `key` becomes committed `name`; the labels are the committed snapshot's.
   absl::Status Commit(KeySpace space, const std::string& name, const std::string& key,
                       const Labels& labels, const std::string& lease = "");
-  // FailedPrecondition while the snapshot has children.
+  // FailedPrecondition while the snapshot has children, or while `strata
+  // mount` has it mounted (see RefuseIfMounted).
   absl::Status Remove(KeySpace space, const std::string& key);
   absl::StatusOr<Info> Stat(KeySpace space, const std::string& key);
   // Only labels are mutable; `fieldpaths` are "labels" or "labels.<key>"
@@ -144,7 +146,8 @@ class Snapshotter {
 
   // For committing a container into a layer: the upper directory of active
   // snapshot `key` and the chainID of its parent (empty for a base).
-  // FailedPrecondition if `key` is not active or its parent is not a layer.
+  // FailedPrecondition if `key` is not active, is mounted (RefuseIfMounted),
+  // or its parent is not a layer.
   struct ActiveLayerBase {
     std::string upper_dir;
     std::string parent_chain_id;
@@ -187,6 +190,13 @@ class Snapshotter {
 
  private:
   using SnapshotRecord = meta::v1::SnapshotRecord;
+
+  // FailedPrecondition, naming the mount point, when `strata mount` labelled
+  // native snapshot `rec` (kMountpointLabel) and that path is still a mount
+  // point: as docker refuses to remove a running container. A label left by
+  // a mount that is gone (a reboot, a umount(8) by hand) does not count.
+  static absl::Status RefuseIfMounted(KeySpace space, const SnapshotRecord& rec,
+                                      const std::string& key, absl::string_view verb);
 
   Snapshotter(meta::Db* db, Layout layout);
   // Removes snapshot directory `id`, giving back its sized space first.

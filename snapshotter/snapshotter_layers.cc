@@ -32,6 +32,9 @@ absl::Status Snapshotter::RecordUnpackedLayer(KeySpace space, const LayerInfo& l
 absl::StatusOr<Snapshotter::ActiveLayerBase> Snapshotter::ActiveForLayerCommit(
     KeySpace space, const std::string& key) {
   STRATA_ASSIGN_OR_RETURN(SnapshotRecord rec, meta_.GetActive(space, key, "commit"));
+  // A layer is immutable: an overlay still writing into this upper directory
+  // would change it after its digest was taken.
+  STRATA_RETURN_IF_ERROR(RefuseIfMounted(space, rec, key, "commit"));
   ActiveLayerBase base;
   base.upper_dir = layout_.FilesDir(rec.id());
   if (!rec.parent().empty()) {

@@ -247,6 +247,20 @@ TEST_F(SnapshotterTest, KeySpacesAreSeparate) {
   ASSERT_OK(sn_->Stat(kC, "same").status());
 }
 
+// Native keys are typed and read by people: one printable line, of a
+// length a path fits in; containerd's keep containerd's rule.
+TEST_F(SnapshotterTest, NativeKeysAreOnePrintableLine) {
+  constexpr KeySpace kN = KeySpace::kNative;
+  for (const std::string& bad : {std::string("tab\there"), std::string("line\nbreak"),
+                                 std::string(5000, 'k'), std::string("del\x7f")}) {
+    EXPECT_THAT(sn_->Prepare(kN, bad, "", {}), StatusIs(Code::kInvalidArgument)) << bad.size();
+  }
+  ASSERT_OK(sn_->Prepare(kN, "work", "", {}).status());
+  EXPECT_THAT(sn_->Commit(kN, "tab\tname", "work", {}), StatusIs(Code::kInvalidArgument));
+  ASSERT_OK(sn_->Prepare(kN, "strata-mount:/a/path with spaces/\xc3\xa9", "", {}).status());
+  ASSERT_OK(sn_->Prepare(kC, "tab\tfor containerd", "", {}).status());
+}
+
 TEST_F(SnapshotterTest, RecoveryRemovesOrphansAndStagingKeepsRecords) {
   Layer("base", "", "one");
   ASSERT_OK(sn_->Prepare(kC, "c", "base", {}).status());

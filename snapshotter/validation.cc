@@ -1,6 +1,8 @@
 #include "snapshotter/validation.h"
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_util.h"
 
 namespace strata::snapshotter {
 
@@ -26,6 +28,23 @@ absl::Status ValidateKey(absl::string_view key, absl::string_view what) {
   }
   if (key.find('\0') != absl::string_view::npos) {
     return absl::InvalidArgumentError(absl::StrCat(what, " must not contain a NUL byte"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateNativeKey(absl::string_view key, absl::string_view what) {
+  STRATA_RETURN_IF_ERROR(ValidateKey(key, what));
+  if (key.size() > kMaxNativeKeyBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(what, " is ", key.size(), " bytes, over the limit of ", kMaxNativeKeyBytes));
+  }
+  for (char c : key) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " \"", absl::CEscape(key.substr(0, 64)),
+                       "\" contains a control character (a tab, a line break...)"));
+    }
   }
   return absl::OkStatus();
 }

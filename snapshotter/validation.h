@@ -18,6 +18,13 @@ inline constexpr size_t kMaxLabelBytes = 4096;
 // byte (NUL separates parent and child in the metadata's children index).
 absl::Status ValidateKey(absl::string_view key, absl::string_view what);
 
+// Keys of the native key space, which people type and read (`strata mount
+// --rw KEY`, `strata rm KEY`): one line of printable characters, at most
+// kMaxNativeKeyBytes (room for "strata-mount:" and a long path). containerd's
+// own keys keep containerd's rule above.
+inline constexpr size_t kMaxNativeKeyBytes = 1024;
+absl::Status ValidateNativeKey(absl::string_view key, absl::string_view what);
+
 // InvalidArgument if an empty label key, or a key and value over kMaxLabelBytes.
 absl::Status ValidateLabels(const Labels& labels);
 

@@ -158,8 +158,11 @@ void FaultProxy::Handle(const httplib::Request& req, httplib::Response& res) {
   res.set_content_provider(
       body->size(), r->get_header_value("Content-Type"),
       [this, body, drop_after, rate](size_t offset, size_t length, httplib::DataSink& sink) {
-        constexpr size_t kChunk = 64 << 10;
-        size_t n = std::min(kChunk, length);
+        // Slow rates send small pieces often (down to a byte a second), as a
+        // dripping server does, rather than 64 KiB after a long silence.
+        const size_t chunk =
+            rate > 0 ? std::clamp<size_t>(static_cast<size_t>(rate / 8), 1, 64 << 10) : 64 << 10;
+        size_t n = std::min(chunk, length);
         if (drop_after >= 0 && static_cast<int64_t>(offset + n) > drop_after) {
           n = static_cast<size_t>(std::max<int64_t>(0, drop_after - static_cast<int64_t>(offset)));
           if (n > 0 && sink.write(body->data() + offset, n)) blob_bytes_ += n;

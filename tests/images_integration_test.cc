@@ -271,9 +271,9 @@ TEST_F(ImagesIntegrationTest, LayersPullOfAPushedBlob) {
   EXPECT_EQ(resp.chain_id(), Sha256Of(tar.Bytes()).str());  // a base layer: chainID = diff_id
 }
 
-// fsck finds a corrupted blob, a missing directory, an orphan directory and a
-// damaged file in an unpacked layer; --repair fixes the first three and says
-// why the fourth cannot be fixed.
+// fsck finds a corrupted blob, a missing directory, an orphan directory, and
+// a damaged file and an added one in an unpacked layer; --repair fixes the
+// first three and says why the layer's cannot be fixed.
 TEST_F(ImagesIntegrationTest, FsckFindsAndRepairs) {
   ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
   RunResult r = Cli({"fsck"});
@@ -302,6 +302,8 @@ TEST_F(ImagesIntegrationTest, FsckFindsAndRepairs) {
   std::string layer_dir = probe[0].source;
   WriteFileOrDie(layer_dir + "/etc/passwd",
                  std::string(ReadFileOrDie(layer_dir + "/etc/passwd").size(), '\0'));
+  // 5. A file added to the unpacked layer.
+  WriteFileOrDie(layer_dir + "/etc/added.sh", "#!/bin/sh\n");
 
   r = Cli({"fsck"});
   EXPECT_EQ(r.exit_code, 3) << r.output;
@@ -309,6 +311,7 @@ TEST_F(ImagesIntegrationTest, FsckFindsAndRepairs) {
   EXPECT_THAT(r.output, HasSubstr("snapshot \"victim\": its directory is missing"));
   EXPECT_THAT(r.output, HasSubstr("snapshots/zzzzzz belongs to no snapshot"));
   EXPECT_THAT(r.output, HasSubstr("file /etc/passwd is damaged"));
+  EXPECT_THAT(r.output, HasSubstr("file /etc/added.sh is not part of the layer"));
   r = Cli({"fsck", "--repair"});
   EXPECT_EQ(r.exit_code, 3) << r.output;
   EXPECT_THAT(r.output, HasSubstr("repaired: blob"));
@@ -344,7 +347,7 @@ TEST_F(ImagesIntegrationTest, DuShowsSharingAndRmRemovesSnapshots) {
       busybox_shared = img["shared_bytes"];
       busybox_unique = img["unique_bytes"];
     }
-    if (img["name"] == "example/derived:1") derived_unique = img["unique_bytes"];
+    if (img["name"] == "docker.io/example/derived:1") derived_unique = img["unique_bytes"];
   }
   EXPECT_GT(busybox_shared, 1000000);   // the 2 MB busybox layer, in both images
   EXPECT_LT(busybox_unique, 64 << 10);  // only its manifest and config

@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
@@ -16,6 +17,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/fs.h"
+#include "common/mount.h"
 #include "tests/oci_builder.h"
 #include "tests/stratad_process.h"
 #include "tests/subprocess.h"
@@ -138,6 +140,44 @@ TEST_F(OperatorCliTest, TagAndRmiOfSeveralNames) {
   EXPECT_EQ(Cli({"images", "-q"}).output, "");
 }
 
+// One naming rule for every name stored, however it came in (import,
+// commit, squash, tag), and every name looked up; a digest in a name must be
+// the image's; a reference filter without a tag matches every tag.
+TEST_F(OperatorCliTest, EveryNameIsNormalisedOnceAndDigestsMustMatch) {
+  ASSERT_EQ(Cli({"import", Busybox(), "--name", "mybb:x"}).exit_code, 0);
+  EXPECT_EQ(Cli({"images", "-q"}).output, "docker.io/library/mybb:x\n");
+  EXPECT_EQ(Json({"inspect", "docker.io/library/mybb:x"})["name"], "docker.io/library/mybb:x");
+  EXPECT_EQ(Json({"inspect", "mybb:x"})["name"], "docker.io/library/mybb:x");
+  // Tagging a name onto itself, in either spelling, is one row.
+  ASSERT_EQ(Cli({"tag", "mybb:x", "mybb:x"}).exit_code, 0);
+  ASSERT_EQ(Cli({"tag", "mybb:x", "docker.io/library/mybb:x"}).exit_code, 0);
+  EXPECT_EQ(Lines(Cli({"images", "-q"}).output).size(), 1u);
+  ASSERT_EQ(Cli({"tag", "mybb:x", "mybb:y"}).exit_code, 0);
+  // A repository without a tag matches every tag of it, as docker's filter.
+  EXPECT_EQ(Lines(Cli({"images", "-q", "--filter", "reference=mybb"}).output).size(), 2u);
+  EXPECT_EQ(Lines(Cli({"images", "-q", "--filter", "reference=mybb:y"}).output).size(), 1u);
+  EXPECT_EQ(Cli({"images", "-q", "--filter", "reference=mybb:z"}).output, "");
+
+  // A digest in a name that is not the image's is refused; its own is fine.
+  std::string zero = "foo:1@sha256:" + std::string(64, '0');
+  RunResult r = Cli({"--json", "tag", "mybb:x", zero});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(json::parse(r.output, nullptr, false).value("code", ""), "INVALID_ARGUMENT");
+  EXPECT_THAT(r.output, HasSubstr("carries digest"));
+  std::string digest = Json({"images"})[0]["target"]["digest"];
+  ASSERT_EQ(Cli({"tag", "mybb:x", "foo:1@" + digest}).exit_code, 0) << r.output;
+  EXPECT_THAT(Cli({"images", "-q"}).output, HasSubstr("docker.io/library/foo:1@" + digest));
+
+  // Commit names are normalised too.
+  std::string m = tmp_.Sub("m");
+  ASSERT_OK(MakeDirs(m));
+  ASSERT_EQ(Cli({"mount", "mybb:x", m, "--rw", "c"}).exit_code, 0);
+  ASSERT_EQ(Cli({"unmount", m}).exit_code, 0);
+  r = Cli({"commit", "c", "--name", "mine:1"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(Cli({"images", "-q"}).output, HasSubstr("docker.io/library/mine:1\n"));
+}
+
 TEST_F(OperatorCliTest, InspectAndHistory) {
   std::string edge = ImportName(EdgeCases());
   ASSERT_FALSE(edge.empty());
@@ -147,13 +187,16 @@ TEST_F(OperatorCliTest, InspectAndHistory) {
   EXPECT_EQ(inspect["id"], img["config"]);
   EXPECT_EQ(inspect["digest"], img["target"]["digest"]);
   ASSERT_EQ(inspect["layers"].size(), img["layers"].size());
-  int64_t size = 0;
+  int64_t size = 0, disk = 0;
   for (size_t i = 0; i < inspect["layers"].size(); ++i) {
     EXPECT_EQ(inspect["layers"][i]["digest"], img["layers"][i]["digest"]);
     EXPECT_EQ(inspect["layers"][i]["size"], img["layers"][i]["size"]);
-    EXPECT_GT(inspect["layers"][i]["disk_size"].get<int64_t>(), 0);
+    // A layer of directories and whiteouts takes no block on a tmpfs.
+    EXPECT_GE(inspect["layers"][i]["disk_size"].get<int64_t>(), 0);
+    disk += inspect["layers"][i]["disk_size"].get<int64_t>();
     size += img["layers"][i]["size"].get<int64_t>();
   }
+  EXPECT_GT(disk, 0);
   EXPECT_EQ(inspect["size"], size);
   EXPECT_TRUE(inspect["config"].contains("env"));
   EXPECT_TRUE(inspect["config"]["labels"].is_object());
@@ -174,6 +217,19 @@ TEST_F(OperatorCliTest, InspectAndHistory) {
   for (size_t i = 0; i < layers.size(); ++i) EXPECT_EQ(layers[i], img["layers"][i]["digest"]);
   EXPECT_EQ(Lines(Cli({"history", "busybox", "-q"}).output).size(),
             Json({"history", "busybox"}).size());
+  // Every time shown alike, to the second, whatever precision configs use.
+  for (const std::string& line :
+       Lines(Cli({"history", "busybox", "--format", "{{.Created}}"}).output)) {
+    EXPECT_TRUE(line.size() == 20 && line[10] == 'T' && line.back() == 'Z' &&
+                line.find('.') == std::string::npos)
+        << line;
+  }
+  // images shows when the image was built, as docker does (its config's
+  // "created"), not when it came here.
+  std::string built = bb["created"];
+  EXPECT_EQ(Cli({"images", "--filter", "reference=busybox", "--format", "{{.Created}}"})
+                .output.substr(0, 19),
+            built.substr(0, 19));
   RunResult r = Cli({"inspect", "nosuch"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.output, HasSubstr("not found"));
@@ -335,6 +391,17 @@ TEST_F(OperatorCliTest, CompletionComesFromTheCommandTree) {
   // Arguments that name an image complete from the store.
   ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
   EXPECT_EQ(complete("strata inspect docker", 2), std::string(kBusybox) + "\n");
+  // After a flag (no value) the next word is an argument again, never a file.
+  WriteFileOrDie("./docker-file-here", "");
+  EXPECT_EQ(complete("strata rmi --json docker", 3), std::string(kBusybox) + "\n");
+  std::remove("./docker-file-here");
+  // The images listed are those of the daemon the line names.
+  ASSERT_OK_AND_ASSIGN(auto other, StratadProcess::Start(tmp_.Sub("o"), tmp_.Sub("o.sock")));
+  ASSERT_EQ(
+      RunStrataCli(tmp_.Sub("o.sock"), {"import", EdgeCases(), "--name", "only:there"}).exit_code,
+      0);
+  EXPECT_EQ(complete("strata --socket " + tmp_.Sub("o.sock") + " inspect docker.io/library/o", 4),
+            "docker.io/library/only:there\n");
 
   RunResult zsh = Cli({"completion", "zsh"});
   ASSERT_EQ(zsh.exit_code, 0);
@@ -383,6 +450,104 @@ TEST_F(OperatorCliTest, HelpDescribesEveryArgument) {
     }
     EXPECT_GT(entries, 0) << where;
   }
+}
+
+// Usage errors are one "strata: error:" line naming the bad option or
+// value, exit 2; errors name the command that failed and say what is wrong.
+TEST_F(OperatorCliTest, UsageErrorsNameWhatIsWrong) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"--bogus"}, "unknown option \"--bogus\""},
+           {{"images", "--bogus"}, "unknown option \"--bogus\""},
+           {{"pull", "busybox", "--platform", "foo"}, "\"foo\" is not os/arch"},
+           {{"--socket", "", "images"}, "--socket"},
+           {{"nosuchcommand"}, "unknown command \"nosuchcommand\""},
+       }) {
+    RunResult r = RunCommand([&] {
+      std::vector<std::string> argv = {StrataCliPath()};
+      argv.insert(argv.end(), c.args.begin(), c.args.end());
+      return argv;
+    }());
+    EXPECT_EQ(r.exit_code, 2) << absl::StrJoin(c.args, " ") << ": " << r.output;
+    EXPECT_THAT(r.output, HasSubstr("strata: error: ")) << absl::StrJoin(c.args, " ");
+    EXPECT_THAT(r.output, HasSubstr(c.says)) << absl::StrJoin(c.args, " ");
+    EXPECT_EQ(Lines(r.output).size(), 1u) << r.output;
+  }
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  RunResult r = Cli({"history", "nosuch"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("history nosuch"));
+  r = Cli({"tag", "busybox", "\xc3\xbcn\xc3\xaf:1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("outside ASCII"));
+  // Sizes as strata prints them are taken: the failure is the image's, not
+  // the size's.
+  std::string m = tmp_.Sub("m");
+  ASSERT_OK(MakeDirs(m));
+  r = Cli({"mount", "nosuch", m, "--rw", "k", "--size", "64MiB"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("not found"));
+  r = Cli({"mount", "nosuch", m, "--rw", "k", "--size", "64XB"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  // squash of a one-layer image has nothing to merge.
+  r = Cli({"squash", "busybox", "--name", "bb:flat"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("nothing to merge"));
+}
+
+// A container's data is never removed or shared by mistake: a mounted
+// snapshot is not removed (unless --force, which unmounts it first), a
+// writable one is not mounted at two places, nor committed while mounted;
+// a view may be mounted many times.
+TEST_F(OperatorCliTest, MountedSnapshotsAreNotRemovedNorMountedTwice) {
+  ASSERT_EQ(Cli({"import", Busybox()}).exit_code, 0);
+  std::string a = tmp_.Sub("a"), b = tmp_.Sub("b"), v1 = tmp_.Sub("v1"), v2 = tmp_.Sub("v2");
+  for (const std::string& d : {a, b, v1, v2}) ASSERT_OK(MakeDirs(d));
+  RunResult r = Cli({"mount", "busybox", a, "--rw", "work"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  WriteFileOrDie(a + "/keep.txt", "precious\n");
+
+  r = Cli({"--json", "rm", "work"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(json::parse(r.output, nullptr, false).value("code", ""), "FAILED_PRECONDITION");
+  EXPECT_THAT(r.output, HasSubstr("mounted at " + a));
+  EXPECT_EQ(ReadFileOrDie(a + "/keep.txt"), "precious\n");
+
+  r = Cli({"mount", "busybox", b, "--rw", "work"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("mounted at " + a));
+  EXPECT_FALSE(IsMountPoint(b));
+
+  r = Cli({"commit", "work", "--name", "example.test/work:1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("mounted at " + a));
+
+  // Views: one image mounted read-only at two places, each its own snapshot.
+  ASSERT_EQ(Cli({"mount", "busybox", v1}).exit_code, 0);
+  ASSERT_EQ(Cli({"mount", "busybox", v2}).exit_code, 0);
+  EXPECT_TRUE(PathExists(v2 + "/bin/busybox"));
+  json views = Json({"snapshots", "--filter", "kind=view"});
+  ASSERT_EQ(views.size(), 2u) << views.dump();
+  std::string view_key = views[0].value("name", "");
+  r = Cli({"rm", view_key});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("mounted at"));
+  ASSERT_EQ(Cli({"unmount", v1}).exit_code, 0);
+  ASSERT_EQ(Cli({"unmount", v2}).exit_code, 0);
+
+  // Unmounted, the snapshot mounts elsewhere with its data, and --force
+  // removes it mounted.
+  ASSERT_EQ(Cli({"unmount", a}).exit_code, 0);
+  r = Cli({"mount", "busybox", b, "--rw", "work"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(ReadFileOrDie(b + "/keep.txt"), "precious\n");
+  r = Cli({"rm", "--force", "work"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(IsMountPoint(b));
+  EXPECT_EQ(Json({"snapshots", "--filter", "kind=active"}).size(), 0u);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -285,6 +286,14 @@ TEST_F(OperatorDaemonTest, MetricsCountPushesAndPulls) {
   EXPECT_EQ(mb["strata_layers_unpacked_total"], 1);
   EXPECT_EQ(mb["strata_pushes_total"], 0);
   EXPECT_EQ(mb["strata_grpc_requests_total{code=\"OK\",method=\"/strata.v1.Images/Pull\"}"], 1);
+  // Pulled again with its blobs still stored: nothing crosses the wire, and
+  // nothing is counted as fetched.
+  ASSERT_EQ(RunStrataCli(tmp_.Sub("b.sock"), {"rmi", ref}).exit_code, 0);
+  r = RunStrataCli(tmp_.Sub("b.sock"), {"pull", ref});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  mb = Scrape(MetricsPort(*b));
+  EXPECT_EQ(mb["strata_pulls_total"], 2);
+  EXPECT_EQ(mb["strata_pulled_bytes_total"], static_cast<double>(layer_bytes));
 }
 
 TEST_F(OperatorDaemonTest, MetricsAddressInUseStopsTheStart) {
@@ -294,8 +303,38 @@ TEST_F(OperatorDaemonTest, MetricsAddressInUseStopsTheStart) {
   RunResult r = RunStratad(
       {"--root", tmp_.Sub("root2"), "--socket", tmp_.Sub("s2.sock"), "--metrics-listen", taken});
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_THAT(r.output, HasSubstr("metrics: cannot listen on " + taken));
+  EXPECT_THAT(r.output, HasSubstr("metrics_listen (--metrics-listen): cannot listen on " + taken));
   EXPECT_FALSE(PathExists(tmp_.Sub("s2.sock")));
+  EXPECT_FALSE(PathExists(tmp_.Sub("root2")));  // found before anything was made
+}
+
+// Every bad start is one "stratad: error:" line naming the setting, exit 2
+// for what the command line or config file says, and leaves no root behind.
+TEST_F(OperatorDaemonTest, BadSettingsAreOneLineAndCreateNothing) {
+  auto start = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--root", tmp_.Sub("root"), "--socket", tmp_.Sub("s.sock")});
+    return RunStratad(args);
+  };
+  struct Case {
+    std::vector<std::string> args;
+    std::string says;
+  };
+  ASSERT_OK(MakeDirs(tmp_.Sub("a-dir")));
+  for (const Case& c : std::vector<Case>{
+           {{"--bogus-flag"}, "--bogus-flag"},
+           {{"--registry-listen", "127.0.0.1:99999"}, "127.0.0.1:99999"},
+           {{"--metrics-listen", "nonsense"}, "nonsense"},
+           {{"--registry-auth", tmp_.Sub("missing.json")}, "registry.auth"},
+           {{"--registry-auth", tmp_.Sub("a-dir")}, "is not a file"},
+           {{"--socket-group", "no-such-group-here"}, "socket_group"},
+       }) {
+    RunResult r = start(c.args);
+    EXPECT_EQ(r.exit_code, 2) << c.args[0] << ": " << r.output;
+    EXPECT_THAT(r.output, HasSubstr("stratad: error: ")) << c.args[0];
+    EXPECT_THAT(r.output, HasSubstr(c.says)) << c.args[0];
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_FALSE(PathExists(tmp_.Sub("root"))) << c.args[0];
+  }
 }
 
 }  // namespace

@@ -2,19 +2,27 @@
 // loopback), holding what skopeo pushed from ../shared/images.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 
+#include <atomic>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/fs.h"
+#include "layerstore/digest.h"
+#include "layerstore/oci.h"
 #include "tests/fault_proxy.h"
 #include "tests/oci_builder.h"
 #include "tests/registry_process.h"
 #include "tests/stratad_process.h"
 #include "tests/subprocess.h"
+#include "tests/tar_builder.h"
 #include "tests/test_util.h"
 #include "tests/tree_expect.h"
 
@@ -76,7 +84,7 @@ TEST_F(RegistryPullTest, PullByDigestReusesWhatIsStored) {
   size_t blobs = Blobs();
   RunResult r = Cli({"pull", Ref("library/busybox@" + digest), "--name", "local/busybox:pinned"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_THAT(r.output, HasSubstr("pulled local/busybox:pinned"));
+  EXPECT_THAT(r.output, HasSubstr("pulled docker.io/local/busybox:pinned"));
   images = Images();
   ASSERT_EQ(images.size(), 2u);
   EXPECT_EQ(images[0]["target"]["digest"], images[1]["target"]["digest"]);
@@ -93,7 +101,7 @@ TEST_F(RegistryPullTest, BadReferencesAndMissingImagesFailCleanly) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_THAT(r.output, HasSubstr("lower case"));
   r = Cli({"pull", Ref("library/busybox:latest"), "--platform", "linux"});
-  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_EQ(r.exit_code, 2) << r.output;  // a bad command line
   EXPECT_THAT(r.output, HasSubstr("os/arch"));
   r = Cli({"pull", Ref("library/busybox:latest"), "--platform", "plan9/mips"});
   EXPECT_EQ(r.exit_code, 1) << r.output;
@@ -315,6 +323,208 @@ TEST_F(RegistryFaultTest, KilledMidLayerResumesAfterRestart) {
   int64_t refetched = proxy_->blob_bytes_sent() - image_bytes_;
   EXPECT_LE(refetched, 8 * kMiB) << "sent before the kill: " << sent_before_kill;
   ExpectPulledIntact();
+}
+
+// Ctrl-C on `strata pull` cancels the pull in the daemon: the download
+// stops, no image is named, the call's lease is rolled back, and the call is
+// logged CANCELLED. (Blobs' ingests may stay, to resume a later pull.)
+TEST_F(RegistryFaultTest, CtrlCCancelsThePullInTheDaemon) {
+  proxy_->Set({.bytes_per_second = 512 << 10});  // about 40 s for the image
+  pid_t cli =
+      Spawn({StrataCliPath(), "--socket", tmp_.Sub("s.sock"), "pull", Ref()}, tmp_.Sub("cli.log"));
+  for (absl::Time deadline = absl::Now() + absl::Seconds(30);
+       proxy_->blob_bytes_sent() < kMiB && absl::Now() < deadline;) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_GE(proxy_->blob_bytes_sent(), kMiB);
+  ASSERT_EQ(::kill(cli, SIGINT), 0);
+  EXPECT_EQ(WaitExit(cli), 130);
+  // The daemon notices within a moment and stops taking bytes.
+  std::string call;  // the call's own log line
+  for (absl::Time deadline = absl::Now() + absl::Seconds(10);
+       call.empty() && absl::Now() < deadline;) {
+    for (absl::string_view line : absl::StrSplit(ReadFileOrDie(daemon_->log_path()), '\n')) {
+      if (absl::StrContains(line, "/strata.v1.Images/Pull")) call = std::string(line);
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_THAT(call, HasSubstr("code=CANCELLED"));
+  int64_t sent = proxy_->blob_bytes_sent();
+  absl::SleepFor(absl::Seconds(2));
+  EXPECT_LE(proxy_->blob_bytes_sent() - sent, 256 << 10) << "the download went on";
+  EXPECT_LT(proxy_->blob_bytes_sent(), image_bytes_ / 2);
+  EXPECT_EQ(Listed("images"), 0u);
+  EXPECT_EQ(Listed("snapshots"), 0u);
+  EXPECT_EQ(Listed("leases"), 0u);
+  // A later pull resumes from what the ingests hold.
+  proxy_->Set({});
+  RunResult r = Cli({"pull", Ref()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ExpectPulledIntact();
+}
+
+// A blob dripped a few bytes a second keeps no pull alive: stalls count
+// against the resumes however many bytes trickled through, and a download
+// has a total deadline.
+TEST_F(RegistryFaultTest, ADrippedBlobIsGivenUp) {
+  StartDaemon({"--registry-stall-timeout", "1s"});
+  proxy_->Set({.bytes_per_second = 16});
+  absl::Time start = absl::Now();
+  RunResult r = Cli({"pull", Ref()});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("stalled"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(40));
+  EXPECT_EQ(Listed("images"), 0u);
+
+  StartDaemon({"--registry-download-timeout", "3s"});
+  proxy_->Set({.bytes_per_second = 256 << 10});  // steady, but the image needs 80 s
+  start = absl::Now();
+  r = Cli({"pull", Ref()});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("not downloaded within 3s"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20));
+  EXPECT_EQ(Listed("images"), 0u);
+  EXPECT_EQ(Listed("leases"), 0u);
+}
+
+// A registry that misbehaves on purpose, written here on httplib: it serves
+// exactly the documents each case needs.
+class HostileRegistryTest : public ::testing::Test {
+ protected:
+  struct Doc {
+    std::string type;
+    std::string body;
+  };
+
+  void SetUp() override {
+    server_.Get("/v2/", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("{}", "application/json");
+    });
+    server_.Get(R"(/v2/r/(manifests|blobs)/(.+))", [this](const httplib::Request& req,
+                                                          httplib::Response& res) {
+      const std::string key = req.matches[2];
+      if (req.matches[1] == "blobs") ++blob_requests_;
+      if (key == "huge") {
+        // Says 10 GB, and would send them slowly.
+        res.set_content_provider(size_t{10} << 30, layerstore::media_type::kOciManifest,
+                                 [this](size_t, size_t, httplib::DataSink& sink) {
+                                   std::string chunk(64 << 10, ' ');
+                                   absl::SleepFor(absl::Milliseconds(10));
+                                   huge_sent_ += chunk.size();
+                                   return sink.write(chunk.data(), chunk.size());
+                                 });
+        return;
+      }
+      auto it = docs_.find(key);
+      if (it == docs_.end()) {
+        res.status = 404;
+        return;
+      }
+      res.set_header("Docker-Content-Digest", layerstore::Sha256Of(it->second.body).str());
+      res.set_content(it->second.body, it->second.type);
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    ASSERT_GT(port_, 0);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    ASSERT_OK_AND_ASSIGN(daemon_, StratadProcess::Start(tmp_.Sub("root"), tmp_.Sub("s.sock"),
+                                                        {"--registry-hosts", tmp_.Sub("hosts")}));
+  }
+  void TearDown() override {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Stores `body` by its digest (and under `tag`, if given); returns its descriptor.
+  nlohmann::json Add(const std::string& type, const std::string& body,
+                     const std::string& tag = "") {
+    std::string digest = layerstore::Sha256Of(body).str();
+    docs_[digest] = {type, body};
+    if (!tag.empty()) docs_[tag] = {type, body};
+    return {{"mediaType", type}, {"digest", digest}, {"size", body.size()}};
+  }
+  // A one-layer image (hello.txt) whose config has media type `config_type`;
+  // returns its manifest's descriptor.
+  nlohmann::json AddImage(const std::string& config_type) {
+    std::string tar = OneFileLayer("hello.txt", "hello from a nested index\n");
+    nlohmann::json layer = Add(layerstore::media_type::kOciLayerGzip, Gzip(tar));
+    layerstore::Platform host = layerstore::HostPlatform();
+    nlohmann::json config_doc = {
+        {"architecture", host.architecture},
+        {"os", host.os},
+        {"rootfs", {{"type", "layers"}, {"diff_ids", {layerstore::Sha256Of(tar).str()}}}}};
+    nlohmann::json config = Add(config_type, config_doc.dump());
+    nlohmann::json manifest = {{"schemaVersion", 2},
+                               {"mediaType", layerstore::media_type::kOciManifest},
+                               {"config", config},
+                               {"layers", {layer}}};
+    return Add(layerstore::media_type::kOciManifest, manifest.dump());
+  }
+  std::string Ref(const std::string& tag) { return absl::StrCat("127.0.0.1:", port_, "/r:", tag); }
+  RunResult Cli(std::vector<std::string> args) { return RunStrataCli(tmp_.Sub("s.sock"), args); }
+
+  TempDir tmp_;
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::map<std::string, Doc> docs_;
+  std::atomic<int> blob_requests_{0};
+  std::atomic<int64_t> huge_sent_{0};
+  std::unique_ptr<StratadProcess> daemon_;
+};
+
+// index -> index (no platform) -> the host's manifest: followed, as the OCI
+// image spec allows and containerd does.
+TEST_F(HostileRegistryTest, NestedIndexIsFollowed) {
+  nlohmann::json manifest = AddImage(layerstore::media_type::kOciConfig);
+  layerstore::Platform host = layerstore::HostPlatform();
+  manifest["platform"] = {{"os", host.os}, {"architecture", host.architecture}};
+  nlohmann::json inner = Add(layerstore::media_type::kOciIndex,
+                             nlohmann::json({{"schemaVersion", 2},
+                                             {"mediaType", layerstore::media_type::kOciIndex},
+                                             {"manifests", {manifest}}})
+                                 .dump());
+  Add(layerstore::media_type::kOciIndex,
+      nlohmann::json({{"schemaVersion", 2},
+                      {"mediaType", layerstore::media_type::kOciIndex},
+                      {"manifests", {inner}}})
+          .dump(),
+      "nested");
+  RunResult r = Cli({"pull", Ref("nested")});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_OK(MakeDirs(tmp_.Sub("m")));
+  ASSERT_EQ(Cli({"mount", Ref("nested"), tmp_.Sub("m")}).exit_code, 0);
+  EXPECT_EQ(ReadFileOrDie(tmp_.Sub("m/hello.txt")), "hello from a nested index\n");
+  ASSERT_EQ(Cli({"unmount", tmp_.Sub("m")}).exit_code, 0);
+  // Every index stays with the image: fsck finds it whole, gc keeps it.
+  ASSERT_EQ(Cli({"gc"}).exit_code, 0);
+  EXPECT_EQ(Cli({"fsck"}).exit_code, 0);
+}
+
+// An OCI artifact is said to be one, before any of its blobs is fetched.
+TEST_F(HostileRegistryTest, AnArtifactIsNotAnImage) {
+  nlohmann::json manifest = AddImage("application/vnd.cncf.helm.config.v1+json");
+  docs_["chart"] = docs_[manifest["digest"].get<std::string>()];
+  RunResult r = Cli({"pull", Ref("chart")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("not a container image"));
+  EXPECT_THAT(r.output, HasSubstr("application/vnd.cncf.helm.config.v1+json"));
+  EXPECT_EQ(blob_requests_.load(), 0);
+}
+
+// A manifest of 4 MB of nested "[" is refused before a tree is built, and
+// one whose Content-Length says 10 GB on that word alone.
+TEST_F(HostileRegistryTest, HostileManifestsAreRefusedCheaply) {
+  Add(layerstore::media_type::kOciManifest, std::string(4 << 20, '['), "deep");
+  absl::Time start = absl::Now();
+  RunResult r = Cli({"pull", Ref("deep")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("nested deeper than"));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+
+  r = Cli({"pull", Ref("huge")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("Content-Length"));
+  EXPECT_LT(huge_sent_.load(), 1 << 20);
 }
 
 }  // namespace

@@ -40,11 +40,9 @@ class RegistryPushTest : public ::testing::Test {
     return json::parse(r.output, nullptr, false);
   }
   std::string TargetDigest(const std::string& name) {
-    RunResult r = Cli({"--json", "images"});
-    for (const json& img : json::parse(r.output, nullptr, false)) {
-      if (img.value("name", "") == name) return img["target"]["digest"];
-    }
-    return "";
+    RunResult r = Cli({"--json", "inspect", name});
+    json img = json::parse(r.output, nullptr, false);
+    return img.is_object() ? img.value("digest", "") : "";
   }
   // The manifest bytes the registry holds for `ref`, as skopeo reads them.
   std::string RegistryDigest(const std::string& ref) {

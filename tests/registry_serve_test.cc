@@ -105,6 +105,51 @@ TEST_F(RegistryServeTest, AnswersAsARegistry) {
   EXPECT_EQ(r.output, "405");
 }
 
+// The corners a registry client meets: unsatisfiable ranges (416 with
+// Content-Range: bytes */SIZE), writes on any URL (405, body or none), tag
+// lists and the catalog (so skopeo inspect works as against a registry),
+// repository names that are not names (404 NAME_INVALID), and an image
+// deleted (rmi) stops being served at once, before any gc.
+TEST_F(RegistryServeTest, AnswersTheCornersAsARegistryDoes) {
+  std::string blob = Url(absl::StrCat("/v2/library/busybox/blobs/", kLayer));
+  std::string whole = Curl({"-f", blob}).output;
+  ASSERT_FALSE(whole.empty());
+  const std::string size = std::to_string(whole.size());
+  for (const std::string& range : {"bytes=" + size + "-", std::string("bytes=-0"),
+                                   "bytes=" + std::to_string(whole.size() + 10) + "-20000000"}) {
+    RunResult r = Curl({"-si", "-H", "Range: " + range, blob});
+    EXPECT_THAT(r.output, HasSubstr("HTTP/1.1 416")) << range << "\n" << r.output;
+    EXPECT_THAT(r.output, HasSubstr("Content-Range: bytes */" + size)) << range;
+  }
+  RunResult r = Curl({"-si", "-H", "Range: bytes=-10", blob});
+  EXPECT_THAT(r.output, HasSubstr("206"));
+  EXPECT_THAT(r.output, HasSubstr("Content-Range: bytes " + std::to_string(whole.size() - 10)));
+  for (const char* method : {"POST", "PUT", "PATCH", "DELETE"}) {
+    r = Curl({"-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method, blob});
+    EXPECT_EQ(r.output, "405") << method;
+  }
+  r = Curl({"-s", Url("/v2/library/busybox/tags/list")});
+  EXPECT_THAT(r.output, HasSubstr("\"tags\":[\"latest\"]"));
+  r = Curl({"-s", Url("/v2/_catalog")});
+  EXPECT_THAT(r.output, HasSubstr("library/busybox"));
+  r = RunCommand(
+      {"skopeo", "inspect", "--tls-verify=false", "docker://" + host_ + "/library/busybox:latest"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("\"RepoTags\""));
+  r = Curl({"-s", "-w", "%{http_code}", Url("/v2/Not..Valid/manifests/latest")});
+  EXPECT_THAT(r.output, HasSubstr("NAME_INVALID"));
+  EXPECT_THAT(r.output, HasSubstr("404"));
+
+  ASSERT_EQ(RunStrataCli(tmp_.Sub("a.sock"), {"rmi", "busybox"}).exit_code, 0);
+  r = Curl({"-s", "-o", "/dev/null", "-w", "%{http_code}", blob});
+  EXPECT_EQ(r.output, "404");
+  r = Curl(
+      {"-s", "-o", "/dev/null", "-w", "%{http_code}", Url("/v2/library/busybox/manifests/latest")});
+  EXPECT_EQ(r.output, "404");
+  r = Curl({"-s", "-o", "/dev/null", "-w", "%{http_code}", Url("/v2/library/busybox/tags/list")});
+  EXPECT_EQ(r.output, "404");
+}
+
 // A listen address that is not host:port, or taken, stops the start.
 TEST_F(RegistryServeTest, BadListenAddressesStopTheStart) {
   RunResult r = RunStratad({"--root", tmp_.Sub("c"), "--socket", tmp_.Sub("c.sock"),

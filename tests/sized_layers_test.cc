@@ -397,6 +397,35 @@ TEST_F(SizedLayersTest, CliMountsASizedLayerThatDdCannotOverfill) {
   EXPECT_EQ(removed.exit_code, 0) << removed.output;
 }
 
+// `commit --squash` of a sized container: its upper directory lives on the
+// layer's own filesystem, so the merge copies across filesystems. It makes
+// the image, with the container's file, and only then removes the container.
+TEST_F(SizedLayersTest, CommitSquashOfASizedContainerCopiesAcrossFilesystems) {
+  std::string socket = daemon_->socket();
+  RunResult imported = RunStrataCli(
+      socket, {"import", SharedImagesDir() + "/prebuilt/busybox.oci.tar", "--name", "bb"});
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+  std::string m = t_.Sub("m");
+  ASSERT_OK(MakeDirs(m));
+  RunResult mounted = RunStrataCli(socket, {"mount", "bb", m, "--rw", "sz2", "--size", "32M"});
+  ASSERT_EQ(mounted.exit_code, 0) << mounted.output;
+  mounted_.push_back(m);
+  WriteFileOrDie(m + "/keep.txt", "kept across filesystems\n");
+  ASSERT_EQ(RunStrataCli(socket, {"unmount", m}).exit_code, 0);
+  mounted_.pop_back();
+  RunResult squashed =
+      RunStrataCli(socket, {"commit", "sz2", "--name", "example.test/sz2:1", "--squash"});
+  ASSERT_EQ(squashed.exit_code, 0) << squashed.output;
+  ASSERT_EQ(RunStrataCli(socket, {"mount", "example.test/sz2:1", m}).exit_code, 0);
+  EXPECT_EQ(ReadFileOrDie(m + "/keep.txt"), "kept across filesystems\n");
+  EXPECT_TRUE(Exists(m + "/bin/busybox"));
+  ASSERT_EQ(RunStrataCli(socket, {"unmount", m}).exit_code, 0);
+  // The container went once its changes were in the image.
+  RunResult gone = RunStrataCli(socket, {"rm", "sz2"});
+  EXPECT_EQ(gone.exit_code, 1) << gone.output;
+  EXPECT_TRUE(absl::StrContains(gone.output, "does not exist")) << gone.output;
+}
+
 // The same store on btrfs: sized layers become subvolumes with a qgroup
 // limit (fixed ones still ext4 images: btrfs cannot reserve space).
 class SizedLayersOnBtrfsTest : public SizedLayersTest {

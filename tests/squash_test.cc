@@ -65,16 +65,14 @@ class SquashTest : public ::testing::Test {
     return DescribeTree(dir + "/bundle/rootfs");
   }
   std::vector<std::string> LayerDigests(const std::string& name) {
-    json img = CliJson({"images"});
-    for (const json& i : img) {
-      if (i["name"] != name) continue;
-      std::vector<std::string> out;
-      for (const json& l : i["layers"]) out.push_back(l["digest"]);
-      return out;
-    }
-    ADD_FAILURE() << "no image " << name;
-    return {};
+    json img = CliJson({"inspect", name});
+    std::vector<std::string> out;
+    for (const json& l : img["layers"]) out.push_back(l["digest"]);
+    if (out.empty()) ADD_FAILURE() << "no image " << name;
+    return out;
   }
+  // How a short name is stored (every name is normalised).
+  static std::string Stored(const std::string& name) { return "docker.io/library/" + name; }
 
   TempDir tmp_;
   std::unique_ptr<StratadProcess> daemon_;
@@ -103,7 +101,7 @@ TEST_F(SquashTest, SquashingEveryLayerKeepsTheTreeExactly) {
   // merged layers themselves had made.
   json flat = CliJson({"images"});
   for (const json& i : flat) {
-    if (i["name"] != "edge:flat") continue;
+    if (i["name"] != Stored("edge:flat")) continue;
     std::string digest = i["layers"][0]["digest"];
     std::string blob = tmp_.Sub("root") + "/content/blobs/sha256/" + digest.substr(7);
     RunResult listing = RunCommand({"tar", "-tzf", blob});
@@ -153,6 +151,36 @@ TEST_F(SquashTest, CommitSquashMergesAContainerIntoItsImagesTopLayer) {
   EXPECT_EQ(UmociTree("bb:squashed"), container);
 }
 
+// A `commit --squash` that fails (here the merged layer is over the
+// daemon's layer size limit) leaves the container exactly as it was: still
+// there, with its files, to be committed otherwise or mounted again.
+TEST_F(SquashTest, AFailedCommitSquashLeavesTheContainerAsItWas) {
+  daemon_.reset();
+  ASSERT_OK_AND_ASSIGN(daemon_, StratadProcess::Start(tmp_.Sub("root"), tmp_.Sub("s.sock"),
+                                                      {"--max-layer-bytes", "2097152"}));
+  ASSERT_NO_FATAL_FAILURE(Import("busybox.oci.tar", "bb:1"));
+  std::string m = tmp_.Sub("work");
+  ASSERT_OK(MakeDirs(m));
+  ASSERT_EQ(Cli({"mount", "bb:1", m, "--rw", "c"}).exit_code, 0);
+  std::mt19937_64 random(7);
+  std::string big(3 << 20, '\0');
+  for (char& c : big) c = static_cast<char>(random());
+  WriteFileOrDie(m + "/big.bin", big);
+  ASSERT_EQ(Cli({"unmount", m}).exit_code, 0);
+  size_t blobs = CliJson({"blobs"}).size();
+  RunResult r = Cli({"commit", "c", "--name", "bb:squashed", "--squash"});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  json snaps = CliJson({"snapshots", "--filter", "kind=active"});
+  ASSERT_EQ(snaps.size(), 1u) << snaps.dump();
+  EXPECT_EQ(snaps[0].value("name", ""), "c");
+  EXPECT_EQ(snaps[0].value("kind", ""), "active");
+  EXPECT_EQ(CliJson({"blobs"}).size(), blobs);
+  EXPECT_EQ(CliJson({"images"}).size(), 1u);
+  ASSERT_EQ(Cli({"mount", "bb:1", m, "--rw", "c"}).exit_code, 0);
+  EXPECT_TRUE(ReadFileOrDie(m + "/big.bin") == big);
+  ASSERT_EQ(Cli({"unmount", m}).exit_code, 0);
+}
+
 TEST_F(SquashTest, BadRequestsAreRefusedAndLeaveNothing) {
   ASSERT_NO_FATAL_FAILURE(Import("edge-cases.oci.tar", "edge:1"));
   size_t blobs = CliJson({"blobs"}).size();
@@ -166,6 +194,9 @@ TEST_F(SquashTest, BadRequestsAreRefusedAndLeaveNothing) {
   EXPECT_EQ(r.exit_code, 1);
   r = Cli({"squash", "edge:1", "--name", "edge:x", "--layers", "0"});
   EXPECT_NE(r.exit_code, 0);  // a usage error
+  r = Cli({"squash", "edge:1", "--name", "edge:x", "--layers", "1"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.output, HasSubstr("nothing to merge"));
   EXPECT_EQ(CliJson({"blobs"}).size(), blobs);
   EXPECT_EQ(CliJson({"images"}).size(), 1u);
   ASSERT_OK_AND_ASSIGN(auto tmp, ListDir(tmp_.Sub("root") + "/tmp"));
@@ -192,7 +223,7 @@ TEST_F(SquashTest, Kill9DuringSquashLeavesNothingHalfDone) {
     ASSERT_OK_AND_ASSIGN(daemon_, StratadProcess::Start(tmp_.Sub("root"), tmp_.Sub("s.sock")));
     json images = CliJson({"images"});
     bool made = false;
-    for (const json& i : images) made |= i["name"] == name;
+    for (const json& i : images) made |= i["name"] == Stored(name);
     if (made) {
       ++finished;
       EXPECT_EQ(MountedTree(name), original);
