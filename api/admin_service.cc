@@ -91,6 +91,38 @@ grpc::Status AdminService::Check(grpc::ServerContext*, const strata::v1::CheckRe
 
 namespace strata::api {
 
+namespace {
+
+// Each item of a collection to the call's stream (a client that went away
+// stops hearing; the collection goes on).
+std::function<void(const layerstore::GcItem&)> ItemWriter(
+    grpc::ServerWriter<strata::v1::GarbageCollectEvent>* w) {
+  return [w](const layerstore::GcItem& item) {
+    strata::v1::GarbageCollectEvent ev;
+    ev.mutable_item()->set_kind(layerstore::GcKindName(item.kind));
+    ev.mutable_item()->set_name(item.name);
+    ev.mutable_item()->set_bytes(item.bytes);
+    w->Write(ev);
+  };
+}
+
+strata::v1::GarbageCollectEvent SummaryEvent(const layerstore::GcReport& r, bool dry_run,
+                                             int64_t images_total) {
+  strata::v1::GarbageCollectEvent ev;
+  strata::v1::GcSummary* s = ev.mutable_summary();
+  s->set_items(static_cast<int64_t>(r.removed.size()));
+  s->set_bytes(r.bytes);
+  s->set_blobs_kept(r.blobs_kept);
+  s->set_snapshots_kept(r.snapshots_kept);
+  s->set_dry_run(dry_run);
+  s->set_writers_paused_seconds(absl::ToDoubleSeconds(r.writers_paused));
+  s->set_elapsed_seconds(absl::ToDoubleSeconds(r.elapsed));
+  s->set_images_total(images_total);
+  return ev;
+}
+
+}  // namespace
+
 grpc::Status AdminService::GarbageCollect(grpc::ServerContext*,
                                           const strata::v1::GarbageCollectRequest* req,
                                           grpc::ServerWriter<strata::v1::GarbageCollectEvent>* w) {
@@ -102,25 +134,28 @@ grpc::Status AdminService::GarbageCollect(grpc::ServerContext*,
   options.ingest_max_age = req->ingest_max_age_seconds() > 0
                                ? absl::Seconds(req->ingest_max_age_seconds())
                                : facts_.ingest_max_age();
-  absl::StatusOr<layerstore::GcReport> r =
-      store_->gc->Collect(options, [w](const layerstore::GcItem& item) {
-        strata::v1::GarbageCollectEvent ev;
-        ev.mutable_item()->set_kind(layerstore::GcKindName(item.kind));
-        ev.mutable_item()->set_name(item.name);
-        ev.mutable_item()->set_bytes(item.bytes);
-        w->Write(ev);  // a client that went away stops hearing, the collection goes on
-      });
+  absl::StatusOr<layerstore::GcReport> r = store_->gc->Collect(options, ItemWriter(w));
   if (!r.ok()) return ToGrpc(r.status());
-  strata::v1::GarbageCollectEvent ev;
-  strata::v1::GcSummary* s = ev.mutable_summary();
-  s->set_items(static_cast<int64_t>(r->removed.size()));
-  s->set_bytes(r->bytes);
-  s->set_blobs_kept(r->blobs_kept);
-  s->set_snapshots_kept(r->snapshots_kept);
-  s->set_dry_run(req->dry_run());
-  s->set_writers_paused_seconds(absl::ToDoubleSeconds(r->writers_paused));
-  s->set_elapsed_seconds(absl::ToDoubleSeconds(r->elapsed));
-  w->Write(ev);
+  w->Write(SummaryEvent(*r, req->dry_run(), 0));
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminService::Prune(grpc::ServerContext*, const strata::v1::PruneRequest* req,
+                                 grpc::ServerWriter<strata::v1::GarbageCollectEvent>* w) {
+  layerstore::PruneOptions options;
+  options.all = req->all();
+  options.dry_run = req->dry_run();
+  options.ingest_max_age = facts_.ingest_max_age();
+  absl::StatusOr<layerstore::PruneReport> r = store_->pruner->Prune(
+      options,
+      [w](const std::string& image) {
+        strata::v1::GarbageCollectEvent ev;
+        ev.set_image(image);
+        w->Write(ev);
+      },
+      ItemWriter(w));
+  if (!r.ok()) return ToGrpc(r.status());
+  w->Write(SummaryEvent(r->gc, req->dry_run(), r->images_total));
   return grpc::Status::OK;
 }
 

@@ -34,6 +34,8 @@ class AdminService final : public strata::v1::Admin::Service {
                      strata::v1::CheckResponse*) override;
   grpc::Status GarbageCollect(grpc::ServerContext*, const strata::v1::GarbageCollectRequest*,
                               grpc::ServerWriter<strata::v1::GarbageCollectEvent>*) override;
+  grpc::Status Prune(grpc::ServerContext*, const strata::v1::PruneRequest*,
+                     grpc::ServerWriter<strata::v1::GarbageCollectEvent>*) override;
   grpc::Status Info(grpc::ServerContext*, const strata::v1::InfoRequest*,
                     strata::v1::InfoResponse*) override;
   grpc::Status DiskUsage(grpc::ServerContext*, const strata::v1::DiskUsageRequest*,

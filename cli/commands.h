@@ -76,6 +76,9 @@ class Commands {
   };
   // One garbage collection, its items and summary in `out`; 0 or the failure's exit code.
   int CollectGarbage(bool dry_run, const std::string& ingest_max_age, GcResult* out);
+  // One Admin.Prune: the images it deleted (or would) and its collection.
+  int PruneCall(const strata::v1::PruneRequest& req, std::vector<std::string>* images,
+                GcResult* gc);
 
   // The daemon's version, root and what makes sized layers.
   int Info();

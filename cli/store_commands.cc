@@ -50,94 +50,73 @@ int Commands::ContainerParents(std::set<std::string>* parents, int64_t* containe
 }
 
 int Commands::Prune(bool all, bool dry_run) {
-  pb::ListImagesResponse images;
-  if (int failed = Call(&pb::Images::Stub::List, "prune", pb::ListImagesRequest(), &images))
-    return failed;
-  std::set<std::string> used;
-  int64_t containers = 0;
-  if (int failed = ContainerParents(&used, &containers)) return failed;
-  std::vector<std::string> doomed;
-  for (const pb::Image& img : images.images()) {
-    bool dangling = img.name().find('@') != std::string::npos;
-    if ((all || dangling) && !used.count(img.top_chain_id())) doomed.push_back(img.name());
-  }
-  // What deleting them frees: the bytes only they use (a dry run's GC
-  // cannot count these, as the names are still there).
-  std::map<std::string, int64_t> unique;
-  if (dry_run && !doomed.empty()) {
-    pb::DiskUsageResponse u;
-    if (int failed = Call(&pb::Admin::Stub::DiskUsage, "prune", pb::DiskUsageRequest(), &u))
-      return failed;
-    for (const auto& i : u.images()) unique[i.name()] = i.unique_bytes();
-  }
-  int64_t image_bytes = 0;
-  json deleted = json::array();
-  for (const std::string& name : doomed) {
-    if (!dry_run) {
-      pb::DeleteImageRequest req;
-      req.set_name(name);
-      google::protobuf::Empty resp;
-      if (int failed = Call(&pb::Images::Stub::Delete, "prune: rmi " + name, req, &resp)) {
-        return failed;
-      }
-    }
-    deleted.push_back(name);
-    image_bytes += unique[name];
-    if (g_.json) continue;
-    if (dry_run) {
-      std::printf("would delete image %s (%s only it uses)\n", name.c_str(),
-                  HumanSize(unique[name]).c_str());
-    } else {
-      std::printf("deleted image %s\n", name.c_str());
-    }
-  }
+  // The daemon decides and deletes (Admin.Prune): no container made between
+  // a client's look and its deletion can lose its image.
+  pb::PruneRequest req;
+  req.set_all(all);
+  req.set_dry_run(dry_run);
+  std::vector<std::string> images;
   GcResult gc;
-  if (int failed = CollectGarbage(dry_run, "", &gc)) return failed;
-  gc.summary.set_dry_run(dry_run);
+  if (int failed = PruneCall(req, &images, &gc)) return failed;
   if (g_.json) {
-    json out = {{"dry_run", dry_run}, {"images", deleted}, {"gc", GcJson(gc)}};
-    if (dry_run) out["image_bytes"] = image_bytes;
+    json out = {{"dry_run", dry_run}, {"images", images}, {"gc", GcJson(gc)}};
+    if (dry_run) out["bytes"] = gc.summary.bytes();
     std::printf("%s\n", out.dump(2).c_str());
-  } else {
-    PrintGcText(gc);
-    if (dry_run && !doomed.empty()) {
-      std::printf("deleting the images would free %s more\n", HumanSize(image_bytes).c_str());
+    return 0;
+  }
+  for (const std::string& name : images) {
+    std::printf("%s image %s\n", dry_run ? "would delete" : "deleted", name.c_str());
+  }
+  PrintGcText(gc);
+  return 0;
+}
+
+int Commands::PruneCall(const pb::PruneRequest& req, std::vector<std::string>* images,
+                        GcResult* gc) {
+  auto stub = pb::Admin::NewStub(channel_);
+  grpc::ClientContext ctx;
+  auto reader = stub->Prune(&ctx, req);
+  pb::GarbageCollectEvent ev;
+  while (reader->Read(&ev)) {
+    if (ev.has_summary()) {
+      gc->summary = ev.summary();
+    } else if (ev.has_item()) {
+      gc->items.push_back(ev.item());
+    } else {
+      images->push_back(ev.image());
     }
   }
-  return 0;
+  grpc::Status s = reader->Finish();
+  return s.ok() ? 0 : Fail("prune", s);
 }
 
 int Commands::SystemDf() {
   pb::DiskUsageResponse u;
   if (int failed = Call(&pb::Admin::Stub::DiskUsage, "system df", pb::DiskUsageRequest(), &u))
     return failed;
-  pb::ListImagesResponse images;
-  if (int failed = Call(&pb::Images::Stub::List, "system df", pb::ListImagesRequest(), &images))
-    return failed;
   std::set<std::string> used;
   int64_t containers = 0;
   if (int failed = ContainerParents(&used, &containers)) return failed;
-  std::map<std::string, int64_t> unique;  // bytes only that image's layers take
-  for (const auto& i : u.images()) unique[i.name()] = i.unique_bytes();
-  int64_t active_images = 0;
-  int64_t reclaimable = u.unreferenced_bytes();  // garbage now; gc frees it
-  for (const pb::Image& img : images.images()) {
-    if (used.count(img.top_chain_id())) {
-      ++active_images;
-    } else {
-      reclaimable += unique[img.name()];
-    }
-  }
+  // Reclaimable: what `prune --all` would free, shared layers included, as
+  // the daemon computes it (a dry run).
+  pb::PruneRequest req;
+  req.set_all(true);
+  req.set_dry_run(true);
+  std::vector<std::string> unused;
+  GcResult gc;
+  if (int failed = PruneCall(req, &unused, &gc)) return failed;
+  const int64_t total_images = gc.summary.images_total();
   struct Line {
     std::string type;
     int64_t total, active, size, reclaimable;
   };
-  std::vector<Line> lines = {{"Images", images.images_size(), active_images,
-                              u.image_bytes() + u.unreferenced_bytes(), reclaimable},
-                             // Which containers run is containerd's to know: all count as active.
-                             {"Containers", containers, containers, u.writable_bytes(), 0},
-                             {"Local Volumes", 0, 0, 0, 0},
-                             {"Build Cache", 0, 0, 0, 0}};
+  std::vector<Line> lines = {
+      {"Images", total_images, total_images - static_cast<int64_t>(unused.size()),
+       u.image_bytes() + u.unreferenced_bytes(), gc.summary.bytes()},
+      // Which containers run is containerd's to know: all count as active.
+      {"Containers", containers, containers, u.writable_bytes(), 0},
+      {"Local Volumes", 0, 0, 0, 0},
+      {"Build Cache", 0, 0, 0, 0}};
   if (g_.json) {
     json out = json::array();
     for (const Line& l : lines) {

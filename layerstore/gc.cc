@@ -134,6 +134,10 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
     // Images recorded since the list above are resolved here, under the lock.
     absl::Status unreadable;
     STRATA_RETURN_IF_ERROR(images_->List([&](const ImageInfo& img) {
+      if (options.dry_run && options.without_images != nullptr &&
+          options.without_images->count(img.name) > 0) {
+        return true;  // as if deleted
+      }
       blob_roots.insert(img.target.digest);
       absl::StatusOr<const Refs*> refs = RefsOf(img.target, 0);
       if (!refs.ok()) {

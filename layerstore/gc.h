@@ -54,6 +54,9 @@ struct GcOptions {
   // Only these may go (ingests, leases and orphans are left alone). Default:
   // none, a full collection.
   const GcScope* scope = nullptr;
+  // With dry_run: images whose names count as deleted, to say what deleting
+  // them would free (prune's dry run). Default: none.
+  const std::set<std::string>* without_images = nullptr;
 };
 
 struct GcItem {

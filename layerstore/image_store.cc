@@ -193,6 +193,23 @@ absl::StatusOr<int> ImageStore::NormalizeStoredNames() {
   return moved;
 }
 
+absl::StatusOr<std::vector<std::string>> ImageStore::DeletePicked(
+    const std::function<absl::StatusOr<std::vector<std::string>>(const std::vector<ImageInfo>&)>&
+        pick) {
+  meta::WriteTxn txn(db_);  // holds the writer lock: the list below stays true until Commit
+  std::vector<ImageInfo> all;
+  STRATA_RETURN_IF_ERROR(List([&](const ImageInfo& info) {
+    all.push_back(info);
+    return true;
+  }));
+  STRATA_ASSIGN_OR_RETURN(std::vector<std::string> names, pick(all));
+  if (names.empty()) return names;
+  for (const std::string& name : names) txn.Delete(Family::kImages, name);
+  STRATA_RETURN_IF_ERROR(txn.Commit());
+  ++generation_;
+  return names;
+}
+
 absl::Status ImageStore::Delete(const std::string& name) {
   meta::WriteTxn txn(db_);
   STRATA_ASSIGN_OR_RETURN(std::optional<std::string> stored, StoredName(txn, name));

@@ -59,6 +59,12 @@ class ImageStore {
   // image, which is left as it is and logged). Returns how many moved.
   absl::StatusOr<int> NormalizeStoredNames();
   absl::Status Delete(const std::string& name);
+  // In one transaction, so that no name is written meanwhile: `pick` sees
+  // every image and names those to delete, and they are deleted. Returns
+  // their names.
+  absl::StatusOr<std::vector<std::string>> DeletePicked(
+      const std::function<
+          absl::StatusOr<std::vector<std::string>>(const std::vector<ImageInfo>& all)>& pick);
   // Moves on whenever a name is written or deleted: a reader caching what
   // the names reach knows when to look again.
   uint64_t generation() const { return generation_.load(); }

@@ -25,6 +25,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& root,
   s->leases = std::make_unique<meta::Leases>(s->db.get());
   s->gc = std::make_unique<GarbageCollector>(s->db.get(), s->content.get(), s->images.get(),
                                              s->snapshots.get());
+  s->pruner = std::make_unique<Pruner>(s->images.get(), s->snapshots.get(), s->gc.get());
   STRATA_ASSIGN_OR_RETURN(int renamed, s->images->NormalizeStoredNames());
   if (renamed > 0) log::Info("image names normalised", {{"count", std::to_string(renamed)}});
   // Calls that died with the last process are rolled back as failed calls are.

@@ -11,6 +11,7 @@
 #include "layerstore/gc.h"
 #include "layerstore/image_store.h"
 #include "layerstore/importer.h"
+#include "layerstore/pruner.h"
 #include "layerstore/squasher.h"
 #include "layerstore/unpacker.h"
 #include "meta/db.h"
@@ -36,6 +37,7 @@ struct Store {
   std::unique_ptr<Squasher> squasher;
   std::unique_ptr<meta::Leases> leases;
   std::unique_ptr<GarbageCollector> gc;
+  std::unique_ptr<Pruner> pruner;
   // Calls rolled back at opening (CallScope): they died with the last process.
   // (One that cannot be rolled back only loses its lease, and is not counted.)
   int calls_rolled_back = 0;

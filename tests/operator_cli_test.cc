@@ -317,11 +317,12 @@ TEST_F(OperatorCliTest, PruneKeepsWhatContainersUseAndDfAgrees) {
   EXPECT_TRUE(none["images"].empty());
   json dry = Json({"prune", "--all", "--dry-run"});
   EXPECT_THAT(dry["images"], ElementsAre(edge));
-  EXPECT_EQ(dry["image_bytes"], df[0]["reclaimable"]);
+  EXPECT_EQ(dry["bytes"], df[0]["reclaimable"]);
   EXPECT_EQ(Lines(Cli({"images", "-q"}).output).size(), 2u);  // a dry run deletes nothing
   json pruned = Json({"prune", "--all"});
   EXPECT_THAT(pruned["images"], ElementsAre(edge));
   EXPECT_GT(pruned["gc"]["bytes"].get<int64_t>(), 0);
+  EXPECT_EQ(pruned["gc"]["bytes"], dry["bytes"]);  // exactly what the dry run said
   EXPECT_EQ(Cli({"images", "-q"}).output, std::string(kBusybox) + "\n");
   df = Json({"system", "df"});
   EXPECT_EQ(df[0]["total"], 1);
@@ -334,6 +335,18 @@ TEST_F(OperatorCliTest, PruneKeepsWhatContainersUseAndDfAgrees) {
   ASSERT_EQ(Cli({"tag", "busybox", by_digest}).exit_code, 0);
   EXPECT_THAT(Json({"prune"})["images"], ElementsAre(by_digest));
   EXPECT_EQ(Cli({"images", "-q"}).output, std::string(kBusybox) + "\n");
+
+  // Two names sharing every layer, no container: neither has a byte of its
+  // own, yet deleting both frees the whole image, and that is what is said.
+  ASSERT_EQ(Cli({"tag", "busybox", "other:1"}).exit_code, 0);
+  df = Json({"system", "df"});
+  dry = Json({"prune", "--all", "--dry-run"});
+  EXPECT_EQ(dry["images"].size(), 2u);
+  EXPECT_GT(dry["bytes"].get<int64_t>(), 1 << 20);  // busybox's layer, unpacked and as a blob
+  EXPECT_EQ(df[0]["reclaimable"], dry["bytes"]);
+  pruned = Json({"prune", "--all"});
+  EXPECT_EQ(pruned["gc"]["bytes"], dry["bytes"]);
+  EXPECT_EQ(Cli({"images", "-q"}).output, "");
 }
 
 TEST_F(OperatorCliTest, ImportFromStdinExportToStdout) {
