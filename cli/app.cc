@@ -9,6 +9,7 @@
 #include "cli/completion.h"
 #include "cli/errors.h"
 #include "cli/socket_default.h"
+#include "strata/version.h"
 
 namespace strata::cli {
 namespace {
@@ -226,10 +227,20 @@ void AddCompletion(CLI::App& app, Args& a, Dispatch* d) {
   });
 }
 
+void AddManPage(CLI::App& app, Dispatch* d) {
+  auto* man = app.add_subcommand("man-page", "print strata(1), the manual page (roff)");
+  man->callback([&app, d] {
+    d->local = [&app] {
+      std::fputs(ManPage(app, STRATA_VERSION).c_str(), stdout);
+      return 0;
+    };
+  });
+}
+
 // --json on every command, as on the CLI itself.
 void AddJsonEverywhere(CLI::App& app, bool& json) {
   for (CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
-    if (sub->get_name() != "completion") {
+    if (sub->get_name() != "completion" && sub->get_name() != "man-page") {
       sub->add_flag("--json", json, "machine-readable output");
       AddJsonEverywhere(*sub, json);
     }
@@ -326,6 +337,7 @@ int RunCli(int argc, char** argv) {
   AddStoreCommands(app, a, g, &d);
   AddLeaseCommands(app, a, g, &d);
   AddCompletion(app, a, &d);
+  AddManPage(app, &d);
   AddJsonEverywhere(app, g.json);
   try {
     app.parse(argc, argv);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "common/roff.h"
 
 namespace strata::cli {
 namespace {
@@ -14,6 +15,7 @@ namespace {
 // subcommands, options and positional arguments.
 struct Node {
   std::string path;
+  std::string help;
   std::vector<std::pair<std::string, std::string>> subcommands;  // name, help
   struct Opt {
     std::vector<std::string> names;  // "--name", "-q"
@@ -31,6 +33,7 @@ std::vector<const CLI::App*> Children(const CLI::App& app) {
 void Flatten(const CLI::App& app, const std::string& path, std::vector<Node>* out) {
   Node n;
   n.path = path;
+  n.help = app.get_description();
   for (const CLI::App* sub : Children(app))
     n.subcommands.push_back({sub->get_name(), sub->get_description()});
   for (const CLI::Option* o : app.get_options()) {
@@ -176,6 +179,47 @@ std::string ZshCompletion(const CLI::App& app) {
       "}\n\n";
   for (const Node& n : nodes) absl::StrAppend(&out, ZshFunction(n));
   absl::StrAppend(&out, "_strata \"$@\"\n");
+  return out;
+}
+
+std::string ManPage(const CLI::App& app, const std::string& version) {
+  std::vector<Node> nodes;
+  Flatten(app, "", &nodes);
+  std::string out = absl::StrCat(
+      ".TH STRATA 1 \"\" \"strata ", RoffText(version), "\" \"User Commands\"\n",
+      ".SH NAME\nstrata \\- the operator's CLI of the strata container image layer store\n",
+      ".SH SYNOPSIS\n.B strata\n[\\fB\\-\\-socket\\fR \\fIPATH\\fR] [\\fB\\-\\-json\\fR] ",
+      "\\fICOMMAND\\fR [\\fIARGS\\fR]...\n", ".SH DESCRIPTION\n",
+      "strata talks to \\fBstratad\\fR(8) over its unix socket: it imports, pulls and\n",
+      "pushes images, mounts them (read\\-only, or as a writable container layer),\n",
+      "commits and squashes, and reports and collects what the store holds. Image\n",
+      "names may be written as docker users write them: \\fBbusybox\\fR is\n",
+      "docker.io/library/busybox:latest.\n", ".SH COMMANDS\n");
+  for (const Node& n : nodes) {
+    if (n.path.empty()) continue;
+    std::string synopsis = absl::StrCat("\\fBstrata ", RoffText(n.path), "\\fR");
+    for (const auto& [name, help] : n.positionals)
+      absl::StrAppend(&synopsis, " \\fI", name, "\\fR");
+    absl::StrAppend(&out, ".TP\n", synopsis, "\n", RoffText(n.help), "\n");
+    for (const Node::Opt& o : n.options) {
+      if (o.names.empty() || o.names[0] == "--help" || o.names[0] == "--json") continue;
+      absl::StrAppend(&out, ".RS\n.TP\n\\fB", RoffText(absl::StrJoin(o.names, ", ")), "\\fR",
+                      o.takes_value ? " \\fIVALUE\\fR" : "", "\n", RoffText(o.help), "\n.RE\n");
+    }
+  }
+  absl::StrAppend(
+      &out, ".SH OPTIONS\n.TP\n\\fB\\-\\-socket\\fR \\fIPATH\\fR\n",
+      "stratad's socket. Default: $STRATA_SOCKET, else the \\fBsocket\\fR of the\n",
+      "daemon's config file ($STRATA_CONFIG, default /etc/strata/config.toml), else\n",
+      "/run/strata/strata.sock.\n",
+      ".TP\n\\fB\\-\\-json\\fR\nMachine\\-readable output, on every command.\n",
+      ".SH EXIT STATUS\n0 on success; 1 when the operation failed (one line on stderr);\n",
+      "2 for a bad command line (one line naming the option or value); 3 when\n",
+      "\\fBfsck\\fR leaves problems.\n",
+      ".SH ENVIRONMENT\n.TP\nSTRATA_SOCKET\nThe daemon's socket, unless \\fB\\-\\-socket\\fR "
+      "says.\n",
+      ".TP\nSTRATA_CONFIG\nThe daemon's config file, read for its socket.\n",
+      ".SH SEE ALSO\n\\fBstratad\\fR(8), \\fBctr\\fR(8), \\fBdocker\\fR(1)\n");
   return out;
 }
 

@@ -15,9 +15,11 @@
 #include "common/log.h"
 #include "daemon/config.h"
 #include "daemon/daemon.h"
+#include "daemon/manpage.h"
 #include "daemon/preflight.h"
 #include "daemon/setting_flags.h"
 #include "daemon/systemd.h"
+#include "strata/version.h"
 
 namespace {
 
@@ -95,6 +97,8 @@ int main(int argc, char** argv) {
   bool print_template = false;
   app.add_flag("--print-config-template", print_template,
                "print a config file documenting every setting at its default, and exit");
+  bool print_man = false;
+  app.add_flag("--print-man-page", print_man, "print stratad(8), the manual page, and exit");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -106,6 +110,10 @@ int main(int argc, char** argv) {
   }
   if (print_template) {
     std::fputs(strata::daemon::FormatConfigTemplate().c_str(), stdout);
+    return 0;
+  }
+  if (print_man) {
+    std::fputs(strata::daemon::FormatManPage(STRATA_VERSION).c_str(), stdout);
     return 0;
   }
   absl::StatusOr<DaemonOptions> options = config.Load();

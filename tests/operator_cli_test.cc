@@ -19,6 +19,7 @@
 #include "common/fs.h"
 #include "common/mount.h"
 #include "tests/oci_builder.h"
+#include "tests/registry_process.h"
 #include "tests/stratad_process.h"
 #include "tests/subprocess.h"
 #include "tests/test_util.h"
@@ -427,6 +428,72 @@ TEST_F(OperatorCliTest, CompletionComesFromTheCommandTree) {
   RunResult parsed = RunCommand({"zsh", "-n", tmp_.Sub("_strata")});
   EXPECT_EQ(parsed.exit_code, 0) << parsed.output;
   EXPECT_EQ(Cli({"completion", "fish"}).exit_code, 2);
+}
+
+// The Quick start from a fresh clone: the project makes its own small image
+// (scripts/make-example-image.sh, from Debian's busybox-static), which
+// imports, runs, and goes to a local registry and back.
+TEST_F(OperatorCliTest, QuickStartNeedsNothingButTheClone) {
+  std::string archive = tmp_.Sub("busybox.oci.tar");
+  RunResult r = RunCommand(
+      {"bash", std::string(STRATA_SOURCE_DIR) + "/scripts/make-example-image.sh", archive});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = Cli({"import", archive});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(Cli({"images", "-q"}).output, "example.test/busybox:1\n");
+  std::string c = tmp_.Sub("c");
+  ASSERT_OK(MakeDirs(c));
+  ASSERT_EQ(Cli({"mount", "example.test/busybox:1", c, "--rw", "work"}).exit_code, 0);
+  r = RunCommand(
+      {"chroot", c, "/bin/sh", "-c", "echo hello > /root/hello.txt && cat /root/hello.txt"});
+  EXPECT_EQ(r.output, "hello\n");
+  ASSERT_EQ(Cli({"unmount", c}).exit_code, 0);
+  ASSERT_EQ(Cli({"commit", "work", "--name", "example.test/hello:1"}).exit_code, 0);
+
+  ASSERT_OK_AND_ASSIGN(auto registry, RegistryProcess::Start(tmp_.Sub("registry")));
+  std::string ref = registry->host() + "/hello:1";
+  r = Cli({"push", "example.test/hello:1", ref});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(Cli({"rmi", "example.test/hello:1"}).exit_code, 0);
+  r = Cli({"pull", ref});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  ASSERT_EQ(Cli({"mount", ref, c}).exit_code, 0);
+  EXPECT_EQ(ReadFileOrDie(c + "/root/hello.txt"), "hello\n");
+  ASSERT_EQ(Cli({"unmount", c}).exit_code, 0);
+}
+
+// strata(1) and stratad(8) come from the command tree and the settings
+// table: every command and every daemon flag is in them, and man renders
+// them without a warning.
+TEST_F(OperatorCliTest, ManPagesComeFromTheCommandTreeAndTheSettings) {
+  auto render = [&](const std::string& page, const std::string& file) {
+    WriteFileOrDie(tmp_.Sub(file), page);
+    RunResult r =
+        RunCommand({"env", "LC_ALL=C", "MANWIDTH=100", "man", "--warnings", "-l", tmp_.Sub(file)});
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_THAT(r.output, Not(HasSubstr("warning"))) << r.output;
+    return r.output;
+  };
+  RunResult cli = Cli({"man-page"});
+  ASSERT_EQ(cli.exit_code, 0);
+  std::string text = render(cli.output, "strata.1");
+  for (const char* command : {"strata import", "strata pull", "strata mount", "strata rm",
+                              "strata leases create", "strata system df", "strata prune"}) {
+    EXPECT_THAT(text, HasSubstr(command)) << command;
+  }
+  EXPECT_THAT(text, HasSubstr("--force"));
+  RunResult daemon = RunStratad({"--print-man-page"});
+  ASSERT_EQ(daemon.exit_code, 0);
+  text = render(daemon.output, "stratad.8");
+  // Every flag of the settings table (the template names each).
+  std::string tmpl = RunStratad({"--print-config-template"}).output;
+  int flags = 0;
+  for (size_t at = tmpl.find("(flag "); at != std::string::npos; at = tmpl.find("(flag ", at + 1)) {
+    std::string flag = tmpl.substr(at + 6, tmpl.find_first_of(";)", at) - at - 6);
+    EXPECT_THAT(text, HasSubstr(flag)) << flag;
+    ++flags;
+  }
+  EXPECT_EQ(flags, 20);  // every setting (the table has 20)
 }
 
 // Every command's --help describes each of its arguments, positional ones too.
