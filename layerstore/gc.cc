@@ -133,23 +133,26 @@ absl::StatusOr<GcReport> GarbageCollector::Collect(
         }));
     // Images recorded since the list above are resolved here, under the lock.
     absl::Status unreadable;
-    STRATA_RETURN_IF_ERROR(images_->List([&](const ImageInfo& img) {
-      if (options.dry_run && options.without_images != nullptr &&
-          options.without_images->count(img.name) > 0) {
-        return true;  // as if deleted
-      }
-      blob_roots.insert(img.target.digest);
-      absl::StatusOr<const Refs*> refs = RefsOf(img.target, 0);
-      if (!refs.ok()) {
-        unreadable = Annotate(refs.status(), absl::StrCat("image \"", img.name,
-                                                          "\": cannot read what it references; "
-                                                          "nothing collected (see strata fsck)"));
-        return false;
-      }
-      blob_roots.insert((*refs)->blobs.begin(), (*refs)->blobs.end());
-      for (const Digest& c : (*refs)->chains) snapshot_roots.insert(c.str());
-      return true;
-    }));
+    // Called right here, under run_mu_ (the analysis cannot see through List).
+    STRATA_RETURN_IF_ERROR(
+        images_->List([&](const ImageInfo& img) ABSL_EXCLUSIVE_LOCKS_REQUIRED(run_mu_) {
+          if (options.dry_run && options.without_images != nullptr &&
+              options.without_images->count(img.name) > 0) {
+            return true;  // as if deleted
+          }
+          blob_roots.insert(img.target.digest);
+          absl::StatusOr<const Refs*> refs = RefsOf(img.target, 0);
+          if (!refs.ok()) {
+            unreadable =
+                Annotate(refs.status(), absl::StrCat("image \"", img.name,
+                                                     "\": cannot read what it references; "
+                                                     "nothing collected (see strata fsck)"));
+            return false;
+          }
+          blob_roots.insert((*refs)->blobs.begin(), (*refs)->blobs.end());
+          for (const Digest& c : (*refs)->chains) snapshot_roots.insert(c.str());
+          return true;
+        }));
     STRATA_RETURN_IF_ERROR(unreadable);
 
     std::map<Digest, BlobInfo> blobs;

@@ -16,8 +16,9 @@ SECONDS_EACH=${STRATA_FUZZ_SECONDS:-30}
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(unpack_layer oci_parsers filter request)
 
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DSTRATA_FUZZ=ON -DSTRATA_SANITIZE=address,undefined > /dev/null
+. scripts/compiler-cache.sh
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo $CCACHE_LAUNCHER \
+  -DSTRATA_FUZZ=ON -DSTRATA_SANITIZE=address,undefined ${CMAKE_ARGS:-} > /dev/null
 if ! cmake --build build-fuzz -j "$(nproc)" --target strata_fuzzers > build-fuzz/build.log 2>&1; then
   grep -E 'error|Error' build-fuzz/build.log | head -30
   exit 1

@@ -20,7 +20,7 @@ DAEMON_PACKAGES=(
 # registry, skopeo, umoci, Go for containerd's conformance suite), clang for
 # the fuzzers and the thread-safety check, the package test's Debian.
 TEST_PACKAGES=(
-  clang clang-format libclang-rt-14-dev
+  clang clang-format libclang-rt-14-dev ccache
   containerd runc python3 docker-registry skopeo umoci systemd systemd-container debootstrap
   debian-archive-keyring dpkg-dev procps zsh file curl man-db busybox-static
   golang-go golang-github-containerd-containerd-dev

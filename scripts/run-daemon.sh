@@ -15,8 +15,9 @@ step() {  # step NAME COMMAND...: runs it and says how long it took
   echo "run-daemon: $name took $((SECONDS - start)) s" >&2
 }
 step "installing packages" scripts/install-deps.sh daemon
+. scripts/compiler-cache.sh  # ccache, if it is installed
 step "configuring" cmake -S . -B "${BUILD_DIR:-build}" -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-RelWithDebInfo} \
-  ${CMAKE_ARGS:-} > /dev/null
+  $CCACHE_LAUNCHER ${CMAKE_ARGS:-} > /dev/null
 step "building stratad and strata" cmake --build "${BUILD_DIR:-build}" -j "$(nproc)" \
   --target stratad strata
 exec "${BUILD_DIR:-build}"/daemon/stratad "$@"

@@ -17,7 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 BUILD_DIR=build-tsan
-cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_WERROR=ON \
+. scripts/compiler-cache.sh
+cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_WERROR=ON $CCACHE_LAUNCHER \
   -DSTRATA_SANITIZE=thread -DSTRATA_TEST_IMAGES_DIR="$ROOT/build/images" ${CMAKE_ARGS:-} > /dev/null
 TARGETS=(common_test meta_test snapshotter_test layerstore_test importer_test gc_test
   api_concurrency_test gc_policy_test)
