@@ -77,8 +77,7 @@ class Commands {
   // One garbage collection, its items and summary in `out`; 0 or the failure's exit code.
   int CollectGarbage(bool dry_run, const std::string& ingest_max_age, GcResult* out);
   // One Admin.Prune: the images it deleted (or would) and its collection.
-  int PruneCall(const strata::v1::PruneRequest& req, std::vector<std::string>* images,
-                GcResult* gc);
+  int PruneCall(bool all, bool dry_run, std::vector<std::string>* images, GcResult* gc);
 
   // The daemon's version, root and what makes sized layers.
   int Info();
@@ -103,9 +102,8 @@ class Commands {
   int Fail(const std::string& message) const;
   // Streams image `name` as an archive to `fd`, counting bytes in `total`.
   int StreamExport(const std::string& name, const std::string& format, int fd, int64_t* total);
-  // The parents of every writable snapshot and view in both key spaces (the
-  // images containers stand on), and how many writable ones there are.
-  int ContainerParents(std::set<std::string>* parents, int64_t* containers);
+  // How many writable snapshots (containers) both key spaces hold.
+  int CountContainers(int64_t* containers);
   // Image `name` and its parsed config blob.
   // `verb` names the command in errors.
   int ImageWithConfig(const std::string& verb, const std::string& name, strata::v1::Image* img,

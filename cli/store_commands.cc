@@ -26,9 +26,8 @@ namespace spb = containerd::services::snapshots::v1;
 
 }  // namespace
 
-int Commands::ContainerParents(std::set<std::string>* parents, int64_t* containers) {
-  // Containers are writable snapshots (and views) in either key space; the
-  // image each stands on is its parent, named by the image's top chainID.
+int Commands::CountContainers(int64_t* containers) {
+  // Containers are the writable snapshots of either key space.
   auto native = pb::Snapshots::NewStub(channel_);
   auto ctrd = spb::Snapshots::NewStub(channel_);
   for (bool containerd : {false, true}) {
@@ -38,8 +37,6 @@ int Commands::ContainerParents(std::set<std::string>* parents, int64_t* containe
     spb::ListSnapshotsResponse resp;
     while (reader->Read(&resp)) {
       for (const spb::Info& i : resp.info()) {
-        if (i.kind() == spb::COMMITTED) continue;
-        parents->insert(i.parent());
         if (i.kind() == spb::ACTIVE) ++*containers;
       }
     }
@@ -52,12 +49,9 @@ int Commands::ContainerParents(std::set<std::string>* parents, int64_t* containe
 int Commands::Prune(bool all, bool dry_run) {
   // The daemon decides and deletes (Admin.Prune): no container made between
   // a client's look and its deletion can lose its image.
-  pb::PruneRequest req;
-  req.set_all(all);
-  req.set_dry_run(dry_run);
   std::vector<std::string> images;
   GcResult gc;
-  if (int failed = PruneCall(req, &images, &gc)) return failed;
+  if (int failed = PruneCall(all, dry_run, &images, &gc)) return failed;
   if (g_.json) {
     json out = {{"dry_run", dry_run}, {"images", images}, {"gc", GcJson(gc)}};
     if (dry_run) out["bytes"] = gc.summary.bytes();
@@ -71,8 +65,10 @@ int Commands::Prune(bool all, bool dry_run) {
   return 0;
 }
 
-int Commands::PruneCall(const pb::PruneRequest& req, std::vector<std::string>* images,
-                        GcResult* gc) {
+int Commands::PruneCall(bool all, bool dry_run, std::vector<std::string>* images, GcResult* gc) {
+  pb::PruneRequest req;
+  req.set_all(all);
+  req.set_dry_run(dry_run);
   auto stub = pb::Admin::NewStub(channel_);
   grpc::ClientContext ctx;
   auto reader = stub->Prune(&ctx, req);
@@ -94,17 +90,13 @@ int Commands::SystemDf() {
   pb::DiskUsageResponse u;
   if (int failed = Call(&pb::Admin::Stub::DiskUsage, "system df", pb::DiskUsageRequest(), &u))
     return failed;
-  std::set<std::string> used;
   int64_t containers = 0;
-  if (int failed = ContainerParents(&used, &containers)) return failed;
+  if (int failed = CountContainers(&containers)) return failed;
   // Reclaimable: what `prune --all` would free, shared layers included, as
   // the daemon computes it (a dry run).
-  pb::PruneRequest req;
-  req.set_all(true);
-  req.set_dry_run(true);
   std::vector<std::string> unused;
   GcResult gc;
-  if (int failed = PruneCall(req, &unused, &gc)) return failed;
+  if (int failed = PruneCall(/*all=*/true, /*dry_run=*/true, &unused, &gc)) return failed;
   const int64_t total_images = gc.summary.images_total();
   struct Line {
     std::string type;

@@ -16,6 +16,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/fs.h"
+#include "common/host_port.h"
 #include "common/log.h"
 #include "common/status_util.h"
 
@@ -122,11 +123,9 @@ SettingValue GetSocketMode(const DaemonOptions& o) {
 template <std::string DaemonOptions::*F>
 absl::Status SetAddress(const SettingValue& v, DaemonOptions* o) {
   const std::string& a = std::get<std::string>(v);
-  size_t colon = a.rfind(':');
-  int port = 0;
-  if (!a.empty() && (colon == std::string::npos || !absl::SimpleAtoi(a.substr(colon + 1), &port) ||
-                     port < 0 || port > 65535)) {
-    return Bad(absl::StrCat("\"", a, "\" is not host:port (a port from 0 to 65535)"));
+  if (!a.empty()) {
+    absl::StatusOr<HostPort> parsed = ParseHostPort(a);
+    if (!parsed.ok()) return Bad(std::string(parsed.status().message()));
   }
   o->*F = a;
   return absl::OkStatus();

@@ -10,6 +10,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/host_port.h"
 #include "common/unique_fd.h"
 #include "daemon/socket.h"
 
@@ -19,16 +20,12 @@ namespace {
 // Binds `address` ("host:port", host an IPv4 or [IPv6] literal or
 // "localhost"; port 0 always binds) and lets it go at once.
 absl::Status TryBind(const std::string& setting, const std::string& address) {
-  size_t colon = address.rfind(':');
-  std::string host = address.substr(0, colon);
-  int port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(setting, ": \"", address, "\" is not host:port"));
+  absl::StatusOr<HostPort> parsed = ParseHostPort(address);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(setting, ": ", parsed.status().message()));
   }
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
+  std::string host = parsed->host;
+  const int port = parsed->port;
   if (host.empty() || host == "localhost") host = "127.0.0.1";
   sockaddr_storage addr{};
   socklen_t len = 0;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -49,10 +50,13 @@ class Pruner {
                                     const std::function<void(const GcItem&)>& on_item);
 
  private:
+  // Top layer chainID by manifest digest (a manifest never changes).
+  using TopChains = std::map<Digest, std::string>;
   // The images of `all` that `options` picks: no container (a writable
-  // snapshot or view in either key space) stands on their top layer.
+  // snapshot or view in either key space) stands on their top layer, read
+  // from `tops` (filled in for any image it lacks).
   absl::StatusOr<std::vector<std::string>> Pick(const std::vector<ImageInfo>& all,
-                                                const PruneOptions& options) const;
+                                                const PruneOptions& options, TopChains* tops) const;
 
   ImageStore* images_;
   snapshotter::Snapshotter* snapshots_;

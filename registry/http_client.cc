@@ -95,7 +95,7 @@ struct Transfer {
       // its word, before a byte of it is read.
       int64_t length = 0;
       if (name == "content-length" && !t->head && absl::SimpleAtoi(value, &length) &&
-          length > t->max_memory_body && (t->sink == nullptr || !t->Successful())) {
+          length > t->max_memory_body && !t->ToSink(t->Status())) {
         t->sink_error = absl::ResourceExhaustedError(
             absl::StrCat("response of ", length, " bytes (Content-Length) over the limit of ",
                          t->max_memory_body));
@@ -106,19 +106,20 @@ struct Transfer {
     return size * n;
   }
 
-  // Whether the answer being received is a 2xx (its body goes to the sink).
-  bool Successful() const {
+  // The status of the answer being received, and whether its body goes to
+  // the sink (a 2xx, with a sink).
+  long Status() const {
     long status = 0;
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-    return status >= 200 && status < 300;
+    return status;
   }
+  bool ToSink(long status) const { return sink != nullptr && status >= 200 && status < 300; }
 
   static size_t OnBody(char* data, size_t size, size_t n, void* self) {
     auto* t = static_cast<Transfer*>(self);
     size_t len = size * n;
-    long status = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    if (t->sink != nullptr && status >= 200 && status < 300) {
+    const long status = t->Status();
+    if (t->ToSink(status)) {
       if (!t->started && t->sink->start) t->sink_error = t->sink->start(status);
       t->started = true;
       if (t->sink_error.ok()) t->sink_error = t->sink->data(data, len);

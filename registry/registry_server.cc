@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/host_port.h"
 #include "common/log.h"
 #include "layerstore/image_ref.h"
 #include "layerstore/oci.h"
@@ -57,10 +58,15 @@ bool Satisfiable(const std::string& header, int64_t size) {
   return false;
 }
 
-// A name the reference grammar accepts as a repository ("library/busybox").
-bool ValidRepository(const std::string& name) {
-  return layerstore::ValidateImageName(name).ok() && name.find(':') == std::string::npos &&
-         name.find('@') == std::string::npos;
+// Answers 404 NAME_INVALID, and says so, unless the reference grammar
+// accepts `name` as a repository ("library/busybox").
+bool RefusedName(const std::string& name, httplib::Response& res) {
+  if (layerstore::ValidateImageName(name).ok() && name.find(':') == std::string::npos &&
+      name.find('@') == std::string::npos) {
+    return false;
+  }
+  Error(res, 404, "NAME_INVALID", absl::StrCat("\"", name, "\" is not a repository name"));
+  return true;
 }
 
 // The stored repositories a request for `name` may mean: containerd asking a
@@ -78,17 +84,13 @@ std::vector<std::string> CandidateNames(const httplib::Request& req, const std::
 absl::StatusOr<std::unique_ptr<RegistryServer>> RegistryServer::Start(
     const std::string& address, const layerstore::ContentStore* content,
     const layerstore::ImageStore* images) {
-  size_t colon = address.rfind(':');
-  int port = 0;
-  if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port) ||
-      port < 0 || port > 65535) {
+  absl::StatusOr<HostPort> parsed = ParseHostPort(address);
+  if (!parsed.ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("registry listen address \"", address, "\": expected host:port"));
+        absl::StrCat("registry listen address ", parsed.status().message()));
   }
-  std::string host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-    host = host.substr(1, host.size() - 2);
-  }
+  const std::string& host = parsed->host;
+  const int port = parsed->port;
   std::unique_ptr<RegistryServer> s(new RegistryServer());
   s->content_ = content;
   s->images_ = images;
@@ -143,9 +145,7 @@ void RegistryServer::Manifest(const httplib::Request& req, httplib::Response& re
   ApiHeader(res);
   const std::string name = req.matches[1];
   const std::string reference = req.matches[2];
-  if (!ValidRepository(name)) {
-    return Error(res, 404, "NAME_INVALID", absl::StrCat("\"", name, "\" is not a repository name"));
-  }
+  if (RefusedName(name, res)) return;
   layerstore::Descriptor desc;
   if (absl::StartsWith(reference, "sha256:")) {
     absl::StatusOr<Digest> digest = Digest::Parse(reference);
@@ -181,9 +181,7 @@ void RegistryServer::Manifest(const httplib::Request& req, httplib::Response& re
 void RegistryServer::Blob(const httplib::Request& req, httplib::Response& res) const {
   ApiHeader(res);
   const std::string name = req.matches[1];
-  if (!ValidRepository(name)) {
-    return Error(res, 404, "NAME_INVALID", absl::StrCat("\"", name, "\" is not a repository name"));
-  }
+  if (RefusedName(name, res)) return;
   absl::StatusOr<Digest> digest = Digest::Parse(std::string(req.matches[2]));
   if (digest.ok() && CurrentServed()->digests.count(*digest) == 0) {
     digest = absl::NotFoundError("no image names it");
@@ -220,9 +218,7 @@ void RegistryServer::Blob(const httplib::Request& req, httplib::Response& res) c
 void RegistryServer::Tags(const httplib::Request& req, httplib::Response& res) const {
   ApiHeader(res);
   const std::string name = req.matches[1];
-  if (!ValidRepository(name)) {
-    return Error(res, 404, "NAME_INVALID", absl::StrCat("\"", name, "\" is not a repository name"));
-  }
+  if (RefusedName(name, res)) return;
   std::shared_ptr<const Served> served = CurrentServed();
   for (const std::string& n : CandidateNames(req, name)) {
     auto it = served->tags.find(n);

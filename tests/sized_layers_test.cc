@@ -83,6 +83,16 @@ class SizedLayersTest : public ::testing::Test {
     client_ = std::make_unique<SnapshotsClient>(daemon_->channel());
   }
 
+  // busybox imported as "bb", and an empty directory `*mount_point` to mount it at.
+  void ImportBusyboxAsBb(std::string* mount_point) {
+    RunResult imported =
+        RunStrataCli(daemon_->socket(),
+                     {"import", SharedImagesDir() + "/prebuilt/busybox.oci.tar", "--name", "bb"});
+    ASSERT_EQ(imported.exit_code, 0) << imported.output;
+    *mount_point = t_.Sub("m");
+    ASSERT_OK(MakeDirs(*mount_point));
+  }
+
   // A committed base with one file, for overlays to stand on.
   void MakeBase() {
     ASSERT_OK_AND_ASSIGN(auto mounts, client_->Prepare("base-work", ""));
@@ -362,11 +372,8 @@ TEST_F(SizedLayersTest, Kill9DuringSizedPrepareCommitRemoveLeaksNothing) {
 
 TEST_F(SizedLayersTest, CliMountsASizedLayerThatDdCannotOverfill) {
   std::string socket = daemon_->socket();
-  RunResult imported = RunStrataCli(
-      socket, {"import", SharedImagesDir() + "/prebuilt/busybox.oci.tar", "--name", "bb"});
-  ASSERT_EQ(imported.exit_code, 0) << imported.output;
-  std::string m = t_.Sub("m");
-  ASSERT_OK(MakeDirs(m));
+  std::string m;
+  ASSERT_NO_FATAL_FAILURE(ImportBusyboxAsBb(&m));
   RunResult bad = RunStrataCli(socket, {"mount", "bb", m, "--rw", "k", "--size", "12X"});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(bad.output, "12X")) << bad.output;
@@ -402,11 +409,8 @@ TEST_F(SizedLayersTest, CliMountsASizedLayerThatDdCannotOverfill) {
 // the image, with the container's file, and only then removes the container.
 TEST_F(SizedLayersTest, CommitSquashOfASizedContainerCopiesAcrossFilesystems) {
   std::string socket = daemon_->socket();
-  RunResult imported = RunStrataCli(
-      socket, {"import", SharedImagesDir() + "/prebuilt/busybox.oci.tar", "--name", "bb"});
-  ASSERT_EQ(imported.exit_code, 0) << imported.output;
-  std::string m = t_.Sub("m");
-  ASSERT_OK(MakeDirs(m));
+  std::string m;
+  ASSERT_NO_FATAL_FAILURE(ImportBusyboxAsBb(&m));
   RunResult mounted = RunStrataCli(socket, {"mount", "bb", m, "--rw", "sz2", "--size", "32M"});
   ASSERT_EQ(mounted.exit_code, 0) << mounted.output;
   mounted_.push_back(m);
