@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "api/mount_proto.h"
 #include "cli/args.h"
@@ -113,7 +114,15 @@ int Commands::Fail(const std::string& what, const grpc::Status& s) const {
         absl::StrCat(what, ": cannot reach stratad at ", g_.socket, " (", s.error_message(), ")"),
         code, kExitFailed, g_.json);
   }
-  return ReportError(absl::StrCat(what, ": ", s.error_message()), code, kExitFailed, g_.json);
+  // The daemon's message often names the subject already ("pull x:1: x:1:
+  // manifest unknown"): named once.
+  const std::string full = s.error_message();  // by value: kept while viewed
+  absl::string_view message = full;
+  size_t space = what.find(' ');
+  if (space != std::string::npos) {
+    absl::ConsumePrefix(&message, absl::StrCat(what.substr(space + 1), ": "));
+  }
+  return ReportError(absl::StrCat(what, ": ", message), code, kExitFailed, g_.json);
 }
 
 int Commands::Fail(const std::string& message) const {

@@ -105,7 +105,7 @@ absl::StatusOr<Puller::Target> Puller::FetchManifest(const ImageRef& ref,
   // before any of its blobs is fetched.
   if (!layerstore::IsConfigType(t.parsed.config.media_type)) {
     return absl::FailedPreconditionError(
-        absl::StrCat(ref.String(), " is not a container image (config media type \"",
+        absl::StrCat(ref.String(), ": not a container image (config media type \"",
                      t.parsed.config.media_type, "\")"));
   }
   STRATA_RETURN_IF_ERROR(

@@ -509,6 +509,10 @@ TEST_F(HostileRegistryTest, AnArtifactIsNotAnImage) {
   EXPECT_THAT(r.output, HasSubstr("not a container image"));
   EXPECT_THAT(r.output, HasSubstr("application/vnd.cncf.helm.config.v1+json"));
   EXPECT_EQ(blob_requests_.load(), 0);
+  // The reference is named once, not by the CLI and again by the daemon.
+  size_t first = r.output.find(Ref("chart"));
+  ASSERT_NE(first, std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find(Ref("chart"), first + 1), std::string::npos) << r.output;
 }
 
 // A manifest of 4 MB of nested "[" is refused before a tree is built, and
