@@ -14,7 +14,7 @@ DAEMON_PACKAGES=(
   protobuf-compiler libgtest-dev libgmock-dev googletest nlohmann-json3-dev libcli11-dev
   libzstd-dev libre2-dev zlib1g-dev libisal-dev libbenchmark-dev libtomlplusplus-dev
   libcurl4-openssl-dev libcpp-httplib-dev prometheus-cpp-dev libsystemd-dev
-  util-linux e2fsprogs btrfs-progs
+  util-linux mount e2fsprogs btrfs-progs
 )
 # What the tests, fuzzers and checks call: real peers (containerd, runc, a
 # registry, skopeo, umoci, Go for containerd's conformance suite), clang for
@@ -22,7 +22,7 @@ DAEMON_PACKAGES=(
 TEST_PACKAGES=(
   clang clang-format libclang-rt-14-dev ccache
   containerd runc python3 docker-registry skopeo umoci systemd systemd-container debootstrap
-  debian-archive-keyring dpkg-dev procps zsh file curl man-db busybox-static
+  debian-archive-keyring dpkg-dev procps zsh file curl man-db busybox-static openssl
   golang-go golang-github-containerd-containerd-dev
 )
 PACKAGES=("${DAEMON_PACKAGES[@]}")
