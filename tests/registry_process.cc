@@ -6,6 +6,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <random>
+#include <string>
+#include <vector>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -18,19 +23,32 @@
 namespace strata::testing {
 
 absl::StatusOr<int> FreeLoopbackPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return absl::InternalError("socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    return absl::InternalError("bind");
+  // Ports from 10000 up to the first ephemeral one (32768 by default).
+  int first_ephemeral = 32768;
+  absl::StatusOr<std::string> range = ReadFile("/proc/sys/net/ipv4/ip_local_port_range");
+  if (range.ok()) {
+    std::vector<std::string> parts =
+        absl::StrSplit(*range, absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
+    int low = 0;
+    if (!parts.empty() && absl::SimpleAtoi(parts[0], &low) && low > 11000) first_ephemeral = low;
   }
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  static std::atomic<uint64_t> calls{0};
+  std::mt19937 random(static_cast<uint32_t>(::getpid() * 7919 + absl::ToUnixNanos(absl::Now()) +
+                                            calls.fetch_add(1)));
+  std::uniform_int_distribution<int> pick(10000, first_ephemeral - 1);
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    int port = pick(random);
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return absl::InternalError("socket");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    if (free) return port;
+  }
+  return absl::InternalError("no free loopback port below the ephemeral range");
 }
 
 namespace {

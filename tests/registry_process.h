@@ -13,7 +13,9 @@
 
 namespace strata::testing {
 
-// A loopback port nothing listens on now (the kernel's pick for port 0).
+// A loopback port nothing uses now, below the kernel's ephemeral range: a
+// port the kernel picked (port 0) may be handed to another test's outgoing
+// connection before the server that was to listen there binds it.
 absl::StatusOr<int> FreeLoopbackPort();
 
 class RegistryProcess {
